@@ -1,0 +1,1 @@
+"""Digit recognition: data loading, preprocessing, training and prediction (no Django)."""

@@ -1,0 +1,41 @@
+"""Shared fixtures for the ml tests: small MNIST slices and one tiny trained model per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.data import load_mnist
+from ml.train import Artifact, TrainResult, save_artifact, train_model
+
+
+@pytest.fixture(scope="session")
+def mnist_train_small() -> tuple[np.ndarray, np.ndarray]:
+    return load_mnist("train", limit=2000)
+
+
+@pytest.fixture(scope="session")
+def mnist_test_small() -> tuple[np.ndarray, np.ndarray]:
+    return load_mnist("test", limit=300)
+
+
+@pytest.fixture(scope="session")
+def ml_result(mnist_train_small: tuple[np.ndarray, np.ndarray]) -> TrainResult:
+    X, y = mnist_train_small
+    return train_model(X, y, n_estimators=10, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def ml_artifact(ml_result: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    out: Path = tmp_path_factory.mktemp("model")
+    return save_artifact(
+        ml_result.model,
+        out,
+        version="test-1",
+        params=ml_result.params,
+        metrics={"accuracy": 0.0},
+        data_source="MNIST train[:2000]",
+        train_seconds=ml_result.train_seconds,
+    )
