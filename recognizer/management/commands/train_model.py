@@ -1,0 +1,93 @@
+import sys
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ml.data import load_mnist
+from ml.evaluate import evaluate
+from ml.train import DEFAULT_N_ESTIMATORS, save_artifact, train_model
+from recognizer import services
+from recognizer.models import ModelVersion
+
+
+class Command(BaseCommand):
+    help = "Train a model on MNIST, evaluate it on the MNIST test set, register it and activate it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--n-estimators", type=int, default=DEFAULT_N_ESTIMATORS)
+        parser.add_argument(
+            "--max-leaf-nodes", type=int, default=None, help="Cap tree size (smaller artifact)."
+        )
+        parser.add_argument("--kind", choices=["rf", "extratrees"], default="rf")
+        parser.add_argument(
+            "--limit", type=int, default=None, help="Train on the first N MNIST images only."
+        )
+        parser.add_argument(
+            "--if-none-active",
+            action="store_true",
+            help="Do nothing if a model version is already active (used by `make run`).",
+        )
+        parser.add_argument(
+            "--no-activate", action="store_true", help="Register the model without activating it."
+        )
+
+    def handle(self, *args, **options):
+        if options["if_none_active"] and ModelVersion.objects.active() is not None:
+            active = ModelVersion.objects.active()
+            self.stdout.write(f"Model {active.version} is active; not training.")
+            return
+
+        n_estimators = options["n_estimators"]
+        if n_estimators < 1:
+            raise CommandError("--n-estimators must be at least 1.")
+        images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=options["limit"])
+        test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
+        self.stdout.write(
+            f"Training a {options['kind']} of {n_estimators} trees on {len(labels)} MNIST images."
+        )
+
+        with tqdm(total=n_estimators, unit="tree", desc="Training", file=sys.stderr) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.n)
+
+            result = train_model(
+                images,
+                labels,
+                n_estimators=n_estimators,
+                max_leaf_nodes=options["max_leaf_nodes"],
+                kind=options["kind"],
+                progress=progress,
+            )
+
+        self.stdout.write("Evaluating on the MNIST test set...")
+        metrics = {**result.metrics, **evaluate(result.model, test_images, test_labels)}
+        version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        while ModelVersion.objects.filter(version=version).exists():
+            version += "-b"
+        artifact = save_artifact(
+            result.model,
+            settings.MODEL_DIR / version,
+            version=version,
+            params=result.params,
+            metrics=metrics,
+            data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
+            train_seconds=result.train_seconds,
+        )
+        model_version = services.model_version_register(
+            version=version,
+            artifact_path=str(artifact.path.relative_to(settings.MODEL_DIR)),
+            sha256=artifact.sha256,
+            params={**result.params, "train_seconds": round(result.train_seconds, 1)},
+            metrics=metrics,
+            activate=not options["no_activate"],
+        )
+        state = "active" if model_version.is_active else "registered, not active"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Model {version} ({state}): accuracy {metrics['accuracy']:.2%} on "
+                f"{metrics['n']} MNIST test images, trained in {result.train_seconds:.0f} s."
+            )
+        )

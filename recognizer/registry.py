@@ -1,0 +1,78 @@
+"""The active model, loaded lazily once per process and refreshed when another version is activated.
+
+A web process checks which version is active at most every MODEL_REFRESH_SECONDS (one indexed
+query), so promoting or rolling back a model reaches every running process without a restart.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from ml.predict import Model, ModelLoadError, load_model
+
+from .models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+class ModelUnavailable(Exception):
+    """No usable active model: none is active, or its artifact is missing or corrupt."""
+
+
+@dataclass
+class _Loaded:
+    version: ModelVersion
+    model: Model
+    checked_at: float
+
+
+_lock = threading.Lock()
+_loaded: _Loaded | None = None
+
+
+def artifact_file(version: ModelVersion) -> Path:
+    path = Path(version.artifact_path)
+    return path if path.is_absolute() else Path(settings.MODEL_DIR) / path
+
+
+def get_active_model() -> tuple[ModelVersion, Model]:
+    global _loaded
+    current = _loaded
+    now = time.monotonic()
+    if current is not None and now - current.checked_at < settings.MODEL_REFRESH_SECONDS:
+        return current.version, current.model
+
+    active = ModelVersion.objects.active()
+    if active is None:
+        raise ModelUnavailable(
+            "No model is active yet. An administrator needs to run `python manage.py train_model`."
+        )
+    if current is not None and current.version.pk == active.pk:
+        current.checked_at = now
+        return current.version, current.model
+
+    with _lock:
+        if _loaded is not None and _loaded.version.pk == active.pk:
+            _loaded.checked_at = now
+            return _loaded.version, _loaded.model
+        started = time.perf_counter()
+        try:
+            model = load_model(artifact_file(active), expected_sha256=active.sha256)
+        except ModelLoadError as exc:
+            raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
+        logger.info(
+            "model_loaded version=%s seconds=%.3f", active.version, time.perf_counter() - started
+        )
+        _loaded = _Loaded(version=active, model=model, checked_at=now)
+        return active, model
+
+
+def reset() -> None:
+    """Forget the loaded model (tests, and after an artifact is replaced on disk)."""
+    global _loaded
+    with _lock:
+        _loaded = None

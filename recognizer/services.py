@@ -1,0 +1,262 @@
+"""Every write to Predictions and ModelVersions goes through here."""
+
+import io
+import logging
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from ml import preprocess
+from ml.predict import LOW_CONFIDENCE_THRESHOLD
+
+from . import registry
+from .models import ModelVersion, Prediction
+
+logger = logging.getLogger(__name__)
+
+THUMBNAIL_SIZE = (128, 128)
+
+
+class UploadRejected(Exception):
+    """The upload is not a usable image. Nothing was stored."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _storable(image: Image.Image) -> Image.Image:
+    """A copy of the decoded image in a mode PNG can hold, transparency kept."""
+    if image.mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max()
+        scaled = array * (255.0 / top) if top > 255 else array
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "P" and "transparency" in image.info:
+        return image.convert("RGBA")
+    if image.mode in ("PA", "RGBa", "La"):
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _thumbnail_bytes(image: Image.Image) -> bytes:
+    thumb = image.copy()
+    if thumb.mode in ("RGBA", "LA"):
+        background = Image.new("RGBA", thumb.size, (255, 255, 255, 255))
+        background.alpha_composite(thumb.convert("RGBA"))
+        thumb = background.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    return _png_bytes(thumb)
+
+
+def decode_upload(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
+    """Decode and validate an upload; return the image and the model's 28x28 input.
+
+    The web form, the API and `classify` all come through here, so they accept and refuse alike.
+    """
+    try:
+        image = preprocess.load_image(
+            image_file,
+            max_bytes=settings.UPLOAD_MAX_BYTES,
+            max_pixels=settings.UPLOAD_MAX_PIXELS,
+        )
+        model_input = preprocess.to_mnist(image)
+    except preprocess.ImageRejected as exc:
+        raise UploadRejected(exc.code, exc.message) from exc
+    return image, model_input
+
+
+def prediction_create(
+    *,
+    user: AbstractBaseUser,
+    image_file: BinaryIO,
+    original_filename: str = "",
+    source: str = Prediction.Source.UPLOAD,
+) -> Prediction:
+    """Validate, store and predict one upload.
+
+    Bad input raises UploadRejected and leaves nothing behind. Once the image is stored the upload
+    is kept even if prediction fails: the row is marked failed and `repredict` finishes it later.
+    """
+    image, model_input = decode_upload(image_file)
+    stored = _storable(image)
+    png = _png_bytes(stored)
+    thumbnail = _thumbnail_bytes(stored)
+
+    prediction = Prediction(
+        owner=user,
+        original_filename=Path(original_filename or "").name[:255],
+        source=source,
+        model_input=(model_input * 255).round().astype(np.uint8).tobytes(),
+        status=Prediction.Status.PENDING,
+    )
+    # Files first, then the row; if the row cannot be written, the files go too.
+    prediction.image.save("upload.png", ContentFile(png), save=False)
+    try:
+        prediction.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
+        with transaction.atomic():
+            prediction.save()
+    except BaseException:
+        _delete_files(prediction)
+        raise
+
+    logger.info("upload_stored prediction=%s user=%s source=%s", prediction.pk, user.pk, source)
+    return prediction_run(prediction=prediction, model_input=model_input)
+
+
+def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = None) -> Prediction:
+    """Predict a stored upload and record the result, or the reason it failed."""
+    try:
+        if model_input is None:
+            model_input = _model_input_from_storage(prediction)
+        version, model = registry.get_active_model()
+        started = time.perf_counter()
+        probabilities = model.predict_proba(model_input)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    except (registry.ModelUnavailable, UploadRejected) as exc:
+        return _mark_failed(prediction, str(exc))
+    except Exception as exc:
+        logger.exception("prediction_failed prediction=%s", prediction.pk)
+        return _mark_failed(prediction, f"Prediction failed unexpectedly ({type(exc).__name__}).")
+
+    probs = [float(p) for p in probabilities]
+    digit = int(np.argmax(probabilities))
+    prediction.digit = digit
+    prediction.confidence = probs[digit]
+    prediction.probabilities = probs
+    prediction.low_confidence = probs[digit] < LOW_CONFIDENCE_THRESHOLD
+    prediction.model_version = version
+    prediction.predict_ms = elapsed_ms
+    prediction.status = Prediction.Status.DONE
+    prediction.error_message = ""
+    prediction.save(
+        update_fields=[
+            "digit",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+            "model_version",
+            "predict_ms",
+            "status",
+            "error_message",
+        ]
+    )
+    logger.info(
+        "prediction_done prediction=%s model_version=%s digit=%s confidence=%.3f predict_ms=%.2f",
+        prediction.pk,
+        version.version,
+        digit,
+        prediction.confidence,
+        elapsed_ms,
+    )
+    return prediction
+
+
+def _model_input_from_storage(prediction: Prediction) -> np.ndarray:
+    with prediction.image.open("rb") as fh:
+        _, model_input = decode_upload(fh)
+    return model_input
+
+
+def _mark_failed(prediction: Prediction, message: str) -> Prediction:
+    prediction.status = Prediction.Status.FAILED
+    prediction.error_message = message
+    prediction.save(update_fields=["status", "error_message"])
+    logger.warning("prediction_failed prediction=%s reason=%s", prediction.pk, message)
+    return prediction
+
+
+def _delete_files(prediction: Prediction) -> None:
+    for field in (prediction.image, prediction.thumbnail):
+        if field.name:
+            field.storage.delete(field.name)
+
+
+def prediction_delete(*, prediction: Prediction) -> None:
+    names = [(f.storage, f.name) for f in (prediction.image, prediction.thumbnail) if f.name]
+    with transaction.atomic():
+        prediction.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+
+
+def prediction_review(
+    *, prediction: Prediction, label: int | None, reviewer: AbstractBaseUser
+) -> Prediction:
+    if label is not None and not 0 <= int(label) <= 9:
+        raise ValueError("A label is a digit from 0 to 9.")
+    prediction.true_label = None if label is None else int(label)
+    prediction.reviewed_by = None if label is None else reviewer
+    prediction.reviewed_at = None if label is None else timezone.now()
+    prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
+    return prediction
+
+
+def predictions_confirm(*, predictions, reviewer: AbstractBaseUser) -> int:
+    count = 0
+    for prediction in predictions.filter(digit__isnull=False):
+        prediction_review(prediction=prediction, label=prediction.digit, reviewer=reviewer)
+        count += 1
+    return count
+
+
+def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:
+    """The owner says the prediction is wrong and names the digit; staff review it later."""
+    if not 0 <= int(label) <= 9:
+        raise ValueError("A label is a digit from 0 to 9.")
+    prediction.user_label = int(label)
+    prediction.user_label_at = timezone.now()
+    prediction.save(update_fields=["user_label", "user_label_at"])
+    return prediction
+
+
+def model_version_register(
+    *,
+    version: str,
+    artifact_path: str,
+    sha256: str,
+    params: dict,
+    metrics: dict,
+    activate: bool = True,
+    **extra,
+) -> ModelVersion:
+    with transaction.atomic():
+        model_version = ModelVersion.objects.create(
+            version=version,
+            artifact_path=artifact_path,
+            sha256=sha256,
+            params=params,
+            metrics=metrics,
+            **extra,
+        )
+        if activate:
+            model_version_activate(model_version=model_version)
+    return model_version
+
+
+def model_version_activate(*, model_version: ModelVersion, note: str = "") -> ModelVersion:
+    with transaction.atomic():
+        # Retire first: the partial unique index allows only one active row at any moment.
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(
+            pk=model_version.pk
+        ).update(status=ModelVersion.Status.RETIRED)
+        model_version.status = ModelVersion.Status.ACTIVE
+        model_version.status_note = note
+        model_version.save(update_fields=["status", "status_note"])
+    return model_version

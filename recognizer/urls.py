@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "recognizer"
+
+urlpatterns = [
+    path("", views.upload, name="upload"),
+    path("predictions/", views.history, name="history"),
+    path("predictions/<int:pk>/", views.detail, name="detail"),
+    path("predictions/<int:pk>/delete/", views.delete, name="delete"),
+    path("predictions/<int:pk>/feedback/", views.feedback, name="feedback"),
+    path("predictions/<int:pk>/image", views.image, name="image"),
+    path("predictions/<int:pk>/thumbnail", views.thumbnail, name="thumbnail"),
+    path("predictions/<int:pk>/input.png", views.model_input, name="model_input"),
+]

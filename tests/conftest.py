@@ -1,0 +1,96 @@
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.data import load_mnist
+from ml.predict import load_model
+from ml.train import save_artifact, train_model
+from recognizer import registry
+
+TINY_TRAIN = 2000
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    # Uploads and models of a test never touch the developer's var/ folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MODEL_DIR = tmp_path / "models"
+    registry.reset()
+    yield
+    registry.reset()
+
+
+@pytest.fixture(scope="session")
+def mnist_test_slice():
+    return load_mnist("test", limit=200)
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory):
+    """A 10-tree forest on 2000 MNIST images, saved like a real artifact (built once per run)."""
+    images, labels = load_mnist("train", limit=TINY_TRAIN)
+    result = train_model(images, labels, n_estimators=10, random_state=0)
+    out_dir = tmp_path_factory.mktemp("tiny-model")
+    return save_artifact(
+        result.model,
+        out_dir,
+        version="tiny-1",
+        params={"n_estimators": 10, "limit": TINY_TRAIN},
+        metrics={"accuracy": 0.9},
+        data_source="mnist-train[:2000]",
+        train_seconds=0.0,
+    )
+
+
+@pytest.fixture
+def active_model(db, tiny_artifact):
+    from recognizer import services
+
+    return services.model_version_register(
+        version=tiny_artifact.metadata.get("version", "tiny-1"),
+        artifact_path=str(Path(tiny_artifact.path).resolve()),
+        sha256=tiny_artifact.sha256,
+        params={"n_estimators": 10},
+        metrics={"accuracy": 0.9},
+    )
+
+
+@pytest.fixture
+def loaded_tiny_model(tiny_artifact):
+    return load_model(Path(tiny_artifact.path), expected_sha256=tiny_artifact.sha256)
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="alice", password="correct-horse-9")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="correct-horse-9")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="staff", password="correct-horse-9", is_staff=True, is_superuser=True
+    )
+
+
+def digit_photo_bytes(digit_image: np.ndarray, *, fmt: str = "PNG", size: int = 280) -> bytes:
+    """An MNIST digit drawn as dark ink on light paper, scaled up like a scan."""
+    ink = Image.fromarray(255 - digit_image, mode="L").resize(
+        (size, size), Image.Resampling.BICUBIC
+    )
+    buffer = io.BytesIO()
+    ink.convert("RGB").save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def digit_png(mnist_test_slice) -> bytes:
+    images, _ = mnist_test_slice
+    return digit_photo_bytes(images[0])

@@ -1,0 +1,180 @@
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import DatabaseError
+
+from recognizer import services
+from recognizer.models import ModelVersion, Prediction
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_prediction_create_stores_reencoded_png_and_result(user, active_model, digit_png, settings):
+    prediction = services.prediction_create(
+        user=user, image_file=io.BytesIO(digit_png), original_filename="../../etc/seven.png"
+    )
+
+    prediction.refresh_from_db()
+    assert prediction.status == Prediction.Status.DONE
+    assert prediction.digit in range(10)
+    assert len(prediction.probabilities) == 10
+    assert sum(prediction.probabilities) == pytest.approx(1.0, abs=1e-6)
+    assert prediction.confidence == max(prediction.probabilities)
+    assert prediction.model_version == active_model
+    assert prediction.original_filename == "seven.png"
+    assert prediction.image.name.endswith(".png")
+    assert "seven" not in prediction.image.name
+    assert len(bytes(prediction.model_input)) == 28 * 28
+    with prediction.image.open("rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert len(stored_files(settings)) == 2  # the image and its cached thumbnail
+
+
+@pytest.mark.django_db
+def test_rejected_upload_leaves_nothing(user, active_model, settings):
+    with pytest.raises(services.UploadRejected) as excinfo:
+        services.prediction_create(user=user, image_file=io.BytesIO(b"not an image at all"))
+
+    assert excinfo.value.code == "not_an_image"
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_blank_image_is_refused_as_no_digit(user, active_model, settings):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(buffer, format="PNG")
+    with pytest.raises(services.UploadRejected) as excinfo:
+        services.prediction_create(user=user, image_file=io.BytesIO(buffer.getvalue()))
+
+    assert excinfo.value.code == "no_digit"
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_failed_row_insert_removes_stored_files(
+    user, active_model, digit_png, settings, monkeypatch
+):
+    def broken_save(self, *args, **kwargs):
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(Prediction, "save", broken_save)
+    with pytest.raises(DatabaseError):
+        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    monkeypatch.undo()
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_failed_file_write_leaves_no_row_and_no_file(
+    user, active_model, digit_png, settings, monkeypatch
+):
+    calls = {"n": 0}
+    real_save = default_storage.save
+
+    def flaky_save(name, content, max_length=None):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        return real_save(name, content, max_length=max_length)
+
+    monkeypatch.setattr(default_storage, "save", flaky_save)
+    with pytest.raises(OSError):
+        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_upload_without_model_is_kept_as_failed_then_repredicted(user, digit_png, tiny_artifact):
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    assert prediction.status == Prediction.Status.FAILED
+    assert "No model is active" in prediction.error_message
+    assert prediction.image.storage.exists(prediction.image.name)
+
+    version = services.model_version_register(
+        version="tiny-late",
+        artifact_path=str(Path(tiny_artifact.path).resolve()),
+        sha256=tiny_artifact.sha256,
+        params={},
+        metrics={},
+    )
+    prediction = services.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
+    assert prediction.status == Prediction.Status.DONE
+    assert prediction.model_version == version
+    assert prediction.error_message == ""
+
+
+@pytest.mark.django_db
+def test_corrupt_artifact_marks_upload_failed(user, digit_png, tiny_artifact):
+    services.model_version_register(
+        version="tampered",
+        artifact_path=str(Path(tiny_artifact.path).resolve()),
+        sha256="0" * 64,
+        params={},
+        metrics={},
+    )
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    assert prediction.status == Prediction.Status.FAILED
+    assert "cannot be loaded" in prediction.error_message
+    assert Prediction.objects.filter(pk=prediction.pk).exists()
+
+
+@pytest.mark.django_db
+def test_delete_removes_row_and_files(
+    user, active_model, digit_png, settings, django_capture_on_commit_callbacks
+):
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.prediction_delete(prediction=prediction)
+
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_review_records_reviewer_and_time(user, staff_user, active_model, digit_png):
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    services.prediction_review(prediction=prediction, label=3, reviewer=staff_user)
+
+    prediction.refresh_from_db()
+    assert prediction.true_label == 3
+    assert prediction.reviewed_by == staff_user
+    assert prediction.reviewed_at is not None
+
+
+@pytest.mark.django_db
+def test_only_one_model_version_is_active(tiny_artifact):
+    first = services.model_version_register(
+        version="a", artifact_path="a/model.joblib", sha256="a" * 64, params={}, metrics={}
+    )
+    second = services.model_version_register(
+        version="b", artifact_path="b/model.joblib", sha256="b" * 64, params={}, metrics={}
+    )
+    first.refresh_from_db()
+    assert not first.is_active
+    assert second.is_active
+    assert ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).count() == 1
+
+
+@pytest.mark.django_db
+def test_database_refuses_two_active_versions():
+    from django.db import IntegrityError, transaction
+
+    ModelVersion.objects.create(version="x", artifact_path="x", sha256="x", status="active")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelVersion.objects.create(version="y", artifact_path="y", sha256="y", status="active")

@@ -1,0 +1,226 @@
+import io
+
+import pytest
+from django.urls import reverse
+
+from recognizer import services
+from recognizer.models import Prediction
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def prediction(user, active_model, digit_png):
+    return services.prediction_create(
+        user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
+    )
+
+
+def upload(client, data: bytes, name: str = "digit.png"):
+    file = io.BytesIO(data)
+    file.name = name
+    return client.post(reverse("recognizer:upload"), {"image": file})
+
+
+@pytest.mark.parametrize("name", ["recognizer:upload", "recognizer:history"])
+def test_pages_require_login(client, name):
+    url = reverse(name)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_prediction_pages_require_login(client, prediction):
+    for name in ["detail", "image", "thumbnail", "model_input"]:
+        url = reverse(f"recognizer:{name}", args=[prediction.pk])
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_upload_redirects_to_prediction_page(client, user, active_model, digit_png):
+    client.force_login(user)
+    response = upload(client, digit_png)
+
+    prediction = Prediction.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("recognizer:detail", args=[prediction.pk])
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-testid="predicted-digit">{prediction.digit}<' in html
+    assert 'data-testid="confidence"' in html
+    assert html.count('class="prob-bar"') == 10
+    assert reverse("recognizer:model_input", args=[prediction.pk]) in html
+    assert active_model.version in html
+
+
+@pytest.mark.parametrize(
+    ("payload", "name", "message"),
+    [
+        (b"GIF89a-but-not-really", "x.gif", "not"),
+        (b"%PDF-1.4 fake", "doc.pdf", "not"),
+        (b"", "empty.png", "empty"),
+    ],
+)
+def test_bad_upload_is_400_with_a_sentence(client, user, active_model, payload, name, message):
+    client.force_login(user)
+    response = upload(client, payload, name)
+
+    assert response.status_code == 400
+    assert message in response.content.decode().lower()
+    assert Prediction.objects.count() == 0
+
+
+def test_upload_over_byte_limit_is_refused(client, user, active_model, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    client.force_login(user)
+    response = upload(client, b"\x89PNG\r\n\x1a\n" + b"0" * 5000)
+
+    assert response.status_code == 400
+    assert "too large" in response.content.decode().lower()
+    assert Prediction.objects.count() == 0
+
+
+def test_missing_file_is_400(client, user, active_model):
+    client.force_login(user)
+    response = client.post(reverse("recognizer:upload"), {})
+    assert response.status_code == 400
+    assert "choose an image" in response.content.decode().lower()
+
+
+def test_owner_sees_own_image_with_safe_headers(client, user, prediction):
+    client.force_login(user)
+    response = client.get(reverse("recognizer:image", args=[prediction.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("name", ["detail", "image", "thumbnail", "model_input"])
+def test_other_user_gets_404(client, other_user, prediction, name):
+    client.force_login(other_user)
+    response = client.get(reverse(f"recognizer:{name}", args=[prediction.pk]))
+    assert response.status_code == 404
+
+
+def test_other_user_cannot_delete(client, other_user, prediction):
+    client.force_login(other_user)
+    response = client.post(reverse("recognizer:delete", args=[prediction.pk]))
+    assert response.status_code == 404
+    assert Prediction.objects.filter(pk=prediction.pk).exists()
+
+
+def test_owner_deletes_prediction_and_file(
+    client, user, prediction, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+    storage, name = prediction.image.storage, prediction.image.name
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("recognizer:delete", args=[prediction.pk]))
+
+    assert response.status_code == 302
+    assert not Prediction.objects.filter(pk=prediction.pk).exists()
+    assert not storage.exists(name)
+
+
+def test_delete_requires_post(client, user, prediction):
+    client.force_login(user)
+    response = client.get(reverse("recognizer:delete", args=[prediction.pk]))
+    assert response.status_code == 405
+
+
+def test_staff_can_view_any_prediction(client, staff_user, prediction):
+    client.force_login(staff_user)
+    assert client.get(reverse("recognizer:detail", args=[prediction.pk])).status_code == 200
+    assert client.get(reverse("recognizer:image", args=[prediction.pk])).status_code == 200
+
+
+def test_history_lists_only_own_predictions_newest_first(
+    client, user, other_user, active_model, digit_png
+):
+    mine = [
+        services.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+    ]
+    theirs = services.prediction_create(user=other_user, image_file=io.BytesIO(digit_png))
+    client.force_login(user)
+
+    response = client.get(reverse("recognizer:history"))
+
+    listed = [p.pk for p in response.context["page"].object_list]
+    assert listed == [p.pk for p in reversed(mine)]
+    assert theirs.pk not in listed
+
+
+def test_history_paginates_by_20(client, user, active_model, digit_png):
+    for _ in range(21):
+        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    client.force_login(user)
+
+    first = client.get(reverse("recognizer:history"))
+    second = client.get(reverse("recognizer:history"), {"page": 2})
+
+    assert len(first.context["page"].object_list) == 20
+    assert len(second.context["page"].object_list) == 1
+
+
+def test_history_filters_by_digit_and_review(client, user, staff_user, active_model, digit_png):
+    a = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    b = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    Prediction.objects.filter(pk=b.pk).update(digit=(a.digit + 1) % 10)
+    services.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
+    client.force_login(user)
+
+    by_digit = client.get(reverse("recognizer:history"), {"digit": a.digit})
+    reviewed = client.get(reverse("recognizer:history"), {"reviewed": "yes"})
+    unreviewed = client.get(reverse("recognizer:history"), {"reviewed": "no"})
+
+    assert [p.pk for p in by_digit.context["page"].object_list] == [a.pk]
+    assert [p.pk for p in reviewed.context["page"].object_list] == [a.pk]
+    assert [p.pk for p in unreviewed.context["page"].object_list] == [b.pk]
+
+
+def test_owner_sees_corrected_label(client, user, staff_user, prediction):
+    services.prediction_review(prediction=prediction, label=4, reviewer=staff_user)
+    client.force_login(user)
+
+    html = client.get(reverse("recognizer:detail", args=[prediction.pk])).content.decode()
+    assert 'data-testid="true-label">4<' in html
+
+
+def test_failed_prediction_page_explains(client, user, digit_png):
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    client.force_login(user)
+
+    html = client.get(reverse("recognizer:detail", args=[prediction.pk])).content.decode()
+    assert prediction.status == Prediction.Status.FAILED
+    assert "could not read it yet" in html
+    assert "No model is active" in html
+
+
+def test_owner_sends_feedback_label(client, user, prediction):
+    client.force_login(user)
+    response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 7})
+
+    assert response.status_code == 302
+    prediction.refresh_from_db()
+    assert prediction.user_label == 7
+    assert prediction.true_label is None  # a claim, not a reviewed label
+
+
+def test_feedback_with_bad_label_is_400(client, user, prediction):
+    client.force_login(user)
+    response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 12})
+    assert response.status_code == 400
+    prediction.refresh_from_db()
+    assert prediction.user_label is None
+
+
+def test_other_user_cannot_send_feedback(client, other_user, prediction):
+    client.force_login(other_user)
+    response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 7})
+    assert response.status_code == 404
