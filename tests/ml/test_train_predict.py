@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ml.evaluate import evaluate
 from ml.predict import ModelLoadError, load_model
-from ml.train import Artifact, TrainResult
+from ml.train import Artifact
 
 
 def test_tiny_forest_trains_saves_loads_and_predicts(
