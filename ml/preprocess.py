@@ -314,7 +314,7 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
 
 
-def _select_digit(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
+def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
     labels, n = _components(mask)
     if n == 0:
@@ -331,13 +331,17 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray) -> np.ndarray:
         if sl is None or areas[i] < min_area:
             continue
         y0, y1, x0, x1 = sl[0].start, sl[0].stop, sl[1].start, sl[1].stop
+        bh, bw = y1 - y0, x1 - x0
         cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
         dist = math.hypot(cy - h / 2, cx - w / 2) / diag
         score = mass[i] / (1 + 8 * dist * dist)
-        bh, bw = y1 - y0, x1 - x0
-        touches = y0 == 0 or x0 == 0 or y1 == h or x1 == w
-        if touches:
-            # Page edges and shadows touch the frame; a digit rarely does unless it fills it.
+        top, bottom, left, right = y0 == 0, y1 == h, x0 == 0, x1 == w
+        if not allow_border and (top or bottom or left or right):
+            # The sheet's edge, the table behind it or a shadow runs along the frame; a digit
+            # does not span half of a side while touching it.
+            along_edge = ((top or bottom) and bw > 0.5 * w) or ((left or right) and bh > 0.5 * h)
+            if along_edge or (top and bottom) or (left and right):
+                continue
             score *= 0.25
         if max(bh, bw) > 8 * max(1, min(bh, bw)) and max(bh / h, bw / w) > 0.6:
             score *= 0.1
@@ -379,6 +383,16 @@ def _stroke_width(mask: np.ndarray) -> float:
     return 2 * area / max(boundary, 1.0)
 
 
+def _crop_to(soft: np.ndarray, fraction: float) -> np.ndarray:
+    """Crop to the rows/columns where ``soft`` exceeds ``fraction`` of its maximum."""
+    mask = soft > fraction * float(soft.max())
+    if not mask.any():
+        return soft
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    return soft[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+
+
 def _place(box_image: np.ndarray) -> np.ndarray:
     """Paste a <=20x20 digit into 28x28 with its centre of mass at (14, 14)."""
     h, w = box_image.shape
@@ -404,19 +418,23 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         planes = _to_float_planes(work)
     except Exception as exc:
         raise ImageRejected("not_an_image") from exc
-    result = _to_mnist_planes(planes)
+    # A tiny image is all digit; its strokes may touch the frame.
+    allow_border = max(image.size) < MIN_WORK_LONG_SIDE
+    result = _to_mnist_planes(planes, allow_border=allow_border)
     if result is None and image.mode in ("RGBA", "LA", "PA", "P"):
         # Light strokes on a transparent background vanish on white; try them on black.
         rgba = work.convert("RGBA")
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         flat = Image.alpha_composite(black, rgba).convert("RGB")
-        result = _to_mnist_planes(np.asarray(flat, dtype=np.float32) / 255)
+        result = _to_mnist_planes(
+            np.asarray(flat, dtype=np.float32) / 255, allow_border=allow_border
+        )
     if result is None:
         raise NoDigitFound()
     return result
 
 
-def _to_mnist_planes(planes: np.ndarray) -> np.ndarray | None:
+def _to_mnist_planes(planes: np.ndarray, *, allow_border: bool) -> np.ndarray | None:
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
     ink = ndi.uniform_filter(ink, size=3)
@@ -428,7 +446,7 @@ def _to_mnist_planes(planes: np.ndarray) -> np.ndarray | None:
     level = float(np.percentile(strong, 90)) if strong.size else peak
     threshold = max(4 * sigma_s + 0.03, 0.35 * level)
     mask = ink > threshold
-    digit = _select_digit(mask, ink)
+    digit = _select_digit(mask, ink, allow_border=allow_border)
     if not digit.any():
         return None
     ys = np.flatnonzero(digit.any(axis=1))
@@ -442,14 +460,10 @@ def _to_mnist_planes(planes: np.ndarray) -> np.ndarray | None:
     X0, X1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
     halo = ndi.binary_dilation(digit[Y0:Y1, X0:X1], iterations=pad)
     low = 2 * sigma_s + 0.02
-    soft = np.clip((ink[Y0:Y1, X0:X1] - low) / max(level - low, 1e-3), 0, 1) * halo
-    soft = soft.astype(np.float32)
-    # Re-crop to the soft ink so the digit, not the halo, fills the 20x20 box.
-    crop_mask = soft > 0.5
-    if crop_mask.any():
-        ys = np.flatnonzero(crop_mask.any(axis=1))
-        xs = np.flatnonzero(crop_mask.any(axis=0))
-        soft = soft[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+    # The digit's own stroke level, not the image's: another object may be darker.
+    level = max(float(np.percentile(ink[digit], 90)), low + 0.02)
+    soft = np.clip((ink[Y0:Y1, X0:X1] - low) / (level - low), 0, 1) * halo
+    soft = _crop_to(soft.astype(np.float32), 0.5)
     h, w = soft.shape
     scale = BOX / max(h, w)
     width = _stroke_width(soft > 0.5)
@@ -457,11 +471,7 @@ def _to_mnist_planes(planes: np.ndarray) -> np.ndarray | None:
     if width * scale < 0.8 * TARGET_STROKE:
         k = round(wanted - width)
         if k >= 2:
-            soft = ndi.grey_dilation(np.pad(soft, k), size=(k, k))
-            grown = soft > 0.5
-            ys = np.flatnonzero(grown.any(axis=1))
-            xs = np.flatnonzero(grown.any(axis=0))
-            soft = soft[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+            soft = _crop_to(ndi.grey_dilation(np.pad(soft, k), size=(k, k)), 0.5)
             h, w = soft.shape
             scale = BOX / max(h, w)
     nh = max(1, round(h * scale))
