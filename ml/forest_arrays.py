@@ -70,14 +70,16 @@ class FlatForest:
         classes: np.ndarray,
         n_features: int,
     ) -> None:
-        self.roots = roots
-        self.feature = feature
-        self.threshold = threshold
-        self.missing_left = missing_left
-        self.left = left
-        self.right = right
-        self.leaf_values = leaf_values
-        self.classes = classes
+        # Read-only everywhere, so numba compiles (and caches) one specialisation whether the
+        # arrays come from from_sklearn, a plain load or a memory map.
+        self.roots = _read_only(roots)
+        self.feature = _read_only(feature)
+        self.threshold = _read_only(threshold)
+        self.missing_left = _read_only(missing_left)
+        self.left = _read_only(left)
+        self.right = _read_only(right)
+        self.leaf_values = _read_only(leaf_values)
+        self.classes = _read_only(classes)
         self.n_features = int(n_features)
         _validate(self)
 
@@ -218,6 +220,9 @@ class FlatForest:
 
         Never unpickles; raises ValueError on a file that needs pickle, on an unknown
         format, or on arrays whose indices would make a walk leave its arrays.
+        The returned forest is ready to serve: its first prediction is made here, so the
+        one-off cost of numba (loading the compiled walk from its cache, or compiling it)
+        is paid at load time, and before fork when a server preloads the model.
         """
         path = Path(path)
         meta = json.loads((path / META_FILE).read_text())
@@ -228,10 +233,9 @@ class FlatForest:
             name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
             for name in ARRAY_NAMES
         }
-        if mmap:
-            # np.memmap subclasses ndarray; numba and numpy run a little faster on a plain view.
-            arrays = {name: array.view(np.ndarray) for name, array in arrays.items()}
-        return cls(**arrays, n_features=meta["n_features"])
+        forest = cls(**arrays, n_features=meta["n_features"])
+        forest.predict_proba(np.zeros(forest.n_features, dtype=np.float32))
+        return forest
 
     def sha256(self) -> str:
         """Hex sha256 of every array's name, dtype, shape and bytes, independent of files."""
@@ -245,6 +249,12 @@ class FlatForest:
     def nbytes(self) -> int:
         """Bytes held by the arrays (what `save` writes, less the .npy headers)."""
         return sum(getattr(self, name).nbytes for name in ARRAY_NAMES)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
 
 
 def _float32_at_or_below(threshold: np.ndarray) -> np.ndarray:
@@ -311,29 +321,48 @@ def _validate(forest: FlatForest) -> None:
             raise ValueError("a child comes before its parent, so a walk could loop")
 
 
-if numba is not None:
-
-    @numba.njit(cache=True, nogil=True)
-    def _accumulate(X, roots, feature, threshold, missing_left, left, right, leaf_values, out):
-        # The order of additions (tree after tree, then one division) is scikit-learn's,
-        # which is what makes the result bit-identical to predict_proba.
-        n_trees = roots.shape[0]
-        n_classes = leaf_values.shape[1]
-        for i in range(X.shape[0]):
-            x = X[i]
-            for t in range(n_trees):
-                node = roots[t]
-                while node >= 0:
-                    value = x[feature[node]]
-                    if value <= threshold[node] or (value != value and missing_left[node]):
-                        node = left[node]
-                    else:
-                        node = right[node]
-                row = -1 - node
-                for c in range(n_classes):
-                    out[i, c] += leaf_values[row, c]
+def _walk(
+    X: np.ndarray,
+    roots: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    missing_left: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    leaf_values: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Fill ``out`` (n, C) float64 zeros with the forest's probabilities for X (n, F) float32."""
+    # The order of additions (tree after tree, then one division) is scikit-learn's,
+    # which is what makes the result bit-identical to predict_proba.
+    n_trees = roots.shape[0]
+    n_classes = leaf_values.shape[1]
+    for i in range(X.shape[0]):
+        x = X[i]
+        for t in range(n_trees):
+            node = roots[t]
+            while node >= 0:
+                value = x[feature[node]]
+                if value <= threshold[node] or (value != value and missing_left[node]):
+                    node = left[node]
+                else:
+                    node = right[node]
+            row = -1 - node
             for c in range(n_classes):
-                out[i, c] /= n_trees
+                out[i, c] += leaf_values[row, c]
+        for c in range(n_classes):
+            out[i, c] /= n_trees
 
-else:  # pragma: no cover
-    _accumulate = None
+
+def _jit(function: Any) -> Any:
+    if numba is None:  # pragma: no cover - numba is pinned in requirements.txt
+        return None
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:
+        # No writable cache directory (read-only install, no NUMBA_CACHE_DIR, no writable
+        # HOME): compile on first use in each process rather than fail the import.
+        return numba.njit(nogil=True)(function)
+
+
+_accumulate = _jit(_walk)
