@@ -219,7 +219,8 @@ class FlatForest:
         """Read a forest written by `save`, memory-mapped read-only unless ``mmap=False``.
 
         Never unpickles; raises ValueError on a file that needs pickle, on an unknown
-        format, or on arrays whose indices would make a walk leave its arrays.
+        format, on arrays that differ from the sha256 in meta.json, or on arrays whose
+        indices would make a walk leave its arrays.
         The returned forest is ready to serve: its first prediction is made here, so the
         one-off cost of numba (loading the compiled walk from its cache, or compiling it)
         is paid at load time, and before fork when a server preloads the model.
@@ -234,6 +235,8 @@ class FlatForest:
             for name in ARRAY_NAMES
         }
         forest = cls(**arrays, n_features=meta["n_features"])
+        if forest.sha256() != meta.get("sha256"):
+            raise ValueError(f"{path} does not match the sha256 in its {META_FILE}")
         forest.predict_proba(np.zeros(forest.n_features, dtype=np.float32))
         return forest
 
@@ -243,7 +246,7 @@ class FlatForest:
         for name in ARRAY_NAMES:
             array = np.ascontiguousarray(getattr(self, name))
             digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-            digest.update(array.tobytes())
+            digest.update(array)
         return digest.hexdigest()
 
     def nbytes(self) -> int:

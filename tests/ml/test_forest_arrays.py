@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,34 @@ def test_load_refuses_a_pickled_object_array(forest, tmp_path, mmap):
 
     with pytest.raises(ValueError, match=r"allow_pickle|Python objects"):
         FlatForest.load(path, mmap=mmap)
+
+
+def test_load_refuses_arrays_that_do_not_match_the_recorded_sha256(forest, tmp_path):
+    path = FlatForest.from_sklearn(forest).save(tmp_path / "forest")
+    threshold = np.load(path / "threshold.npy")
+    threshold[0] += 0.25
+    np.save(path / "threshold.npy", threshold)
+
+    with pytest.raises(ValueError, match="sha256"):
+        FlatForest.load(path)
+
+
+def _is_memory_mapped(array: np.ndarray) -> bool:
+    base = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    return base is not None
+
+
+def test_load_memory_maps_read_only_arrays_unless_asked_not_to(forest, tmp_path):
+    path = FlatForest.from_sklearn(forest).save(tmp_path / "forest")
+
+    mapped = FlatForest.load(path)
+    in_memory = FlatForest.load(path, mmap=False)
+
+    assert _is_memory_mapped(mapped.left) and _is_memory_mapped(mapped.threshold)
+    assert not _is_memory_mapped(in_memory.left)
+    assert not mapped.left.flags.writeable and not in_memory.left.flags.writeable
 
 
 def test_load_refuses_children_that_would_leave_the_arrays(forest, tmp_path):
