@@ -6,6 +6,7 @@ app_name = "recognizer"
 
 urlpatterns = [
     path("", views.upload, name="upload"),
+    path("draw/", views.draw, name="draw"),
     path("predictions/", views.history, name="history"),
     path("predictions/<int:pk>/", views.detail, name="detail"),
     path("predictions/<int:pk>/delete/", views.delete, name="delete"),

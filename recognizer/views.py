@@ -1,11 +1,13 @@
 import io
 
 import numpy as np
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image
 
@@ -51,8 +53,55 @@ def upload(request: HttpRequest) -> HttpResponse:
         form = UploadForm()
     recent = Prediction.objects.owned_by(request.user).select_related("model_version")[:6]
     return render(
-        request, "recognizer/upload.html", {"form": form, "recent": recent}, status=status
+        request,
+        "recognizer/upload.html",
+        {"form": form, "recent": recent, "max_upload_bytes": settings.UPLOAD_MAX_BYTES},
+        status=status,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draw(request: HttpRequest) -> HttpResponse:
+    """The drawing pad; its script POSTs the drawing here as a PNG file and gets JSON back."""
+    if request.method == "GET":
+        return render(request, "recognizer/draw.html", {"digits": range(10)})
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _json_error("no_image", form.errors["image"][0], status=400)
+    try:
+        prediction = services.prediction_create(
+            user=request.user,
+            image_file=form.cleaned_data["image"],
+            source=Prediction.Source.DRAWING,
+        )
+    except services.UploadRejected as exc:
+        return _json_error(exc.code, exc.message, status=400)
+    # A stored drawing whose prediction failed is still created (201); the body says why.
+    return JsonResponse(_prediction_json(prediction), status=201)
+
+
+def _json_error(code: str, detail: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def _prediction_json(prediction: Prediction) -> dict:
+    body = {
+        "id": prediction.pk,
+        "status": prediction.status,
+        "source": prediction.source,
+        "digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "probabilities": prediction.probabilities,
+        "low_confidence": prediction.low_confidence,
+        "model_version": prediction.model_version.version if prediction.model_version else None,
+        "url": reverse("recognizer:detail", args=[prediction.pk]),
+        "model_input_url": reverse("recognizer:model_input", args=[prediction.pk]),
+    }
+    if prediction.status == Prediction.Status.FAILED:
+        body["error"] = "prediction_failed"
+        body["detail"] = prediction.error_message
+    return body
 
 
 @login_required

@@ -1,0 +1,220 @@
+// Drawing pad for /draw/: pointer events (mouse, touch, pen), undo and clear, and a multipart
+// PNG upload to the same view, whose JSON answer is shown without reloading the page.
+(function () {
+  "use strict";
+
+  var form = document.querySelector("[data-draw-pad]");
+  if (!form) return;
+
+  var canvas = form.querySelector("canvas");
+  var ctx = canvas.getContext("2d");
+  var undoButton = form.querySelector('[data-action="undo"]');
+  var clearButton = form.querySelector('[data-action="clear"]');
+  var submitButton = form.querySelector('[type="submit"]');
+  var statusLine = form.querySelector("[data-draw-status]");
+  var result = document.querySelector("[data-draw-result]");
+  var resultEmpty = document.querySelector("[data-result-empty]");
+  var csrfToken = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+
+  // The model is trained on MNIST, whose strokes are about 1/7 of the digit's height. This width
+  // (relative to the square) gives that for a digit drawn over most of the pad.
+  var LINE_WIDTH = 0.075;
+  // The PNG sent to the server: big enough to keep the shape, small enough to upload instantly.
+  var EXPORT_SIZE = 280;
+  var INK = "#111111";
+  var PAPER = "#ffffff";
+
+  var strokes = []; // each stroke: array of [x, y] in 0..1 of the square
+  var history = []; // actions to undo: {type: "stroke"} or {type: "clear", strokes: [...]}
+  var active = null; // {pointerId, points}
+  var busy = false;
+
+  function render(context, size) {
+    context.fillStyle = PAPER;
+    context.fillRect(0, 0, size, size);
+    context.strokeStyle = INK;
+    context.fillStyle = INK;
+    context.lineWidth = LINE_WIDTH * size;
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    strokes.forEach(function (points) {
+      drawStroke(context, points, size);
+    });
+  }
+
+  function drawStroke(context, points, size) {
+    if (points.length === 1) {
+      context.beginPath();
+      context.arc(points[0][0] * size, points[0][1] * size, (LINE_WIDTH * size) / 2, 0, Math.PI * 2);
+      context.fill();
+      return;
+    }
+    // Quadratic curves through the midpoints between samples: a smooth line without lag.
+    context.beginPath();
+    context.moveTo(points[0][0] * size, points[0][1] * size);
+    for (var i = 1; i < points.length - 1; i++) {
+      var mx = (points[i][0] + points[i + 1][0]) / 2;
+      var my = (points[i][1] + points[i + 1][1]) / 2;
+      context.quadraticCurveTo(points[i][0] * size, points[i][1] * size, mx * size, my * size);
+    }
+    var last = points[points.length - 1];
+    context.lineTo(last[0] * size, last[1] * size);
+    context.stroke();
+  }
+
+  function redraw() {
+    render(ctx, canvas.width);
+    undoButton.disabled = busy || history.length === 0;
+    clearButton.disabled = busy || strokes.length === 0;
+    submitButton.disabled = busy;
+  }
+
+  function pointFrom(event) {
+    var box = canvas.getBoundingClientRect();
+    var x = (event.clientX - box.left) / box.width;
+    var y = (event.clientY - box.top) / box.height;
+    return [Math.min(Math.max(x, 0), 1), Math.min(Math.max(y, 0), 1)];
+  }
+
+  function say(message, kind) {
+    statusLine.textContent = message;
+    statusLine.className = "draw-status" + (kind ? " draw-status-" + kind : "");
+  }
+
+  canvas.addEventListener("pointerdown", function (event) {
+    if (busy || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    active = { pointerId: event.pointerId, points: [pointFrom(event)] };
+    strokes.push(active.points);
+    history.push({ type: "stroke" });
+    say("");
+    redraw();
+  });
+
+  canvas.addEventListener("pointermove", function (event) {
+    if (!active || event.pointerId !== active.pointerId) return;
+    event.preventDefault();
+    var samples = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    if (samples.length === 0) samples = [event];
+    samples.forEach(function (sample) {
+      active.points.push(pointFrom(sample));
+    });
+    redraw();
+  });
+
+  function endStroke(event) {
+    if (active && event.pointerId === active.pointerId) active = null;
+  }
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+  canvas.addEventListener("lostpointercapture", endStroke);
+
+  undoButton.addEventListener("click", function () {
+    var action = history.pop();
+    if (!action) return;
+    if (action.type === "stroke") strokes.pop();
+    else strokes = action.strokes;
+    say("");
+    redraw();
+  });
+
+  clearButton.addEventListener("click", function () {
+    if (strokes.length === 0) return;
+    history.push({ type: "clear", strokes: strokes });
+    strokes = [];
+    say("");
+    redraw();
+  });
+
+  function exportPng() {
+    var out = document.createElement("canvas");
+    out.width = EXPORT_SIZE;
+    out.height = EXPORT_SIZE;
+    render(out.getContext("2d"), EXPORT_SIZE);
+    return new Promise(function (resolve, reject) {
+      out.toBlob(function (blob) {
+        if (blob) resolve(blob);
+        else reject(new Error("The browser could not turn the drawing into an image."));
+      }, "image/png");
+    });
+  }
+
+  function percent(value, digits) {
+    return (value * 100).toFixed(digits) + "%";
+  }
+
+  function showResult(data) {
+    result.querySelector('[data-field="digit"]').textContent = String(data.digit);
+    result.querySelector('[data-field="confidence"]').textContent = percent(data.confidence, 1);
+    result.querySelector('[data-field="low-confidence"]').hidden = !data.low_confidence;
+    (data.probabilities || []).forEach(function (p, digit) {
+      var row = result.querySelector('[data-prob="' + digit + '"]');
+      if (!row) return;
+      row.classList.toggle("prob-top", digit === data.digit);
+      row.querySelector("progress").value = p;
+      row.querySelector("progress").textContent = percent(p, 0);
+      row.querySelector(".prob-value").textContent = percent(p, 1);
+    });
+    result.querySelector('[data-field="model-input"]').src = data.model_input_url;
+    result.querySelector('[data-field="link"]').href = data.url;
+    resultEmpty.hidden = true;
+    result.hidden = false;
+  }
+
+  function hideResult() {
+    result.hidden = true;
+    resultEmpty.hidden = false;
+  }
+
+  async function readAnswer(response) {
+    var type = response.headers.get("Content-Type") || "";
+    if (response.redirected || type.indexOf("application/json") === -1) {
+      if (response.redirected) return { detail: "Your session has ended. Please log in again, then draw once more." };
+      if (response.status === 403) return { detail: "This page has expired. Reload it and try again." };
+      return { detail: "The server could not read this drawing (error " + response.status + "). Please try again." };
+    }
+    return response.json();
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    if (busy) return;
+    if (strokes.length === 0) {
+      say("The canvas is empty. Draw a digit first, then press Read digit.", "error");
+      return;
+    }
+    busy = true;
+    redraw();
+    say("Reading your digit…", "busy");
+    try {
+      var body = new FormData();
+      body.append("image", await exportPng(), "drawing.png");
+      var response = await fetch(form.action, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+      });
+      var data = await readAnswer(response);
+      if (response.status === 201 && data.status === "done") {
+        showResult(data);
+        say("Done. Draw another digit, or press Clear to start again.", "ok");
+      } else if (response.status === 201) {
+        hideResult();
+        say("We saved your drawing but could not read it: " + data.detail, "error");
+      } else {
+        hideResult();
+        say(data.detail || "Something went wrong. Please try again.", "error");
+      }
+    } catch (error) {
+      hideResult();
+      say("Could not reach Digits. Check your connection and try again.", "error");
+    } finally {
+      busy = false;
+      redraw();
+    }
+  });
+
+  redraw();
+})();

@@ -1,0 +1,74 @@
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.browser import launch
+
+# Sync Playwright runs an event loop in the test thread; Django would then refuse ORM calls made
+# by the test itself (creating users, checking rows) as "async unsafe".
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "a-long-secret-9"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        try:
+            chromium = launch(playwright)
+        except FileNotFoundError as exc:
+            # A missing browser must fail the run loudly, never skip the browser tests.
+            pytest.fail(str(exc), pytrace=False)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server, request):
+    """Open browser contexts on the live server; screenshot every open page if the test fails."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900, **options):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": height}, **options
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+
+    report = getattr(request.node, "report_call", None)
+    failed = report is None or report.failed
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    for c, context in enumerate(contexts):
+        for p, page in enumerate(context.pages):
+            if failed:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context().new_page()
+
+
+@pytest.fixture
+def signed_up(page, live_server):
+    """A user who signed up through the form and is logged in."""
+    from tests.e2e.browser import sign_up
+
+    sign_up(page, live_server.url, "dora", PASSWORD)
+    return page
