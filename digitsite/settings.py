@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "recognizer",
 ]
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the logged-in user on every label change (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,6 +164,15 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 MNIST_DIR = Path(env_str("MNIST_DIR", str(BASE_DIR / "data" / "mnist")))
 # How often a running process re-checks which model version is active.
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
+
+# Background tasks (retraining): stored in the database and run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Retraining: MNIST train images used (0 = all 60,000) and how many augmented copies of each
+# reviewed correction are added, so a few dozen corrections weigh against 60,000 MNIST images.
+RETRAIN_MNIST_LIMIT = env_int("RETRAIN_MNIST_LIMIT", 0)
+RETRAIN_CORRECTION_COPIES = env_int("RETRAIN_CORRECTION_COPIES", 10)
+# MNIST test images the candidate and the active model are compared on (0 = all 10,000).
+RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)

@@ -1,10 +1,21 @@
-from django.contrib import admin, messages
-from django.db.models import F
-from django.urls import reverse
-from django.utils.html import format_html
+import io
+import json
 
-from . import services
-from .models import ModelVersion, Prediction
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services, training
+from .models import REVIEW_QUEUE_ORDERING, ModelVersion, Prediction, TrainingRun
+from .stats import model_version_stats
+
+REVIEW_BATCH = 60
 
 
 class ReviewedFilter(admin.SimpleListFilter):
@@ -22,8 +33,54 @@ class ReviewedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ClaimFilter(admin.SimpleListFilter):
+    title = "owner's claim"
+    parameter_name = "claim"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Owner says it is wrong"), ("no", "No claim")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(user_label__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(user_label__isnull=True)
+        return queryset
+
+
+def _set_label_action(label: int):
+    def action(modeladmin, request, queryset):
+        count = services.predictions_set_label(
+            predictions=queryset, label=label, reviewer=request.user
+        )
+        modeladmin.message_user(request, f"Set the label of {count} prediction(s) to {label}.")
+
+    action.__name__ = f"set_label_{label}"
+    return action
+
+
+def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
+    try:
+        run = training.training_run_enqueue(requested_by=request.user)
+    except training.RetrainRefused as exc:
+        modeladmin.message_user(request, str(exc), messages.WARNING)
+        return
+    url = reverse("admin:recognizer_trainingrun_change", args=[run.pk])
+    modeladmin.message_user(
+        request,
+        format_html(
+            'Retraining queued as <a href="{}">training run #{}</a> (state: {}). The background '
+            "worker (<code>manage.py db_worker</code>) runs it.",
+            url,
+            run.pk,
+            run.get_state_display(),
+        ),
+        messages.SUCCESS,
+    )
+
+
 @admin.register(Prediction)
-class PredictionAdmin(admin.ModelAdmin):
+class PredictionAdmin(SimpleHistoryAdmin):
     list_display = [
         "thumb",
         "id",
@@ -31,7 +88,9 @@ class PredictionAdmin(admin.ModelAdmin):
         "digit",
         "confidence_pct",
         "low_confidence",
+        "user_label",
         "true_label",
+        "excluded_from_training",
         "status",
         "model_version",
         "created_at",
@@ -39,10 +98,12 @@ class PredictionAdmin(admin.ModelAdmin):
     list_display_links = ["id"]
     list_editable = ["true_label"]
     list_filter = [
+        ReviewedFilter,
+        ClaimFilter,
+        "low_confidence",
+        "excluded_from_training",
         "digit",
         "true_label",
-        ReviewedFilter,
-        "low_confidence",
         "model_version",
         "status",
         "source",
@@ -50,11 +111,16 @@ class PredictionAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["owner", "model_version"]
     search_fields = ["owner__username", "=id"]
-    # A review queue: unreviewed first, and among them the least confident first.
-    ordering = [F("true_label").asc(nulls_first=True), F("confidence").asc(nulls_first=True)]
     date_hierarchy = "created_at"
     list_per_page = 50
-    actions = ["confirm_prediction"]
+    actions = [
+        "confirm_prediction",
+        "accept_user_label",
+        "exclude_from_training",
+        "export_dataset",
+        "retrain_with_corrections",
+    ]
+    history_list_display = ["true_label", "user_label", "excluded_from_training", "reviewed_by"]
     readonly_fields = [
         "preview",
         "owner",
@@ -68,6 +134,9 @@ class PredictionAdmin(admin.ModelAdmin):
         "low_confidence",
         "model_version",
         "predict_ms",
+        "user_label",
+        "user_label_at",
+        "excluded_from_training",
         "reviewed_by",
         "reviewed_at",
         "created_at",
@@ -85,14 +154,57 @@ class PredictionAdmin(admin.ModelAdmin):
         "low_confidence",
         "model_version",
         "predict_ms",
+        "user_label",
+        "user_label_at",
         "true_label",
+        "excluded_from_training",
         "reviewed_by",
         "reviewed_at",
         "created_at",
     ]
 
+    class Media:
+        css = {"all": ["css/review.css"]}
+
+    def get_ordering(self, request):
+        # The review queue (PredictionQuerySet.review_queue): unreviewed first; among them the
+        # owners' claims, then low confidence, then the rest, least confident first.
+        return REVIEW_QUEUE_ORDERING
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            # Kept after the bulk actions so "set the label to N" reads as one group of ten.
+            for label in range(10):
+                action = _set_label_action(label)
+                actions[action.__name__] = (action, action.__name__, f"Set the label to {label}")
+        return actions
+
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        review = [
+            path(
+                "review/",
+                self.admin_site.admin_view(self.review_view),
+                name="recognizer_prediction_review",
+            ),
+            path(
+                "review/decide/",
+                self.admin_site.admin_view(self.review_decide),
+                name="recognizer_prediction_review_decide",
+            ),
+        ]
+        return review + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "review_url": reverse("admin:recognizer_prediction_review"),
+            "needs_review": Prediction.objects.needs_review().count(),
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Image")
     def thumb(self, obj: Prediction):
@@ -102,9 +214,8 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="Image")
     def preview(self, obj: Prediction):
         return format_html(
-            '<img src="{}" alt="upload" style="max-width:240px"> '
-            '<img src="{}" alt="what the model saw" width="112" height="112" '
-            'style="image-rendering:pixelated">',
+            '<img src="{}" alt="upload" class="admin-preview"> '
+            '<img src="{}" alt="what the model saw" width="112" height="112" class="pixelated">',
             reverse("recognizer:image", args=[obj.pk]),
             reverse("recognizer:model_input", args=[obj.pk]),
         )
@@ -121,29 +232,139 @@ class PredictionAdmin(admin.ModelAdmin):
         else:
             super().save_model(request, obj, form, change)
 
-    @admin.action(description="Confirm prediction is correct")
+    @admin.action(description="Confirm prediction is correct", permissions=["change"])
     def confirm_prediction(self, request, queryset):
         count = services.predictions_confirm(predictions=queryset, reviewer=request.user)
         self.message_user(request, f"Confirmed {count} prediction(s).", messages.SUCCESS)
 
+    @admin.action(description="Accept the owner's label", permissions=["change"])
+    def accept_user_label(self, request, queryset):
+        count = services.predictions_accept_user_label(predictions=queryset, reviewer=request.user)
+        skipped = queryset.count() - count
+        note = f" ({skipped} without a claim left as they were)" if skipped else ""
+        self.message_user(request, f"Accepted the owner's label on {count}{note}.")
+
+    @admin.action(description="Exclude from training (junk)", permissions=["change"])
+    def exclude_from_training(self, request, queryset):
+        count = services.predictions_exclude(predictions=queryset, reviewer=request.user)
+        self.message_user(request, f"Excluded {count} prediction(s) from training.")
+
+    @admin.action(description="Export the reviewed ones as a dataset (zip)", permissions=["view"])
+    def export_dataset(self, request, queryset):
+        buffer = io.BytesIO()
+        training.dataset_export(out=buffer, predictions=queryset)
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        name = f"digits-dataset-{timezone.now():%Y%m%d-%H%M%S}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @admin.action(
+        description="Retrain with reviewed corrections (all of them, in the background)",
+        permissions=["change"],
+    )
+    def retrain_with_corrections(self, request, queryset):
+        _enqueue_retraining(self, request)
+
+    # --- The keyboard review screen -------------------------------------------------------
+
+    def review_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        queue = Prediction.objects.needs_review().review_queue()
+        items = list(queue.select_related("owner")[:REVIEW_BATCH])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Review queue",
+            "items": items,
+            "remaining": queue.count(),
+            "decide_url": reverse("admin:recognizer_prediction_review_decide"),
+            "changelist_url": reverse("admin:recognizer_prediction_changelist"),
+        }
+        return TemplateResponse(request, "admin/recognizer/prediction/review.html", context)
+
+    def review_decide(self, request: HttpRequest) -> HttpResponse:
+        return _review_decide(self, request)
+
+
+def _review_decide(model_admin: PredictionAdmin, request: HttpRequest) -> JsonResponse:
+    """One decision from the review screen: {"id": 12, "action": "label"|"confirm"|"exclude",
+    "label": 0-9}. Answers {"id", "true_label", "excluded"} or {"error": sentence} with 400.
+    """
+    if request.method != "POST":
+        return JsonResponse({"error": "Send decisions with POST."}, status=405)
+    if not model_admin.has_change_permission(request):
+        return JsonResponse({"error": "You may not review predictions."}, status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"error": "The request body is not valid JSON."}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "Send a JSON object."}, status=400)
+    pk = body.get("id")
+    action = body.get("action")
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        return JsonResponse({"error": "Give the prediction's id as a number."}, status=400)
+    prediction = Prediction.objects.filter(pk=pk).first()
+    if prediction is None:
+        return JsonResponse({"error": f"Prediction {pk} does not exist."}, status=404)
+    if action == "label":
+        label = body.get("label")
+        if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
+            return JsonResponse({"error": "A label is a digit from 0 to 9."}, status=400)
+        services.prediction_review(prediction=prediction, label=label, reviewer=request.user)
+    elif action == "confirm":
+        if prediction.digit is None:
+            return JsonResponse({"error": "This upload has no prediction to confirm."}, status=400)
+        services.prediction_review(
+            prediction=prediction, label=prediction.digit, reviewer=request.user
+        )
+    elif action == "exclude":
+        services.prediction_exclude(prediction=prediction, reviewer=request.user)
+    else:
+        return JsonResponse(
+            {"error": "The action must be one of: label, confirm, exclude."}, status=400
+        )
+    return JsonResponse(
+        {
+            "id": prediction.pk,
+            "true_label": prediction.true_label,
+            "excluded": prediction.excluded_from_training,
+        }
+    )
+
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "created_at", "accuracy", "status", "sha256_short"]
+    list_display = [
+        "version",
+        "created_at",
+        "accuracy",
+        "heldout_accuracy",
+        "status",
+        "parent",
+        "sha256_short",
+        "stats_link",
+    ]
     list_filter = ["status"]
+    actions = ["promote_candidate", "roll_back_to_this_version", "retrain_with_corrections"]
     readonly_fields = [
         "version",
+        "stats_link",
+        "status",
+        "status_note",
         "artifact_path",
         "sha256",
         "params",
         "metrics",
         "created_at",
-        "status",
-        "status_note",
         "parent",
         "training_data",
         "heldout_metrics",
     ]
+
+    class Media:
+        css = {"all": ["css/review.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -151,11 +372,132 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_activate_permission(self, request):
+        return request.user.has_perm("recognizer.change_modelversion")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/stats/",
+                self.admin_site.admin_view(self.stats_view),
+                name="recognizer_modelversion_stats",
+            ),
+            *super().get_urls(),
+        ]
+
     @admin.display(description="MNIST test accuracy")
     def accuracy(self, obj: ModelVersion):
         value = obj.mnist_accuracy
         return "—" if value is None else f"{value:.2%}"
 
+    @admin.display(description="Held-out reviewed accuracy")
+    def heldout_accuracy(self, obj: ModelVersion):
+        value = (obj.heldout_metrics or {}).get("accuracy")
+        if value is None:
+            return "—"
+        return f"{value:.0%} of {obj.heldout_metrics.get('n', 0)}"
+
     @admin.display(description="sha256")
     def sha256_short(self, obj: ModelVersion):
         return obj.sha256[:12]
+
+    @admin.display(description="Stats")
+    def stats_link(self, obj: ModelVersion):
+        url = reverse("admin:recognizer_modelversion_stats", args=[obj.pk])
+        return format_html('<a href="{}">Stats</a>', url)
+
+    def _single(self, request, queryset) -> ModelVersion | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one model version.", messages.ERROR)
+            return None
+        return queryset.get()
+
+    @admin.action(description="Promote the selected candidate", permissions=["activate"])
+    def promote_candidate(self, request, queryset):
+        version = self._single(request, queryset)
+        if version is None:
+            return
+        if version.status != ModelVersion.Status.CANDIDATE:
+            self.message_user(
+                request, f"{version} is not a candidate ({version.status}).", messages.ERROR
+            )
+            return
+        training.model_version_promote(model_version=version, user=request.user)
+        self.message_user(request, f"{version} is now the active model.", messages.SUCCESS)
+
+    @admin.action(description="Roll back to the selected version", permissions=["activate"])
+    def roll_back_to_this_version(self, request, queryset):
+        version = self._single(request, queryset)
+        if version is None:
+            return
+        if version.is_active:
+            self.message_user(request, f"{version} is already active.", messages.WARNING)
+            return
+        training.model_version_rollback(model_version=version, user=request.user)
+        self.message_user(request, f"Rolled back: {version} is active again.", messages.SUCCESS)
+
+    @admin.action(
+        description="Retrain with reviewed corrections (in the background)",
+        permissions=["activate"],
+    )
+    def retrain_with_corrections(self, request, queryset):
+        _enqueue_retraining(self, request)
+
+    def stats_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Model {version.version}: how it does",
+            "version": version,
+            "stats": model_version_stats(version),
+            "original": version,
+        }
+        return TemplateResponse(request, "admin/recognizer/modelversion/stats.html", context)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "state",
+        "progress_bar",
+        "stage",
+        "candidate",
+        "promoted",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["state", "promoted"]
+    readonly_fields = [
+        "state",
+        "progress_bar",
+        "stage",
+        "force",
+        "candidate",
+        "promoted",
+        "message",
+        "requested_by",
+        "task_id",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    fields = readonly_fields
+
+    class Media:
+        css = {"all": ["css/review.css"]}
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: TrainingRun):
+        value = obj.progress
+        return format_html('<progress max="100" value="{}">{}%</progress> {}%', value, value, value)

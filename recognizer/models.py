@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 DIGIT_CHOICES = [(d, str(d)) for d in range(10)]
 digit_validators = [MinValueValidator(0), MaxValueValidator(9)]
@@ -95,6 +96,39 @@ class PredictionQuerySet(models.QuerySet):
     def unfinished(self) -> "PredictionQuerySet":
         return self.exclude(status=Prediction.Status.DONE)
 
+    def needs_review(self) -> "PredictionQuerySet":
+        return self.filter(
+            true_label__isnull=True, excluded_from_training=False, status=Prediction.Status.DONE
+        )
+
+    def training_usable(self) -> "PredictionQuerySet":
+        """Reviewed, not excluded, with the 28x28 input the model saw: what retraining can use."""
+        return self.filter(
+            true_label__isnull=False, excluded_from_training=False, model_input__isnull=False
+        )
+
+    def review_queue(self) -> "PredictionQuerySet":
+        return self.order_by(*REVIEW_QUEUE_ORDERING)
+
+
+def _review_rank() -> models.Case:
+    # Unreviewed first; within them the owners' claims, then low confidence, then the rest.
+    return models.Case(
+        models.When(true_label__isnull=False, then=models.Value(3)),
+        models.When(excluded_from_training=True, then=models.Value(3)),
+        models.When(user_label__isnull=False, then=models.Value(0)),
+        models.When(low_confidence=True, then=models.Value(1)),
+        default=models.Value(2),
+        output_field=models.IntegerField(),
+    )
+
+
+REVIEW_QUEUE_ORDERING = [
+    _review_rank().asc(),
+    models.F("confidence").asc(nulls_first=True),
+    models.F("created_at").desc(),
+]
+
 
 class Prediction(models.Model):
     class Status(models.TextChoices):
@@ -158,6 +192,24 @@ class Prediction(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PredictionQuerySet.as_manager()
+    # Who changed a label, when, and from what: only the review fields are kept per change.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "image",
+            "thumbnail",
+            "original_filename",
+            "source",
+            "model_input",
+            "status",
+            "error_message",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+            "model_version",
+            "predict_ms",
+            "created_at",
+        ]
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -179,3 +231,36 @@ class Prediction(models.Model):
     @property
     def probability_rows(self) -> list[tuple[int, float]]:
         return list(enumerate(self.probabilities or []))
+
+
+class TrainingRun(models.Model):
+    """One retraining, queued from the admin or the command; the task updates it as it goes."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    stage = models.CharField(max_length=200, blank=True)
+    force = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    task_id = models.CharField(max_length=64, blank=True)
+    candidate = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_runs"
+    )
+    promoted = models.BooleanField(default=False)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Training run #{self.pk} ({self.get_state_display()})"

@@ -204,6 +204,10 @@ def prediction_review(
     prediction.true_label = None if label is None else int(label)
     prediction.reviewed_by = None if label is None else reviewer
     prediction.reviewed_at = None if label is None else timezone.now()
+    # Every caller (admin, review screen, API, commands) gets the reviewer into the label history,
+    # with or without a request in flight.
+    prediction._history_user = reviewer
+    prediction._change_reason = "review"
     prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
     return prediction
 
@@ -216,12 +220,52 @@ def predictions_confirm(*, predictions, reviewer: AbstractBaseUser) -> int:
     return count
 
 
+def predictions_accept_user_label(*, predictions, reviewer: AbstractBaseUser) -> int:
+    """Staff agree with the owner's claim: the claimed digit becomes the true label."""
+    count = 0
+    for prediction in predictions.filter(user_label__isnull=False):
+        prediction_review(prediction=prediction, label=prediction.user_label, reviewer=reviewer)
+        count += 1
+    return count
+
+
+def predictions_set_label(*, predictions, label: int, reviewer: AbstractBaseUser) -> int:
+    count = 0
+    for prediction in predictions:
+        prediction_review(prediction=prediction, label=label, reviewer=reviewer)
+        count += 1
+    return count
+
+
+def prediction_exclude(
+    *, prediction: Prediction, reviewer: AbstractBaseUser, excluded: bool = True
+) -> Prediction:
+    """Mark an upload as junk (or take it back): it never becomes training data."""
+    prediction.excluded_from_training = excluded
+    prediction.reviewed_by = reviewer
+    prediction.reviewed_at = timezone.now()
+    prediction._history_user = reviewer
+    prediction._change_reason = "exclude" if excluded else "include"
+    prediction.save(update_fields=["excluded_from_training", "reviewed_by", "reviewed_at"])
+    return prediction
+
+
+def predictions_exclude(*, predictions, reviewer: AbstractBaseUser) -> int:
+    count = 0
+    for prediction in predictions:
+        prediction_exclude(prediction=prediction, reviewer=reviewer)
+        count += 1
+    return count
+
+
 def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:
     """The owner says the prediction is wrong and names the digit; staff review it later."""
     if not 0 <= int(label) <= 9:
         raise ValueError("A label is a digit from 0 to 9.")
     prediction.user_label = int(label)
     prediction.user_label_at = timezone.now()
+    prediction._history_user = prediction.owner
+    prediction._change_reason = "owner feedback"
     prediction.save(update_fields=["user_label", "user_label_at"])
     return prediction
 

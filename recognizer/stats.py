@@ -1,0 +1,108 @@
+"""Per-model-version numbers for the staff stats page, with the geometry of its SVG charts."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import ModelVersion, Prediction
+
+CHART_WIDTH = 640
+CHART_HEIGHT = 180
+HEAT_LEVELS = 6
+DAYS_SHOWN = 30
+
+
+@dataclass
+class Bar:
+    x: float
+    width: float
+    y: float
+    height: float
+    low_y: float
+    low_height: float
+    day: date
+    count: int
+    low: int
+
+
+def _heat_rows(matrix: list[list[int]]) -> list[dict]:
+    """Rows of (count, heat level) cells; the level is the share of the row's true label."""
+    rows = []
+    for true_label, row in enumerate(matrix):
+        total = sum(row)
+        cells = []
+        for predicted, count in enumerate(row):
+            share = count / total if total else 0.0
+            level = 0 if count == 0 else max(1, round(share * (HEAT_LEVELS - 1)))
+            cells.append({"count": count, "level": level, "diagonal": predicted == true_label})
+        rows.append({"label": true_label, "cells": cells, "total": total})
+    return rows
+
+
+def _day_bars(per_day: list[dict]) -> tuple[list[Bar], int]:
+    today = timezone.localdate()
+    first = today - timedelta(days=DAYS_SHOWN - 1)
+    counts = {row["day"]: row for row in per_day if row["day"] and row["day"] >= first}
+    peak = max([row["n"] for row in counts.values()] + [1])
+    slot = CHART_WIDTH / DAYS_SHOWN
+    bars = []
+    for i in range(DAYS_SHOWN):
+        day = first + timedelta(days=i)
+        row = counts.get(day, {"n": 0, "low": 0})
+        height = CHART_HEIGHT * row["n"] / peak
+        low_height = CHART_HEIGHT * row["low"] / peak
+        bars.append(
+            Bar(
+                x=round(i * slot + 1, 1),
+                width=round(slot - 2, 1),
+                y=round(CHART_HEIGHT - height, 1),
+                height=round(height, 1),
+                low_y=round(CHART_HEIGHT - low_height, 1),
+                low_height=round(low_height, 1),
+                day=day,
+                count=row["n"],
+                low=row["low"],
+            )
+        )
+    return bars, peak
+
+
+def model_version_stats(version: ModelVersion) -> dict:
+    predictions = Prediction.objects.filter(model_version=version, status=Prediction.Status.DONE)
+    total = predictions.count()
+    low = predictions.filter(low_confidence=True).count()
+    confusion = [[0] * 10 for _ in range(10)]
+    reviewed = predictions.filter(true_label__isnull=False, digit__isnull=False)
+    for row in reviewed.values("true_label", "digit").annotate(n=Count("id")):
+        confusion[row["true_label"]][row["digit"]] = row["n"]
+    n_reviewed = sum(map(sum, confusion))
+    correct = sum(confusion[d][d] for d in range(10))
+    per_day = list(
+        predictions.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"), low=Count("id", filter=Q(low_confidence=True)))
+        .order_by("day")
+    )
+    bars, peak = _day_bars(per_day)
+    accuracy = correct / n_reviewed if n_reviewed else None
+    low_rate = low / total if total else None
+    mnist_confusion = version.metrics.get("confusion")
+    return {
+        "total": total,
+        "reviewed": n_reviewed,
+        "accuracy": accuracy,
+        "accuracy_width": round(CHART_WIDTH * (accuracy or 0), 1),
+        "low": low,
+        "low_rate": low_rate,
+        "low_rate_width": round(CHART_WIDTH * (low_rate or 0), 1),
+        "confusion": _heat_rows(confusion),
+        "mnist_confusion": _heat_rows(mnist_confusion) if mnist_confusion else None,
+        "bars": bars,
+        "peak": peak,
+        "chart_width": CHART_WIDTH,
+        "chart_height": CHART_HEIGHT,
+        "days_shown": DAYS_SHOWN,
+    }
