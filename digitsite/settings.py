@@ -233,9 +233,8 @@ LOGGING = {
 # knob can be turned off on its own; DJANGO_HTTPS=false turns them all off, e.g. to try
 # `make serve` over plain HTTP on this machine.
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", HTTPS) else None
-)
+TRUST_PROXY_PROTO = env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", HTTPS)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_PROTO else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
