@@ -9,10 +9,11 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run test setup install install-dev migrate train lint format bench-accuracy bench-speed clean
+.PHONY: help run serve test setup install install-dev migrate train lint format bench-accuracy bench-speed clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT)"
+	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
 
@@ -42,6 +43,26 @@ train: setup
 run: setup
 	$(PY) manage.py train_model --if-none-active
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-like: gunicorn with WEB_CONCURRENCY workers, DEBUG off, whitenoise static files.
+# Without DJANGO_SECRET_KEY, a key is generated once and kept in $(SECRET_KEY_FILE).
+SECRET_KEY_FILE ?= var/secret_key
+serve: DJANGO_DEBUG = false
+serve: install
+	@set -e; \
+	if [ -z "$$DJANGO_SECRET_KEY" ]; then \
+		mkdir -p $(dir $(SECRET_KEY_FILE)); \
+		if [ ! -s $(SECRET_KEY_FILE) ]; then \
+			(umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(SECRET_KEY_FILE)); \
+		fi; \
+		DJANGO_SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"; export DJANGO_SECRET_KEY; \
+		echo "Using the secret key kept in $(SECRET_KEY_FILE) (set DJANGO_SECRET_KEY to use your own)."; \
+	fi; \
+	$(PY) manage.py migrate --noinput; \
+	$(PY) manage.py collectstatic --noinput --verbosity 0; \
+	$(PY) manage.py train_model --if-none-active; \
+	echo "Serving on http://$(HOST):$(PORT) as if behind an HTTPS proxy; to browse it directly over plain HTTP: DJANGO_HTTPS=false make serve"; \
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install-dev
 	$(PY) -m pytest

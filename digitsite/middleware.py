@@ -1,0 +1,113 @@
+"""Request logging, and overload errors turned into 503 answers."""
+
+import errno
+import logging
+import re
+import time
+from contextvars import ContextVar
+
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse
+
+from .security import unavailable_response
+
+logger = logging.getLogger("digitsite.request")
+
+# Fields that services log during a request (upload_stored, prediction_done, ...), gathered for
+# the request's log line without the services knowing about requests.
+_request_fields: ContextVar[dict | None] = ContextVar("request_fields", default=None)
+_EVENT_FIELDS = {"prediction", "model_version", "predict_ms", "digit"}
+_PAIR = re.compile(r"(\w+)=(\S+)")
+
+
+class RequestFieldCollector(logging.Handler):
+    """Logging handler (on the `recognizer` logger) that copies key=value pairs of events."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = _request_fields.get()
+        if fields is None:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:
+            return
+        for key, value in _PAIR.findall(message):
+            if key in _EVENT_FIELDS:
+                fields[key] = value
+
+
+class RequestLogMiddleware:
+    """One line per request: method, path, status, milliseconds, user, and upload fields."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        fields: dict = {}
+        token = _request_fields.set(fields)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            return response
+        finally:
+            _request_fields.reset(token)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            # Only a user that auth already loaded: logging must not cost a session query.
+            user = getattr(request, "_cached_user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else "-"
+            extra = "".join(f" {key}={fields[key]}" for key in sorted(fields))
+            logger.info(
+                "request method=%s path=%s status=%s ms=%.1f user=%s%s",
+                request.method,
+                request.path,
+                status,
+                elapsed_ms,
+                user_id,
+                extra,
+            )
+
+
+# Storage errors that mean "try again later", not "this request is wrong".
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EAGAIN}
+# PostgreSQL: lock_not_available, query_canceled (lock/statement timeout), deadlock, serialization.
+_PG_RETRYABLE = {"55P03", "57014", "40P01", "40001"}
+
+
+def overload_part(exc: BaseException) -> str | None:
+    """Which part is overloaded if `exc` means "retry later", else None."""
+    if isinstance(exc, OperationalError):
+        cause = exc.__cause__
+        if getattr(cause, "sqlstate", None) in _PG_RETRYABLE:
+            return "database"
+        message = str(exc).lower()
+        if "database is locked" in message or "database table is locked" in message:
+            return "database"
+        return None
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        return "storage"
+    return None
+
+
+class ServiceUnavailableMiddleware:
+    """A locked database or a full disk is the server's temporary problem: 503 with Retry-After."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        part = overload_part(exception)
+        if part is None:
+            return None
+        logger.warning(
+            "unavailable part=%s path=%s error=%s: %s",
+            part,
+            request.path,
+            type(exception).__name__,
+            exception,
+        )
+        return unavailable_response(request, part=part)

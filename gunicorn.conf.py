@@ -1,0 +1,53 @@
+"""Gunicorn settings for `make serve` (read by `gunicorn -c gunicorn.conf.py`).
+
+Every knob comes from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT.
+"""
+
+import os
+
+wsgi_app = "digitsite.wsgi:application"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Import Django (and load the active model, below) once in the master; the forked workers share
+# those pages copy-on-write instead of each loading its own copy.
+preload_app = True
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+# Django logs one line per request (digitsite.middleware.RequestLogMiddleware): no access log here.
+accesslog = None
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+_stdout = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "line"}
+# Gunicorn's own messages (boot, worker exits) go to stdout like Django's. This replaces
+# gunicorn's default dict whole, so every handler it names is defined here.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": _stdout, "error_console": _stdout},
+    "root": {"level": loglevel.upper(), "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {
+            "level": loglevel.upper(),
+            "handlers": ["error_console"],
+            "propagate": False,
+        },
+        # Access lines are INFO: Django's request line replaces them.
+        "gunicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+    },
+}
+
+
+def when_ready(server):
+    """In the master, before the first fork: load the active model if there is one."""
+    from django.db import connections
+
+    from recognizer import registry
+
+    try:
+        version, _ = registry.get_active_model()
+        server.log.info("model preloaded version=%s", version.version)
+    except Exception as exc:  # the site still serves; /healthz and uploads say why
+        server.log.warning("model not preloaded: %s", exc)
+    finally:
+        # A database connection must never be shared by forked processes.
+        connections.close_all()
