@@ -202,7 +202,11 @@
         say("Done. Draw another digit, or press Clear to start again.", "ok");
       } else if (response.status === 201) {
         hideResult();
-        say("We saved your drawing but could not read it: " + data.detail, "error");
+        say(
+          "We saved your drawing but could not read it yet: " + data.detail +
+            " It stays in your history and will be read as soon as the model is available.",
+          "error"
+        );
       } else {
         hideResult();
         say(data.detail || "Something went wrong. Please try again.", "error");

@@ -13,6 +13,23 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "a-long-secret-9"
+# The policy the site is served with in production: pages must work under it, so every page in
+# these tests gets it too, and any violation fails the test.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _with_csp(route):
+    # Only GETs: a re-sent multipart POST would lose its file; POSTs render the same templates.
+    if route.request.resource_type != "document" or route.request.method != "GET":
+        route.continue_()
+        return
+    # Redirects go back to the browser, so that it, not the route, follows them.
+    response = route.fetch(max_redirects=0)
+    route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -38,12 +55,22 @@ def browser():
 def new_context(browser, live_server, request):
     """Open browser contexts on the live server; screenshot every open page if the test fails."""
     contexts = []
+    violations = []
 
     def make(width: int = 1280, height: int = 900, **options):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": height}, **options
         )
         context.set_default_timeout(10_000)
+        context.route("**/*", _with_csp)
+        context.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         contexts.append(context)
         return context
 
@@ -58,6 +85,7 @@ def new_context(browser, live_server, request):
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
         context.close()
+    assert violations == [], "the pages broke the Content-Security-Policy"
 
 
 @pytest.fixture
