@@ -110,13 +110,23 @@
   canvas.addEventListener("pointercancel", endStroke);
   canvas.addEventListener("lostpointercapture", endStroke);
 
-  undoButton.addEventListener("click", function () {
+  function undo() {
+    if (busy) return;
     var action = history.pop();
     if (!action) return;
     if (action.type === "stroke") strokes.pop();
     else strokes = action.strokes;
     say("");
     redraw();
+  }
+  undoButton.addEventListener("click", undo);
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key === "z" && !typing) {
+      event.preventDefault();
+      undo();
+    }
   });
 
   clearButton.addEventListener("click", function () {

@@ -129,6 +129,10 @@ def test_undo_removes_the_last_stroke_and_clear_can_be_undone(signed_up):
     assert page.evaluate(INK_PIXELS) == 0
     assert undo.is_disabled()
 
+    draw_strokes(page, [first])
+    page.keyboard.press("Control+z")
+    assert page.evaluate(INK_PIXELS) == 0
+
 
 def test_empty_canvas_is_not_sent(signed_up):
     page = signed_up
