@@ -1,11 +1,13 @@
+import contextlib
 import os
 import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser import launch
+from tests.e2e.browser import CHROMIUM, MISSING_MESSAGE, launch, sign_up
 
 # Sync Playwright runs an event loop in the test thread; Django would then refuse ORM calls made
 # by the test itself (creating users, checking rows) as "async unsafe".
@@ -41,12 +43,11 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def browser():
+    if not CHROMIUM.exists():
+        # A missing browser must fail the run loudly, never skip the browser tests.
+        pytest.fail(MISSING_MESSAGE, pytrace=False)
     with sync_playwright() as playwright:
-        try:
-            chromium = launch(playwright)
-        except FileNotFoundError as exc:
-            # A missing browser must fail the run loudly, never skip the browser tests.
-            pytest.fail(str(exc), pytrace=False)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
@@ -83,7 +84,9 @@ def new_context(browser, live_server, request):
         for p, page in enumerate(context.pages):
             if failed:
                 ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
+                # A crashed page has nothing to show; the test's own error says what happened.
+                with contextlib.suppress(PlaywrightError):
+                    page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
         context.close()
     assert violations == [], "the pages broke the Content-Security-Policy"
 
@@ -96,7 +99,5 @@ def page(new_context):
 @pytest.fixture
 def signed_up(page, live_server):
     """A user who signed up through the form and is logged in."""
-    from tests.e2e.browser import sign_up
-
     sign_up(page, live_server.url, "dora", PASSWORD)
     return page
