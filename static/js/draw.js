@@ -110,13 +110,23 @@
   canvas.addEventListener("pointercancel", endStroke);
   canvas.addEventListener("lostpointercapture", endStroke);
 
-  undoButton.addEventListener("click", function () {
+  function undo() {
+    if (busy) return;
     var action = history.pop();
     if (!action) return;
     if (action.type === "stroke") strokes.pop();
     else strokes = action.strokes;
     say("");
     redraw();
+  }
+  undoButton.addEventListener("click", undo);
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key === "z" && !typing) {
+      event.preventDefault();
+      undo();
+    }
   });
 
   clearButton.addEventListener("click", function () {
@@ -202,7 +212,11 @@
         say("Done. Draw another digit, or press Clear to start again.", "ok");
       } else if (response.status === 201) {
         hideResult();
-        say("We saved your drawing but could not read it: " + data.detail, "error");
+        say(
+          "We saved your drawing but could not read it yet: " + data.detail +
+            " It stays in your history and will be read as soon as the model is available.",
+          "error"
+        );
       } else {
         hideResult();
         say(data.detail || "Something went wrong. Please try again.", "error");

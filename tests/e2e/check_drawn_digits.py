@@ -18,11 +18,23 @@ from tests.e2e.browser import launch, sign_up
 from tests.e2e.strokes import DIGIT_STROKES, draw_strokes
 
 
+def transform(stroke, scale: float, shift: tuple[float, float]):
+    return [
+        (0.5 + (x - 0.5) * scale + shift[0], 0.5 + (y - 0.5) * scale + shift[1]) for x, y in stroke
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8765")
     parser.add_argument("--out", type=Path, default=Path("test-artifacts/drawn-digits"))
     parser.add_argument("--width", type=int, default=1280, help="viewport width in px")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="draw the digits this much smaller or larger"
+    )
+    parser.add_argument(
+        "--shift", type=float, nargs=2, default=(0.0, 0.0), help="move them by (dx, dy) of the pad"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -35,7 +47,7 @@ def main() -> int:
         for digit, strokes in DIGIT_STROKES.items():
             if digit:
                 page.get_by_test_id("draw-clear").click()
-            draw_strokes(page, strokes)
+            draw_strokes(page, [transform(stroke, args.scale, args.shift) for stroke in strokes])
             page.get_by_test_id("draw-canvas").screenshot(path=args.out / f"{digit}-drawing.png")
             page.get_by_test_id("draw-submit").click()
             page.wait_for_function(

@@ -1,11 +1,13 @@
+import contextlib
 import os
 import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser import launch
+from tests.e2e.browser import CHROMIUM, MISSING_MESSAGE, launch, sign_up
 
 # Sync Playwright runs an event loop in the test thread; Django would then refuse ORM calls made
 # by the test itself (creating users, checking rows) as "async unsafe".
@@ -13,6 +15,23 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "a-long-secret-9"
+# The policy the site is served with in production: pages must work under it, so every page in
+# these tests gets it too, and any violation fails the test.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _with_csp(route):
+    # Only GETs: a re-sent multipart POST would lose its file; POSTs render the same templates.
+    if route.request.resource_type != "document" or route.request.method != "GET":
+        route.continue_()
+        return
+    # Redirects go back to the browser, so that it, not the route, follows them.
+    response = route.fetch(max_redirects=0)
+    route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -24,12 +43,11 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def browser():
+    if not CHROMIUM.exists():
+        # A missing browser must fail the run loudly, never skip the browser tests.
+        pytest.fail(MISSING_MESSAGE, pytrace=False)
     with sync_playwright() as playwright:
-        try:
-            chromium = launch(playwright)
-        except FileNotFoundError as exc:
-            # A missing browser must fail the run loudly, never skip the browser tests.
-            pytest.fail(str(exc), pytrace=False)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
@@ -38,12 +56,22 @@ def browser():
 def new_context(browser, live_server, request):
     """Open browser contexts on the live server; screenshot every open page if the test fails."""
     contexts = []
+    violations = []
 
     def make(width: int = 1280, height: int = 900, **options):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": height}, **options
         )
         context.set_default_timeout(10_000)
+        context.route("**/*", _with_csp)
+        context.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         contexts.append(context)
         return context
 
@@ -56,8 +84,11 @@ def new_context(browser, live_server, request):
         for p, page in enumerate(context.pages):
             if failed:
                 ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
+                # A crashed page has nothing to show; the test's own error says what happened.
+                with contextlib.suppress(PlaywrightError):
+                    page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
         context.close()
+    assert violations == [], "the pages broke the Content-Security-Policy"
 
 
 @pytest.fixture
@@ -68,7 +99,5 @@ def page(new_context):
 @pytest.fixture
 def signed_up(page, live_server):
     """A user who signed up through the form and is logged in."""
-    from tests.e2e.browser import sign_up
-
     sign_up(page, live_server.url, "dora", PASSWORD)
     return page

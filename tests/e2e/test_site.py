@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 
 from recognizer.models import Prediction
-from tests.e2e.browser import log_in
+from tests.e2e.browser import log_in, sign_up
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.strokes import DIGIT_STROKES, draw_strokes
 
@@ -129,6 +129,10 @@ def test_undo_removes_the_last_stroke_and_clear_can_be_undone(signed_up):
     assert page.evaluate(INK_PIXELS) == 0
     assert undo.is_disabled()
 
+    draw_strokes(page, [first])
+    page.keyboard.press("Control+z")
+    assert page.evaluate(INK_PIXELS) == 0
+
 
 def test_empty_canvas_is_not_sent(signed_up):
     page = signed_up
@@ -159,8 +163,6 @@ def test_model_unavailable_is_explained_on_the_pad(signed_up):
 
 
 def test_touch_draws_without_scrolling_the_page(new_context, live_server):
-    from tests.e2e.browser import sign_up
-
     context = new_context(width=375, height=600, has_touch=True, is_mobile=True)
     page = context.new_page()
     sign_up(page, live_server.url, "tara", PASSWORD)
@@ -226,8 +228,6 @@ def test_upload_works_without_javascript(new_context, live_server, digit_png, tm
 @pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.usefixtures("active_model")
 def test_pages_fit_the_screen_without_horizontal_scroll(new_context, live_server, width):
-    from tests.e2e.browser import sign_up
-
     page = new_context(width=width, height=800).new_page()
     page.goto("/accounts/login/")
     assert page.evaluate(NO_HORIZONTAL_SCROLL)["wider"] == []

@@ -161,3 +161,18 @@ def test_navigation_links_every_section(client, staff_user):
     ]:
         assert f'"{url}"' in html
     assert f'href="{reverse("recognizer:draw")}" aria-current="page"' in html
+
+
+def test_history_serves_the_thumbnail_made_at_upload(client, user, active_model, digit_png):
+    client.force_login(user)
+    client.post(reverse("recognizer:draw"), {"image": png_file(digit_png)})
+    prediction = Prediction.objects.get()
+    with prediction.thumbnail.open("rb") as fh:
+        stored = fh.read()
+
+    html = client.get(reverse("recognizer:history")).content.decode()
+    served = client.get(reverse("recognizer:thumbnail", args=[prediction.pk]))
+
+    assert reverse("recognizer:thumbnail", args=[prediction.pk]) in html
+    assert b"".join(served.streaming_content) == stored
+    assert max(Image.open(io.BytesIO(stored)).size) <= 128
