@@ -1,8 +1,14 @@
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from rest_framework.authtoken.models import Token
 
+from . import services
 from .forms import SignupForm
 
 
@@ -17,3 +23,34 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("recognizer:upload")
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request: HttpRequest) -> HttpResponse:
+    new_key = None
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create":
+            # Shown once, on this response only; the page never displays the key again.
+            new_key = services.api_token_create(user=request.user).key
+        elif action == "revoke":
+            if services.api_token_revoke(user=request.user):
+                messages.success(request, "Your API token was revoked. It no longer works.")
+            return redirect("api_token")
+        else:
+            messages.error(request, "Choose to create or to revoke your token.")
+            status = 400
+    token = Token.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "accounts/token.html",
+        {
+            "token": token,
+            "new_key": new_key,
+            "predictions_url": request.build_absolute_uri(reverse("api:prediction-list")),
+        },
+        status=status,
+    )

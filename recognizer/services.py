@@ -304,3 +304,48 @@ def model_version_activate(*, model_version: ModelVersion, note: str = "") -> Mo
         model_version.status_note = note
         model_version.save(update_fields=["status", "status_note"])
     return model_version
+
+
+class BatchUploadRejected(UploadRejected):
+    """One file of a batch is not a usable image (`index`, `filename` say which). Nothing stored."""
+
+    def __init__(self, *, index: int, filename: str, code: str, message: str):
+        super().__init__(code, message)
+        self.index = index
+        self.filename = filename
+
+
+def predictions_create_batch(
+    *,
+    user: AbstractBaseUser,
+    files: list[tuple[BinaryIO, str]],
+    source: str = Prediction.Source.UPLOAD,
+) -> list[Prediction]:
+    """Create one prediction per (file, original filename), all or nothing for bad input.
+
+    Every file is decoded and checked before any is stored, so a batch with one bad file leaves
+    nothing behind and the client can resend it fixed. Each file then goes through
+    prediction_create, the one upload path.
+    """
+    for index, (image_file, filename) in enumerate(files):
+        try:
+            decode_upload(image_file)
+        except UploadRejected as exc:
+            raise BatchUploadRejected(
+                index=index, filename=filename, code=exc.code, message=exc.message
+            ) from exc
+        image_file.seek(0)
+
+    created: list[Prediction] = []
+    try:
+        for image_file, filename in files:
+            created.append(
+                prediction_create(
+                    user=user, image_file=image_file, original_filename=filename, source=source
+                )
+            )
+    except BaseException:
+        for prediction in created:
+            prediction_delete(prediction=prediction)
+        raise
+    return created

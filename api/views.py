@@ -1,0 +1,337 @@
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from recognizer import services
+from recognizer.models import ModelVersion, Prediction
+from recognizer.views import _file_response
+
+from .exceptions import ApiError, upload_error
+from .permissions import OwnerWrites, StaffReviews
+from .serializers import (
+    MAX_BATCH_FILES,
+    ErrorSerializer,
+    FeedbackSerializer,
+    ModelVersionSerializer,
+    PredictionFilterSerializer,
+    PredictionSerializer,
+    PredictionUploadSerializer,
+    ReviewSerializer,
+)
+from .throttling import UploadThrottle
+
+UPLOAD_ERROR_EXAMPLES = [
+    OpenApiExample(
+        "Not an image",
+        value={"error": "not_an_image", "detail": "This file is not an image we can read."},
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
+        "No digit",
+        value={
+            "error": "no_digit",
+            "detail": "No digit found in the image. Please upload a clear picture of one "
+            "handwritten digit.",
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
+        "Bad file in a batch",
+        value={
+            "error": "unsupported_format",
+            "detail": "File 2 of the batch (scan.pdf): PDF images are not supported. Please "
+            "upload a PNG, JPEG, WebP, GIF, BMP or TIFF file. Nothing was stored.",
+            "index": 1,
+            "filename": "scan.pdf",
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+]
+
+
+class PredictionLookupMixin:
+    # Another user's prediction is a 404, never a 403: its existence is not disclosed.
+    def get_queryset(self):
+        return Prediction.objects.for_user(self.request.user).select_related(
+            "model_version", "owner"
+        )
+
+    def get_object(self) -> Prediction:
+        prediction = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if prediction is None:
+            raise NotFound(f"There is no prediction {self.kwargs['pk']} in your account.")
+        self.check_object_permissions(self.request, prediction)
+        return prediction
+
+
+def _uploaded_files(request) -> list:
+    single = request.FILES.getlist("image")
+    batch = request.FILES.getlist("images")
+    if single and batch:
+        raise ApiError("invalid", "Send one file in `image` or several in `images`, not both.")
+    if len(single) > 1:
+        raise ApiError(
+            "too_many_files",
+            f"`image` takes one file; send up to {MAX_BATCH_FILES} files in `images` instead.",
+        )
+    if len(batch) > MAX_BATCH_FILES:
+        raise ApiError(
+            "too_many_files",
+            f"A batch holds at most {MAX_BATCH_FILES} files; this one has {len(batch)}.",
+        )
+    if not single and not batch:
+        raise ApiError(
+            "missing_field",
+            "Send the image as a file in the multipart field `image` "
+            f"(or up to {MAX_BATCH_FILES} files in `images`).",
+        )
+    return single or batch
+
+
+class PredictionList(PredictionLookupMixin, generics.ListAPIView):
+    serializer_class = PredictionSerializer
+    filter_serializer_class = PredictionFilterSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(UploadThrottle())
+        return throttles
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.method != "GET":
+            return queryset
+        params = self.request.query_params
+        repeated = {name: ["Give one value."] for name in params if len(params.getlist(name)) > 1}
+        if repeated:
+            raise ValidationError(repeated)
+        # A plain dict: with a QueryDict, DRF would read a missing boolean as false.
+        filters = self.filter_serializer_class(data=params.dict())
+        filters.is_valid(raise_exception=True)
+        if "digit" in filters.validated_data:
+            queryset = queryset.filter(digit=filters.validated_data["digit"])
+        if "reviewed" in filters.validated_data:
+            reviewed = filters.validated_data["reviewed"]
+            queryset = queryset.reviewed() if reviewed else queryset.unreviewed()
+        return queryset
+
+    @extend_schema(
+        operation_id="predictions_list",
+        summary="List predictions",
+        description="Your predictions, newest first (staff: everyone's), 20 a page.",
+        parameters=[PredictionFilterSerializer],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="predictions_create",
+        summary="Read the digit in one image, or in a batch",
+        description=(
+            "Multipart with one file in `image` (answered with one prediction) or up to "
+            f"{MAX_BATCH_FILES} files in `images` (answered with a list, in order). A batch is "
+            "all or nothing: every file is checked before any is stored; a refused file gives "
+            "400 with its `index` and `filename`, and nothing is stored. The same checks and "
+            "limits as the web form apply."
+        ),
+        request={"multipart/form-data": PredictionUploadSerializer},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="PredictionCreated",
+                serializers=[PredictionSerializer, PredictionSerializer(many=True)],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "The upload was refused and nothing was stored. Codes: empty, too_large, "
+                    "not_an_image, unsupported_format, too_many_pixels, truncated, no_digit, "
+                    "missing_field, too_many_files, invalid, parse_error."
+                ),
+            ),
+        },
+        examples=UPLOAD_ERROR_EXAMPLES,
+    )
+    def post(self, request, *args, **kwargs):
+        files = _uploaded_files(request)
+        context = self.get_serializer_context()
+        try:
+            if "image" in request.FILES:
+                prediction = services.prediction_create(
+                    user=request.user, image_file=files[0], original_filename=files[0].name or ""
+                )
+                data = PredictionSerializer(prediction, context=context).data
+                # str(): the URL is a DRF Hyperlink, and WSGI servers accept only plain str headers.
+                location = str(data["url"])
+                return Response(
+                    data, status=status.HTTP_201_CREATED, headers={"Location": location}
+                )
+            predictions = services.predictions_create_batch(
+                user=request.user, files=[(f, f.name or "") for f in files]
+            )
+        except services.UploadRejected as exc:
+            raise upload_error(exc) from exc
+        data = PredictionSerializer(predictions, many=True, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
+    serializer_class = PredictionSerializer
+    permission_classes = [IsAuthenticated, StaffReviews, OwnerWrites]
+
+    @extend_schema(
+        operation_id="predictions_retrieve",
+        summary="One prediction",
+        description="Your own prediction (staff: anyone's); another user's id gives 404.",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="predictions_review",
+        summary="Staff: set the true label",
+        description=(
+            "Staff only. Records the confirmed digit like a review in the admin (who and when); "
+            "null clears the review."
+        ),
+        request=ReviewSerializer,
+        responses={200: PredictionSerializer},
+    )
+    def patch(self, request, *args, **kwargs):
+        prediction = self.get_object()
+        review = ReviewSerializer(data=request.data)
+        review.is_valid(raise_exception=True)
+        services.prediction_review(
+            prediction=prediction,
+            label=review.validated_data["true_label"],
+            reviewer=request.user,
+        )
+        return Response(self.get_serializer(prediction).data)
+
+    @extend_schema(
+        operation_id="predictions_destroy",
+        summary="Delete a prediction and its image",
+        description="Owner only.",
+    )
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Prediction) -> None:
+        services.prediction_delete(prediction=instance)
+
+
+class PredictionFeedback(PredictionLookupMixin, generics.GenericAPIView):
+    serializer_class = FeedbackSerializer
+    permission_classes = [IsAuthenticated, OwnerWrites]
+
+    @extend_schema(
+        operation_id="predictions_feedback",
+        summary="Owner: say the prediction is wrong",
+        description=(
+            "The owner names the digit the image really shows, as on the web page. It is a "
+            "claim for staff to review, not the true label."
+        ),
+        request=FeedbackSerializer,
+        responses={200: PredictionSerializer},
+    )
+    def post(self, request, *args, **kwargs):
+        prediction = self.get_object()
+        feedback = FeedbackSerializer(data=request.data)
+        feedback.is_valid(raise_exception=True)
+        services.prediction_feedback(prediction=prediction, label=feedback.validated_data["label"])
+        return Response(
+            PredictionSerializer(prediction, context=self.get_serializer_context()).data
+        )
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """The image view answers PNG whatever Accept says; only its errors are rendered (as JSON)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PredictionImage(PredictionLookupMixin, generics.GenericAPIView):
+    content_negotiation_class = AnyAcceptNegotiation
+    accept_any = True
+
+    @extend_schema(
+        operation_id="predictions_image",
+        summary="The stored image",
+        description="The upload, re-encoded as PNG. Same permission check as the web page.",
+        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, "The PNG image.")},
+    )
+    def get(self, request, *args, **kwargs):
+        return _file_response(self.get_object().image)
+
+
+class ModelVersionList(generics.ListAPIView):
+    queryset = ModelVersion.objects.select_related("parent")
+    serializer_class = ModelVersionSerializer
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="Model versions",
+        description="Every trained model version, newest first, with its parameters and metrics.",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ActiveModelVersion(generics.RetrieveAPIView):
+    serializer_class = ModelVersionSerializer
+
+    def get_object(self) -> ModelVersion:
+        active = ModelVersion.objects.active()
+        if active is None:
+            raise NotFound("No model is active yet.")
+        return active
+
+    @extend_schema(
+        operation_id="models_active",
+        summary="The active model version",
+        description="The version that answers uploads now; 404 if none is active.",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from the sidecar's local files; its init script is a separate JS request."""
+
+    # The stock page has an inline <style>; ours moves it to a static file for the CSP.
+    template_name = "api/docs.html"
+    title = "Digits API"
+    url_name = "api:schema"
+
+
+@csrf_exempt  # it changes nothing, and a POST to a wrong URL deserves a 404, not a CSRF page
+def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown /api/ URLs answer JSON like every other API error, not the site's HTML 404."""
+    return JsonResponse(
+        {
+            "error": "not_found",
+            "detail": f"There is no API endpoint at {request.path}. See {reverse('api:docs')}.",
+        },
+        status=404,
+    )

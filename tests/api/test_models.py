@@ -1,0 +1,41 @@
+import pytest
+from django.urls import reverse
+
+from recognizer import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_models_list_shows_versions_and_metrics(alice, active_model):
+    newer = services.model_version_register(
+        version="tiny-2",
+        artifact_path=active_model.artifact_path,
+        sha256=active_model.sha256,
+        params={"n_estimators": 20},
+        metrics={"accuracy": 0.93},
+        activate=False,
+        parent=active_model,
+    )
+
+    body = alice.get(reverse("api:model-list")).json()
+
+    assert body["count"] == 2
+    by_version = {item["version"]: item for item in body["results"]}
+    assert by_version["tiny-1"]["is_active"] is True
+    assert by_version["tiny-1"]["metrics"] == {"accuracy": 0.9}
+    assert by_version[newer.version]["status"] == "candidate"
+    assert by_version[newer.version]["parent"] == "tiny-1"
+    assert by_version[newer.version]["params"] == {"n_estimators": 20}
+    assert "artifact_path" not in by_version["tiny-1"]
+
+
+def test_active_model(alice, active_model):
+    response = alice.get(reverse("api:model-active"))
+    assert response.status_code == 200
+    assert response.json()["version"] == active_model.version
+    assert response.json()["sha256"] == active_model.sha256
+
+
+def test_models_need_authentication(db, client):
+    assert client.get(reverse("api:model-list")).status_code == 401
+    assert client.get(reverse("api:model-active")).status_code == 401
