@@ -203,10 +203,7 @@ def _photo(
         region[:] = region * (1 - a) + ink_rgb * a
     if rng.random() < 0.25:
         # The edge of the sheet with the table behind it, on a side the ink does not reach.
-        if blank:
-            gaps = [h, h, w, w]
-        else:
-            gaps = [cy, h - cy - ch, cx, w - cx - cw]
+        gaps = [h, h, w, w] if blank else [cy, h - cy - ch, cx, w - cx - cw]
         side = int(np.argmax(gaps))
         depth = min(rng.uniform(0.02, 0.08), 0.7 * gaps[side] / (h if side < 2 else w))
         table = np.array([rng.uniform(40, 110), rng.uniform(30, 80), rng.uniform(20, 60)])

@@ -41,6 +41,15 @@ SIZE = 28
 # thinner strokes (pens photographed large) are thickened up to this before downscaling.
 TARGET_STROKE = 2.6
 
+_ALLOWED_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
 _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF", 0, "PDF"),
     (b"\x00\x00\x01\x00", 0, "ICO"),
@@ -54,7 +63,6 @@ _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"ftypavif", 4, "AVIF"),
     (b"\x00\x00\x00\x0cjP  ", 0, "JPEG 2000"),
     (b"\xff\x4f\xff\x51", 0, "JPEG 2000"),
-    (b"II*\x00", 0, "TIFF"),
 )
 
 _MESSAGES = {
@@ -122,6 +130,11 @@ def _human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+def _looks_allowed(data: bytes) -> bool:
+    """Whether the bytes start with the signature of one of ALLOWED_FORMATS."""
+    return data.startswith(_ALLOWED_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _unsupported_name(data: bytes) -> str | None:
     """Name the format of bytes Pillow may not accept here, so users get a precise sentence."""
     for magic, offset, name in _MAGIC_NAMES:
@@ -160,6 +173,9 @@ def load_image(
         try:
             im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
         except UnidentifiedImageError:
+            if _looks_allowed(data):
+                # The signature of a format we accept, but the header does not parse.
+                raise ImageRejected("truncated") from None
             name = _unsupported_name(data)
             if name is None:
                 raise ImageRejected("not_an_image") from None
@@ -171,7 +187,7 @@ def load_image(
                 "too_many_pixels", "The image has too many pixels to be processed safely."
             ) from None
         except Exception:
-            raise ImageRejected("not_an_image") from None
+            raise ImageRejected("truncated" if _looks_allowed(data) else "not_an_image") from None
 
         try:
             w, h = im.size
@@ -205,7 +221,9 @@ def load_image(
             raise ImageRejected("too_many_pixels")
 
     try:
-        upright = ImageOps.exif_transpose(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            upright = ImageOps.exif_transpose(im)
     except Exception:
         # A malformed EXIF block should not cost the user their upload; keep the pixels as stored.
         upright = im
