@@ -1,4 +1,4 @@
-"""Accuracy on MNIST and on realistic uploads: naive seed pipeline vs this project (vs a previous model).
+"""Accuracy on MNIST and on realistic uploads: the naive seed pipeline vs this project's.
 
 Usage::
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     X, y = load_mnist("train")
     Xt, yt = load_mnist("test")
     facts: dict[str, object] = {
-        "machine": f"{platform.machine()}, {platform.system()}, {__import__('os').cpu_count()} cores",
+        "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores",
         "python": platform.python_version(),
     }
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.current is None:
         result = train_model(X, y)
         out = Path(tempfile.mkdtemp(prefix="digits-bench-"))
-        artifact = save_artifact(
+        save_artifact(
             result.model,
             out,
             version="bench",
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     current = _load_dir(current_dir)
     facts["load_seconds"] = round(time.perf_counter() - started, 3)
+    if args.current is not None:
+        facts["train_seconds"] = current.metadata.get("train_seconds")
+        facts["params"] = current.metadata.get("params")
     facts["artifact_mb"] = round(size / 1e6, 1)
     previous = _load_dir(args.model) if args.model is not None else None
 

@@ -179,8 +179,9 @@ def _photo(
         cov = _rotate(
             _coverage(digit, height, rng, stroke=stroke), rng.uniform(-rotation, rotation)
         )
-        # Ink pressure varies along the stroke.
-        cov *= np.clip(0.85 + 0.15 * _smooth_noise(cov.shape, rng, 12), 0.6, 1)
+        # Ink pressure varies along a pen's stroke; a marker lays down an even layer.
+        wobble = 0.15 if pen else 0.05
+        cov *= np.clip(1 - wobble + wobble * _smooth_noise(cov.shape, rng, 12), 0.6, 1)
         ch, cw = cov.shape
         ch, cw = min(ch, h), min(cw, w)
         cov = cov[:ch, :cw]
@@ -201,12 +202,15 @@ def _photo(
         a = cov[..., None]
         region[:] = region * (1 - a) + ink_rgb * a
     if rng.random() < 0.25:
-        # The edge of the sheet with the table behind it.
-        side = int(rng.integers(4))
-        depth = rng.uniform(0.02, 0.08)
+        # The edge of the sheet with the table behind it, on a side the ink does not reach.
+        gaps = [h, h, w, w] if blank else [cy, h - cy - ch, cx, w - cx - cw]
+        side = int(np.argmax(gaps))
+        depth = min(rng.uniform(0.02, 0.08), 0.7 * gaps[side] / (h if side < 2 else w))
         table = np.array([rng.uniform(40, 110), rng.uniform(30, 80), rng.uniform(20, 60)])
-        band_h, band_w = max(1, int(depth * h)), max(1, int(depth * w))
-        if side == 0:
+        band_h, band_w = int(depth * h), int(depth * w)
+        if min(band_h, band_w) < 1:
+            pass
+        elif side == 0:
             img[:band_h] = table
         elif side == 1:
             img[-band_h:] = table
@@ -250,6 +254,11 @@ def _drawing_coverage(
     height = int(rng.uniform(*fraction) * canvas)
     stroke = rng.uniform(0.06, 0.14) if rng.random() < 0.75 else None
     cov = _rotate(_coverage(digit, height, rng, stroke=stroke), rng.uniform(-5, 5))
+    if max(cov.shape) > 0.96 * canvas:
+        # People draw inside the canvas: shrink a digit that would not fit.
+        factor = 0.96 * canvas / max(cov.shape)
+        size = (max(1, int(cov.shape[1] * factor)), max(1, int(cov.shape[0] * factor)))
+        cov = np.asarray(Image.fromarray(cov, mode="F").resize(size, Image.Resampling.BILINEAR))
     out = np.zeros((canvas, canvas), dtype=np.float32)
     ch, cw = min(cov.shape[0], canvas), min(cov.shape[1], canvas)
     if centred:

@@ -7,9 +7,11 @@ all go through these two functions.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -22,9 +24,13 @@ MAX_PIXELS = 40_000_000
 
 # JPEGs are decoded at a reduced scale (DCT scaling in draft mode) whose long side stays at least
 # this big: enough for a digit at 5% of the frame, and 16x less work than a 12 MP decode.
-DRAFT_LONG_SIDE = 640
+DRAFT_LONG_SIDE = 480
 # All float work happens at or below this size; above it the image is box-reduced first.
-WORK_LONG_SIDE = 400
+WORK_LONG_SIDE = 256
+# A digit found smaller than this (in working pixels) is looked at again, cropped from the
+# decoded image at up to REFINE_LONG_SIDE pixels, so thin pen strokes are not lost.
+REFINE_BELOW = 64
+REFINE_LONG_SIDE = 160
 # Tiny images are upscaled first so that filter sizes and stroke estimates stay meaningful.
 MIN_WORK_LONG_SIDE = 96
 
@@ -35,6 +41,15 @@ SIZE = 28
 # thinner strokes (pens photographed large) are thickened up to this before downscaling.
 TARGET_STROKE = 2.6
 
+_ALLOWED_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
 _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF", 0, "PDF"),
     (b"\x00\x00\x01\x00", 0, "ICO"),
@@ -48,7 +63,6 @@ _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"ftypavif", 4, "AVIF"),
     (b"\x00\x00\x00\x0cjP  ", 0, "JPEG 2000"),
     (b"\xff\x4f\xff\x51", 0, "JPEG 2000"),
-    (b"II*\x00", 0, "TIFF"),
 )
 
 _MESSAGES = {
@@ -116,6 +130,11 @@ def _human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+def _looks_allowed(data: bytes) -> bool:
+    """Whether the bytes start with the signature of one of ALLOWED_FORMATS."""
+    return data.startswith(_ALLOWED_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _unsupported_name(data: bytes) -> str | None:
     """Name the format of bytes Pillow may not accept here, so users get a precise sentence."""
     for magic, offset, name in _MAGIC_NAMES:
@@ -154,6 +173,9 @@ def load_image(
         try:
             im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
         except UnidentifiedImageError:
+            if _looks_allowed(data):
+                # The signature of a format we accept, but the header does not parse.
+                raise ImageRejected("truncated") from None
             name = _unsupported_name(data)
             if name is None:
                 raise ImageRejected("not_an_image") from None
@@ -165,7 +187,7 @@ def load_image(
                 "too_many_pixels", "The image has too many pixels to be processed safely."
             ) from None
         except Exception:
-            raise ImageRejected("not_an_image") from None
+            raise ImageRejected("truncated" if _looks_allowed(data) else "not_an_image") from None
 
         try:
             w, h = im.size
@@ -199,7 +221,9 @@ def load_image(
             raise ImageRejected("too_many_pixels")
 
     try:
-        upright = ImageOps.exif_transpose(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            upright = ImageOps.exif_transpose(im)
     except Exception:
         # A malformed EXIF block should not cost the user their upload; keep the pixels as stored.
         upright = im
@@ -207,6 +231,29 @@ def load_image(
 
 
 # ---------------------------------------------------------------------------------- preprocessing
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """Convert modes Pillow cannot resample (palette, bilevel, 16-bit) to ones it can."""
+    if image.mode in ("P", "1", "PA"):
+        keep_alpha = "transparency" in image.info or image.mode == "PA"
+        return image.convert("RGBA" if keep_alpha else "RGB")
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    return image
+
+
+def _fit_long_side(image: Image.Image, long_side: int) -> Image.Image:
+    """Shrink (box filter, in C) or enlarge (bilinear) so the long side is about ``long_side``."""
+    w, h = image.size
+    current = max(w, h)
+    if current > long_side:
+        factor = math.ceil(current / long_side)
+        return _resizable(image).reduce(factor) if factor > 1 else image
+    if current < MIN_WORK_LONG_SIDE:
+        factor = math.ceil(MIN_WORK_LONG_SIDE / current)
+        return _resizable(image).resize((w * factor, h * factor), Image.Resampling.BILINEAR)
+    return image
 
 
 def _to_float_planes(image: Image.Image) -> np.ndarray:
@@ -230,102 +277,83 @@ def _to_float_planes(image: Image.Image) -> np.ndarray:
         image = image.convert("L")
     elif mode != "RGB":
         image = image.convert("RGB")
-    arr = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    elif np.ptp(arr, axis=2).max() < 2 / 255:
-        arr = arr[..., :1]
-    return arr
+    arr8 = np.asarray(image)
+    if arr8.ndim == 3:
+        sample = arr8[::4, ::4].astype(np.int16)
+        # Grey images saved as RGB need one plane, not three.
+        if int(np.abs(sample - sample[..., :1]).max()) <= 2:
+            arr8 = arr8[..., 1]
+    planes = arr8.astype(np.float32) * np.float32(1 / 255)
+    return planes[..., None] if planes.ndim == 2 else planes
 
 
-def _resizable(image: Image.Image) -> Image.Image:
-    """Convert modes Pillow cannot resample (palette, bilevel, 16-bit) to ones it can."""
-    if image.mode in ("P", "1", "PA"):
-        keep_alpha = "transparency" in image.info or image.mode == "PA"
-        return image.convert("RGBA" if keep_alpha else "RGB")
-    if image.mode.startswith("I;16"):
-        return image.convert("I")
-    return image
-
-
-def _working_image(image: Image.Image) -> Image.Image:
-    """Bring the image to a size suitable for float work, cheaply, in Pillow's C code."""
-    w, h = image.size
-    long_side = max(w, h)
-    if long_side > WORK_LONG_SIDE:
-        image = _resizable(image).reduce(math.ceil(long_side / WORK_LONG_SIDE))
-    elif long_side < MIN_WORK_LONG_SIDE:
-        factor = math.ceil(MIN_WORK_LONG_SIDE / long_side)
-        image = _resizable(image).resize((w * factor, h * factor), Image.Resampling.BILINEAR)
-    return image
-
-
-def _fit_background(plane: np.ndarray) -> np.ndarray:
-    """Robust quadratic fit of slowly varying background (uneven lighting), shape of ``plane``."""
-    h, w = plane.shape
-    gh, gw = min(h, 48), min(w, 48)
-    small = np.asarray(
-        Image.fromarray(plane, mode="F").resize((gw, gh), Image.Resampling.BOX), dtype=np.float64
-    )
+@functools.lru_cache(maxsize=8)
+def _design(gh: int, gw: int) -> np.ndarray:
     yy, xx = np.mgrid[0:gh, 0:gw]
     yy = yy / max(gh - 1, 1) - 0.5
     xx = xx / max(gw - 1, 1) - 0.5
-    design = np.stack([np.ones_like(xx), xx, yy, xx * xx, yy * yy, xx * yy], axis=-1).reshape(-1, 6)
-    values = small.reshape(-1)
+    return np.stack([np.ones_like(xx), xx, yy, xx * xx, yy * yy, xx * yy], axis=-1).reshape(-1, 6)
+
+
+def _fit_background(plane: np.ndarray) -> np.ndarray:
+    """Robust quadratic fit of the slowly varying background (uneven light), shape of ``plane``."""
+    h, w = plane.shape
+    gh, gw = min(h, 32), min(w, 32)
+    small = Image.fromarray(plane, mode="F").resize((gw, gh), Image.Resampling.BOX)
+    values = np.asarray(small, dtype=np.float64).reshape(-1)
+    design = _design(gh, gw)
     # Start from a constant at the median: the background is the majority of blocks, so the
     # first inlier set excludes the ink even when the digit is large.
     coef = np.zeros(6)
     coef[0] = np.median(values)
     resid = values - coef[0]
-    for _ in range(4):
+    for _ in range(3):
         centre = np.median(resid)
         mad = np.median(np.abs(resid - centre))
         keep = np.abs(resid - centre) < 3 * 1.4826 * mad + 0.02
         if keep.sum() < 12:
             break
-        coef, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
+        # Normal equations on a 6x6 system: LAPACK's lstsq is far slower at this size.
+        kept = design[keep]
+        coef = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(6), kept.T @ values[keep])
         resid = values - design @ coef
-    ys = np.linspace(-0.5, 0.5, h)[:, None]
-    xs = np.linspace(-0.5, 0.5, w)[None, :]
-    c = coef
-    bg = c[0] + c[1] * xs + c[2] * ys + c[3] * xs * xs + c[4] * ys * ys + c[5] * xs * ys
-    return bg.astype(np.float32)
+    c = coef.astype(np.float32)
+    ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+    return (c[0] + c[1] * xs + c[3] * xs * xs) + (c[2] + c[4] * ys + c[5] * xs) * ys
 
 
 def _ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-pixel ink strength (h, w) float32 >= 0 relative to the background, and noise sigma."""
-    resid = np.empty_like(planes)
-    for c in range(planes.shape[2]):
-        resid[..., c] = planes[..., c] - _fit_background(planes[..., c])
-    dark = np.max(-resid, axis=2)
-    light = np.max(resid, axis=2)
-    lum = resid.mean(axis=2)
-    sigma = float(1.4826 * np.median(np.abs(lum - np.median(lum)))) + 1e-3
+    resid = [planes[..., c] - _fit_background(planes[..., c]) for c in range(planes.shape[2])]
+    if len(resid) == 1:
+        lum = resid[0]
+        dark, light = -lum, lum
+    else:
+        lum = (resid[0] + resid[1] + resid[2]) / 3
+        dark = -np.minimum(np.minimum(resid[0], resid[1]), resid[2])
+        light = np.maximum(np.maximum(resid[0], resid[1]), resid[2])
+    sample = lum[::2, ::2]
+    sigma = float(1.4826 * np.median(np.abs(sample - np.median(sample)))) + 1e-3
     # Ink is the minority that departs strongly from the background; its side gives the polarity.
-    floor = 4 * sigma + 0.05
-    dark_mass = float(np.clip(dark - floor, 0, None).sum())
-    light_mass = float(np.clip(light - floor, 0, None).sum())
-    # Ink should not sit on the border; a bright/dark border is evidence for that polarity as paper.
-    ink = dark if dark_mass >= light_mass else light
-    return ink, sigma
-
-
-def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    return ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    floor = np.float32(4 * sigma + 0.05)
+    dark_mass = float(np.maximum(dark[::2, ::2] - floor, 0).sum())
+    light_mass = float(np.maximum(light[::2, ::2] - floor, 0).sum())
+    return (dark if dark_mass >= light_mass else light), sigma
 
 
 def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
-    labels, n = _components(mask)
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
         return np.zeros_like(mask)
-    idx = np.arange(1, n + 1)
-    areas = ndi.sum_labels(np.ones_like(strength), labels, idx)
-    mass = ndi.sum_labels(strength, labels, idx)
+    flat = labels.ravel()
+    areas = np.bincount(flat, minlength=n + 1)[1:]
+    mass = np.bincount(flat, weights=strength.ravel(), minlength=n + 1)[1:]
     slices = ndi.find_objects(labels)
     h, w = mask.shape
     diag = math.hypot(h, w)
-    min_area = max(4.0, 0.0004 * h * w)
+    min_area = max(3.0, 0.00015 * h * w)
     scores = np.zeros(n)
     for i, sl in enumerate(slices):
         if sl is None or areas[i] < min_area:
@@ -337,12 +365,14 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool)
         score = mass[i] / (1 + 8 * dist * dist)
         top, bottom, left, right = y0 == 0, y1 == h, x0 == 0, x1 == w
         if not allow_border and (top or bottom or left or right):
-            # The sheet's edge, the table behind it or a shadow runs along the frame; a digit
-            # does not span half of a side while touching it.
-            along_edge = ((top or bottom) and bw > 0.5 * w) or ((left or right) and bh > 0.5 * h)
-            if along_edge or (top and bottom) or (left and right):
+            # The sheet's edge, the table behind it or a shadow: a band along a side of the
+            # frame, long along it and shallow across it. A digit touching the frame is not.
+            band = ((top or bottom) and bw > 0.5 * w and bh < 0.2 * h) or (
+                (left or right) and bh > 0.5 * h and bw < 0.2 * w
+            )
+            if band or (top and bottom and bw < 0.2 * w) or (left and right and bh < 0.2 * h):
                 continue
-            score *= 0.25
+            score *= 0.5
         if max(bh, bw) > 8 * max(1, min(bh, bw)) and max(bh / h, bw / w) > 0.6:
             score *= 0.1
         scores[i] = score
@@ -371,7 +401,9 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool)
                 if max(ny1 - ny0, nx1 - nx0) <= 1.6 * size:
                     keep.add(i)
                     y0, y1, x0, x1 = ny0, ny1, nx0, nx1
-    return np.isin(labels, np.array(sorted(keep)) + 1)
+    lookup = np.zeros(n + 1, dtype=bool)
+    lookup[np.array(sorted(keep)) + 1] = True
+    return lookup[labels]
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -405,71 +437,54 @@ def _place(box_image: np.ndarray) -> np.ndarray:
     return out
 
 
-def to_mnist(image: Image.Image) -> np.ndarray:
-    """Turn any decoded image into the model's input, in MNIST's own format.
-
-    Handles dark ink on light paper (any colour, uneven lighting), light strokes on dark
-    backgrounds, transparency (composited on white), palette/LA/CMYK/16-bit modes and any size.
-    Returns float32 (28, 28) in [0, 1]: white digit on black, fitted into a 20x20 box with its
-    aspect ratio kept, centre of mass at (14, 14). Raises ``NoDigitFound`` for blank images.
-    """
-    try:
-        work = _working_image(image)
-        planes = _to_float_planes(work)
-    except Exception as exc:
-        raise ImageRejected("not_an_image") from exc
-    # A tiny image is all digit; its strokes may touch the frame.
-    allow_border = max(image.size) < MIN_WORK_LONG_SIDE
-    result = _to_mnist_planes(planes, allow_border=allow_border)
-    if result is None and image.mode in ("RGBA", "LA", "PA", "P"):
-        # Light strokes on a transparent background vanish on white; try them on black.
-        rgba = work.convert("RGBA")
-        black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        flat = Image.alpha_composite(black, rgba).convert("RGB")
-        result = _to_mnist_planes(
-            np.asarray(flat, dtype=np.float32) / 255, allow_border=allow_border
-        )
-    if result is None:
-        raise NoDigitFound()
-    return result
+@dataclass
+class _Found:
+    soft: np.ndarray  # (h, w) float32 in [0, 1], the digit's ink cropped to its box
+    box: tuple[int, int, int, int]  # y0, y1, x0, x1 in the coordinates of the analysed planes
 
 
-def _to_mnist_planes(planes: np.ndarray, *, allow_border: bool) -> np.ndarray | None:
+def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
     ink = ndi.uniform_filter(ink, size=3)
     sigma_s = sigma / 2
-    peak = float(np.percentile(ink, 99.9))
+    peak = float(ink.max())
     if peak < max(0.1, 8 * sigma_s):
         return None
-    strong = ink[ink > 4 * sigma_s + 0.03]
-    level = float(np.percentile(strong, 90)) if strong.size else peak
-    threshold = max(4 * sigma_s + 0.03, 0.35 * level)
-    mask = ink > threshold
+    floor = 4 * sigma_s + 0.03
+    strong = ink[ink > floor]
+    if strong.size == 0:
+        return None
+    level = float(np.percentile(strong, 90))
+    mask = ink > max(floor, 0.35 * level)
     digit = _select_digit(mask, ink, allow_border=allow_border)
     if not digit.any():
         return None
     ys = np.flatnonzero(digit.any(axis=1))
     xs = np.flatnonzero(digit.any(axis=0))
-    y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
     if max(y1 - y0, x1 - x0) < 3:
         return None
     # Soft ink (antialiased edges) within a small halo of the selected components only.
     pad = 2
-    Y0, Y1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
-    X0, X1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
-    halo = ndi.binary_dilation(digit[Y0:Y1, X0:X1], iterations=pad)
+    py0, py1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
+    px0, px1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
+    halo = ndi.binary_dilation(digit[py0:py1, px0:px1], iterations=pad)
     low = 2 * sigma_s + 0.02
     # The digit's own stroke level, not the image's: another object may be darker.
     level = max(float(np.percentile(ink[digit], 90)), low + 0.02)
-    soft = np.clip((ink[Y0:Y1, X0:X1] - low) / (level - low), 0, 1) * halo
-    soft = _crop_to(soft.astype(np.float32), 0.5)
+    soft = np.clip((ink[py0:py1, px0:px1] - low) / (level - low), 0, 1) * halo
+    return _Found(soft=_crop_to(soft.astype(np.float32), 0.5), box=(y0, y1, x0, x1))
+
+
+def _normalise(soft: np.ndarray) -> np.ndarray | None:
+    """MNIST stroke width, 20x20 box with aspect kept, centre of mass at (14, 14)."""
     h, w = soft.shape
     scale = BOX / max(h, w)
     width = _stroke_width(soft > 0.5)
-    wanted = TARGET_STROKE / scale
     if width * scale < 0.8 * TARGET_STROKE:
-        k = round(wanted - width)
+        # Pen strokes photographed large become hairlines at 20x20; thicken them first.
+        k = round(TARGET_STROKE / scale - width)
         if k >= 2:
             soft = _crop_to(ndi.grey_dilation(np.pad(soft, k), size=(k, k)), 0.5)
             h, w = soft.shape
@@ -483,5 +498,52 @@ def _to_mnist_planes(planes: np.ndarray, *, allow_border: bool) -> np.ndarray | 
     top = float(small.max())
     if top <= 0.05:
         return None
-    small = np.clip(small / top, 0, 1)
-    return _place(small)
+    return _place(np.clip(small / top, 0, 1))
+
+
+def _on_black(image: Image.Image) -> np.ndarray:
+    rgba = image.convert("RGBA")
+    black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+    return np.asarray(Image.alpha_composite(black, rgba).convert("RGB"), dtype=np.float32) / 255
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """Turn any decoded image into the model's input, in MNIST's own format.
+
+    Handles dark ink on light paper (any colour, uneven lighting), light strokes on dark
+    backgrounds, transparency (composited on white), palette/LA/CMYK/16-bit modes and any size.
+    Returns float32 (28, 28) in [0, 1]: white digit on black, fitted into a 20x20 box with its
+    aspect ratio kept, centre of mass at (14, 14). Raises ``NoDigitFound`` for blank images.
+    """
+    try:
+        work = _fit_long_side(image, WORK_LONG_SIDE)
+        planes = _to_float_planes(work)
+    except Exception as exc:
+        raise ImageRejected("not_an_image") from exc
+    # A tiny image is all digit; its strokes may touch the frame.
+    allow_border = max(image.size) < MIN_WORK_LONG_SIDE
+    found = _find_digit(planes, allow_border=allow_border)
+    if found is None and "A" in _resizable(image).mode:
+        # Light strokes on a transparent background vanish on white; try them on black.
+        found = _find_digit(_on_black(work), allow_border=allow_border)
+    if found is None:
+        raise NoDigitFound()
+    y0, y1, x0, x1 = found.box
+    ratio = max(image.size) / max(work.size)
+    if max(y1 - y0, x1 - x0) < REFINE_BELOW and ratio > 1.5:
+        # A small digit in a big photo: look again at its neighbourhood at full resolution.
+        size = max(y1 - y0, x1 - x0)
+        box = (
+            max(0, round((x0 - size) * ratio)),
+            max(0, round((y0 - size) * ratio)),
+            min(image.width, round((x1 + size) * ratio)),
+            min(image.height, round((y1 + size) * ratio)),
+        )
+        region = _fit_long_side(_resizable(image).crop(box), REFINE_LONG_SIDE)
+        refined = _find_digit(_to_float_planes(region), allow_border=False)
+        if refined is not None:
+            found = refined
+    result = _normalise(found.soft)
+    if result is None:
+        raise NoDigitFound()
+    return result

@@ -39,3 +39,8 @@ def ml_artifact(ml_result: TrainResult, tmp_path_factory: pytest.TempPathFactory
         data_source="MNIST train[:2000]",
         train_seconds=ml_result.train_seconds,
     )
+
+
+@pytest.fixture(scope="session")
+def ml_result_model(ml_result: TrainResult):
+    return ml_result.model
