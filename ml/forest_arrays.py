@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
+_META_KEY = "meta_json"
 ARRAY_NAMES = (
     "roots",
     "feature",
@@ -198,12 +199,28 @@ class FlatForest:
         return leaves.sum(axis=1) / self.n_trees
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the arrays as ``<path>/<name>.npy`` plus ``<path>/meta.json``; return the path."""
+        """Write the forest; return the path.
+
+        A path ending in ``.npz`` gets one uncompressed ``.npz`` file (the serving artifact: one
+        file to hash, publish and fetch); any other path a directory of ``<name>.npy`` files plus
+        ``meta.json``, which `load` can memory-map.
+        """
         path = Path(path)
+        arrays = {name: np.ascontiguousarray(getattr(self, name)) for name in ARRAY_NAMES}
+        if path.suffix == ".npz":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A file handle, not a name: np.savez would append ".npz" to a temporary name.
+            with path.open("wb") as fh:
+                np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(self._meta()))})
+            return path
         path.mkdir(parents=True, exist_ok=True)
-        for name in ARRAY_NAMES:
-            np.save(path / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
-        meta = {
+        for name, array in arrays.items():
+            np.save(path / f"{name}.npy", array)
+        (path / META_FILE).write_text(json.dumps(self._meta(), indent=2) + "\n")
+        return path
+
+    def _meta(self) -> dict[str, Any]:
+        return {
             "format": "flat-forest",
             "format_version": FORMAT_VERSION,
             "n_features": self.n_features,
@@ -211,32 +228,36 @@ class FlatForest:
             "n_trees": self.n_trees,
             "sha256": self.sha256(),
         }
-        (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> FlatForest:
-        """Read a forest written by `save`, memory-mapped read-only unless ``mmap=False``.
+        """Read a forest written by `save` (an ``.npz`` file, or a directory memory-mapped
+        read-only unless ``mmap=False``).
 
         Never unpickles; raises ValueError on a file that needs pickle, on an unknown
-        format, on arrays that differ from the sha256 in meta.json, or on arrays whose
+        format, on arrays that differ from the sha256 in their metadata, or on arrays whose
         indices would make a walk leave its arrays.
         The returned forest is ready to serve: its first prediction is made here, so the
         one-off cost of numba (loading the compiled walk from its cache, or compiling it)
         is paid at load time, and before fork when a server preloads the model.
         """
         path = Path(path)
-        meta = json.loads((path / META_FILE).read_text())
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as bundle:
+                meta = json.loads(str(bundle[_META_KEY]))
+                arrays = {name: bundle[name] for name in ARRAY_NAMES}
+        else:
+            meta = json.loads((path / META_FILE).read_text())
+            mode = "r" if mmap else None
+            arrays = {
+                name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+                for name in ARRAY_NAMES
+            }
         if meta.get("format") != "flat-forest" or meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a flat-forest version {FORMAT_VERSION} directory")
-        mode = "r" if mmap else None
-        arrays = {
-            name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
-            for name in ARRAY_NAMES
-        }
+            raise ValueError(f"{path} is not a flat-forest version {FORMAT_VERSION} file")
         forest = cls(**arrays, n_features=meta["n_features"])
         if forest.sha256() != meta.get("sha256"):
-            raise ValueError(f"{path} does not match the sha256 in its {META_FILE}")
+            raise ValueError(f"{path} does not match the sha256 in its metadata")
         forest.predict_proba(np.zeros(forest.n_features, dtype=np.float32))
         return forest
 

@@ -24,7 +24,8 @@ import sklearn
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from ml.features import FEATURES_VERSION, featurize
-from ml.predict import ARTIFACT_NAME, METADATA_NAME, Model
+from ml.forest_arrays import FlatForest
+from ml.predict import ARTIFACT_NAME, METADATA_NAME, RECORD_NAME, Model
 
 DEFAULT_N_ESTIMATORS = 100
 # Trees are added in chunks (warm_start) so a progress bar can move; a multiple of 2 cores.
@@ -45,7 +46,7 @@ class TrainResult:
 
 @dataclass
 class Artifact:
-    """A saved model: ``path`` of the joblib file, its ``sha256`` and the ``metadata`` written."""
+    """A saved model: ``path`` of the serving file (forest.npz), its ``sha256``, the metadata."""
 
     path: Path
     sha256: str
@@ -141,19 +142,26 @@ def save_artifact(
     data_source: str,
     train_seconds: float,
 ) -> Artifact:
-    """Write ``out_dir/model.joblib`` (the fitted forest, compressed) and ``out_dir/metadata.json``.
+    """Write the artifact folder: ``forest.npz``, ``model.joblib`` and ``metadata.json``.
 
-    ``model`` is a ``Model`` (from ``train_model``) or a bare fitted forest. The metadata holds the
+    ``forest.npz`` is what serves (flat arrays, no pickle); ``model.joblib`` is the fitted
+    scikit-learn forest, compressed, kept as the training record. ``model`` is a ``Model``
+    (from ``train_model``) or a bare fitted forest. The metadata holds the
     python/scikit-learn/numpy versions, feature version, data source, params, metrics, training
-    time and the sha256 of the joblib file. Returns the ``Artifact``.
+    time and the sha256 of both files. Returns the ``Artifact`` of the serving file.
     """
     forest = model.forest if isinstance(model, Model) else model
+    flat = model.flat if isinstance(model, Model) else FlatForest.from_sklearn(forest)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / ARTIFACT_NAME
+    record = out_dir / RECORD_NAME
     forest.set_params(n_jobs=1)
-    tmp = path.with_suffix(".joblib.tmp")
+    tmp = out_dir / f"{RECORD_NAME}.tmp"
     joblib.dump(forest, tmp, compress=3)
+    tmp.replace(record)
+    path = out_dir / ARTIFACT_NAME
+    tmp = out_dir / f".partial-{ARTIFACT_NAME}"
+    flat.save(tmp)
     tmp.replace(path)
     sha256 = _sha256(path)
     metadata = {
@@ -162,6 +170,11 @@ def save_artifact(
         "sha256": sha256,
         "artifact": ARTIFACT_NAME,
         "artifact_bytes": path.stat().st_size,
+        "training_record": {
+            "file": RECORD_NAME,
+            "sha256": _sha256(record),
+            "bytes": record.stat().st_size,
+        },
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,

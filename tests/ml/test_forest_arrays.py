@@ -135,6 +135,32 @@ def test_save_and_load_round_trip(forest, mnist, tmp_path, mmap):
     )
 
 
+def test_npz_file_round_trip(forest, mnist, tmp_path):
+    flat = FlatForest.from_sklearn(forest)
+    path = flat.save(tmp_path / "forest.npz")
+
+    loaded = FlatForest.load(path)
+
+    assert path.is_file()
+    assert loaded.sha256() == flat.sha256()
+    np.testing.assert_array_equal(
+        loaded.predict_proba(mnist["X_test"]), forest.predict_proba(mnist["X_test"])
+    )
+
+
+def test_npz_file_with_a_pickled_array_is_refused(forest, tmp_path):
+    flat = FlatForest.from_sklearn(forest)
+    path = flat.save(tmp_path / "forest.npz")
+    with np.load(path) as bundle:
+        arrays = dict(bundle)
+    arrays["classes"] = np.array([object()] * 3, dtype=object)
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+    with pytest.raises(ValueError, match=r"allow_pickle|Python objects"):
+        FlatForest.load(path)
+
+
 @pytest.mark.parametrize("mmap", [True, False])
 def test_load_refuses_a_pickled_object_array(forest, tmp_path, mmap):
     path = FlatForest.from_sklearn(forest).save(tmp_path / "forest")

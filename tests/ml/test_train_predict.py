@@ -21,7 +21,7 @@ def test_tiny_forest_trains_saves_loads_and_predicts(
     model = load_model(ml_artifact.path, expected_sha256=ml_artifact.sha256)
     assert model.version == "test-1"
     assert model.sha256 == ml_artifact.sha256
-    assert model.forest.n_jobs == 1
+    assert model.forest is None  # served from the flat arrays, nothing unpickled
     single = model.predict_proba(X[0].astype(np.float32) / 255)
     assert single.shape == (10,)
     assert single.dtype == np.float64
@@ -33,17 +33,38 @@ def test_tiny_forest_trains_saves_loads_and_predicts(
     assert (batch.argmax(axis=1) == y).mean() > 0.8
 
 
-def test_hash_mismatch_refuses_to_load_before_unpickling(
+def test_hash_mismatch_refuses_to_load_before_reading(
     ml_artifact: Artifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import joblib
 
+    from ml.forest_arrays import FlatForest
+
     def forbidden(*args: object, **kwargs: object) -> None:
-        raise AssertionError("joblib.load must not run for an unverified file")
+        raise AssertionError("an unverified file must not be read")
 
     monkeypatch.setattr(joblib, "load", forbidden)
+    monkeypatch.setattr(FlatForest, "load", forbidden)
     with pytest.raises(ModelLoadError, match="checksum"):
         load_model(ml_artifact.path, expected_sha256="0" * 64)
+
+
+def test_served_probabilities_match_the_training_record(
+    ml_artifact: Artifact, mnist_test_small: tuple[np.ndarray, np.ndarray]
+) -> None:
+    import joblib
+
+    from ml.features import featurize
+
+    X, _ = mnist_test_small
+    images = X.astype(np.float32) / 255
+    model = load_model(ml_artifact.path, expected_sha256=ml_artifact.sha256)
+    record = ml_artifact.path.parent / ml_artifact.metadata["training_record"]["file"]
+    forest = joblib.load(record)
+
+    served = model.predict_proba(images)
+    expected = forest.predict_proba(featurize(images))
+    assert np.abs(served[:, forest.classes_] - expected).max() <= 1e-6
 
 
 def test_train_model_reports_progress_and_params(
@@ -119,9 +140,9 @@ def test_metadata_records_versions_hash_and_training(ml_artifact: Artifact) -> N
 
 
 def _copy(artifact: Artifact, tmp_path: Path) -> Path:
-    for name in ("model.joblib", "metadata.json"):
+    for name in ("forest.npz", "metadata.json"):
         shutil.copy(artifact.path.parent / name, tmp_path / name)
-    return tmp_path / "model.joblib"
+    return tmp_path / "forest.npz"
 
 
 def test_other_sklearn_version_is_refused(ml_artifact: Artifact, tmp_path: Path) -> None:
@@ -135,7 +156,7 @@ def test_other_sklearn_version_is_refused(ml_artifact: Artifact, tmp_path: Path)
 
 def test_missing_artifact_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
-        load_model(tmp_path / "model.joblib", expected_sha256="0" * 64)
+        load_model(tmp_path / "forest.npz", expected_sha256="0" * 64)
 
 
 def test_tampered_file_is_refused(ml_artifact: Artifact, tmp_path: Path) -> None:
@@ -146,18 +167,13 @@ def test_tampered_file_is_refused(ml_artifact: Artifact, tmp_path: Path) -> None
         load_model(path, expected_sha256=ml_artifact.sha256)
 
 
-def test_saved_forest_has_n_jobs_1_after_loading(ml_artifact: Artifact, tmp_path: Path) -> None:
+def test_training_record_is_saved_with_n_jobs_1(ml_artifact: Artifact) -> None:
     import joblib
 
-    path = _copy(ml_artifact, tmp_path)
-    forest = joblib.load(path)
-    forest.n_jobs = -1
-    joblib.dump(forest, path, compress=3)
-    meta = json.loads((tmp_path / "metadata.json").read_text())
-    meta.pop("sha256")
-    (tmp_path / "metadata.json").write_text(json.dumps(meta))
-    model = load_model(path, expected_sha256=_sha256(path))
-    assert model.forest.n_jobs == 1
+    meta = ml_artifact.metadata["training_record"]
+    record = ml_artifact.path.parent / meta["file"]
+    assert _sha256(record) == meta["sha256"]
+    assert joblib.load(record).n_jobs == 1
 
 
 def _sha256(path: Path) -> str:
