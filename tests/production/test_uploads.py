@@ -8,7 +8,7 @@ import zlib
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageCms, PngImagePlugin
 
 from recognizer.models import Prediction
 
@@ -91,6 +91,24 @@ def test_exif_gps_is_not_stored(client, user, active_model, digit_png):
     assert b"Exif" not in data
     assert set(png_chunk_types(data)) <= {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
     assert Image.open(io.BytesIO(data)).getexif() == {}
+
+
+def test_icc_profile_and_jpeg_comment_are_not_stored(client, user, active_model, digit_png):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo = io.BytesIO()
+    Image.open(io.BytesIO(digit_png)).convert("RGB").save(
+        photo, "JPEG", icc_profile=profile, comment=b"secret-comment-marker"
+    )
+    client.force_login(user)
+
+    assert post(client, photo.getvalue(), "photo.jpg").status_code == 302
+
+    prediction = Prediction.objects.get()
+    for field in (prediction.image, prediction.thumbnail):
+        with field.open("rb") as fh:
+            data = fh.read()
+        assert b"secret-comment-marker" not in data
+        assert set(png_chunk_types(data)) <= {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
 
 
 def test_png_text_chunks_and_trailing_bytes_are_not_stored(client, user, active_model, digit_png):
