@@ -89,10 +89,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    # Static files are answered before sessions, auth and logging: they cost nothing per request.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # First, so that every answer is logged: HTTPS redirects and static files too.
     "digitsite.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Static files are answered before sessions and auth: they cost nothing per request.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
