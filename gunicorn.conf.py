@@ -13,6 +13,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
+# The control socket's default path is one per user ($HOME/.gunicorn/gunicorn.ctl), so two servers
+# on one machine would take it from each other; nothing here uses it.
+control_socket_disable = True
 # Django logs one line per request (digitsite.middleware.RequestLogMiddleware): no access log here.
 accesslog = None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -97,10 +97,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    # Static files are answered before sessions, auth and logging: they cost nothing per request.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # First, so that every answer is logged: HTTPS redirects and static files too.
     "digitsite.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Static files are answered before sessions and auth: they cost nothing per request.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -349,7 +350,9 @@ AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success must not wipe the count: with address-based counting, an attacker's login to their own
+# account would erase their failures against everyone else's. Failures expire after the cool-off.
+AXES_RESET_ON_SUCCESS = False
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "digitsite.security.lockout_response"
 # Behind N proxies the client address is the N-th from the right of X-Forwarded-For; without a

@@ -52,7 +52,8 @@ def _storable(image: Image.Image) -> Image.Image:
 
 def _png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
+    # Pillow copies a source's ICC profile into the PNG unless told not to: metadata is dropped.
+    image.save(buffer, format="PNG", optimize=False, icc_profile=None)
     return buffer.getvalue()
 
 

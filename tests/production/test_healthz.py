@@ -22,7 +22,7 @@ def test_healthz_is_200_with_database_and_model(client, active_model):
         "checks": {"database": {"ok": True}, "model": {"ok": True, "version": "tiny-1"}},
         "failed": [],
     }
-    assert "Set-Cookie" not in response.headers or not response.cookies
+    assert not response.cookies
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -75,3 +75,16 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer(tmp_path: Pa
     body = json.loads(body)
     assert body["failed"] == ["database", "model"]
     assert "does not answer" in body["checks"]["database"]["error"]
+
+
+def test_healthz_is_one_query_once_the_model_is_loaded(
+    client, active_model, settings, django_assert_num_queries
+):
+    settings.MODEL_REFRESH_SECONDS = 60
+    assert client.get(reverse("healthz")).status_code == 200
+
+    with django_assert_num_queries(1):
+        response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert not response.cookies

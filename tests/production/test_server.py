@@ -54,6 +54,7 @@ def test_static_files_are_served_compressed_with_hashed_names(prod_server):
     assert response.status == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "immutable" in response.headers["Cache-Control"]
+    assert f"request method=GET path={href.group(1)} status=200" in prod_server.log()
 
 
 def test_upload_is_logged_in_one_line_with_prediction_fields(prod_server, digit_png):
