@@ -131,6 +131,7 @@ class PredictionAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["version", "created_at", "accuracy", "status", "sha256_short"]
     list_filter = ["status"]
+    actions = ["promote"]
     readonly_fields = [
         "version",
         "artifact_path",
@@ -150,6 +151,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_activate_permission(self, request):
+        # The change permission stays off (rows are read-only); activating needs it all the same.
+        return request.user.has_perm("recognizer.change_modelversion")
+
+    @admin.action(description="Make the selected version active", permissions=["activate"])
+    def promote(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        model_version = services.model_version_activate(
+            model_version=queryset.get(), note=f"Activated by {request.user} in the admin."
+        )
+        self.message_user(request, f"{model_version} is now active.", messages.SUCCESS)
 
     @admin.display(description="MNIST test accuracy")
     def accuracy(self, obj: ModelVersion):
