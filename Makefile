@@ -9,7 +9,7 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run test setup install install-dev migrate train lint format bench-accuracy bench-speed clean
+.PHONY: help run test setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT)"
@@ -44,7 +44,7 @@ run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -53,6 +53,10 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Load benchmark: gunicorn on loopback, simulated users; BENCH_ARGS="--help" lists the knobs.
+bench-load: install-dev
+	$(PY) benchmarks/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
