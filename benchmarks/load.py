@@ -142,12 +142,19 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         "DATABASE_URL": args.database_url or f"sqlite:///{var / 'db.sqlite3'}",
         "LOG_LEVEL": "WARNING",
     }
-    for item in args.server_env:
-        key, _, value = item.partition("=")
-        env[key] = value
     print(f"Deployment in {var}: migrate, train a model ({args.train_args})", file=sys.stderr)
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "train_model", *args.train_args.split())
+    # One request at a time per worker: BLAS threads would only fight the other workers for cores.
+    server_env = {
+        **env,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    for item in args.server_env:
+        key, _, value = item.partition("=")
+        server_env[key] = value
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -158,7 +165,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
             *args.gunicorn_args.split(),
         ],
         cwd=ROOT,
-        env=env,
+        env=server_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -497,7 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn arguments")
     parser.add_argument(
-        "--server-env", action="append", default=[], metavar="KEY=VALUE", help="server env"
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of the gunicorn server (default OMP/OPENBLAS/MKL_NUM_THREADS=1)",
     )
     parser.add_argument("--train-args", default="--n-estimators 100 --limit 10000")
     parser.add_argument("--users", type=int, default=8)
