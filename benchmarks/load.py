@@ -140,10 +140,12 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         "MEDIA_ROOT": str(var / "media"),
         "MODEL_DIR": str(var / "models"),
         "DATABASE_URL": args.database_url or f"sqlite:///{var / 'db.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
+        # Loopback has no TLS proxy in front: no HTTPS redirect, cookies over plain HTTP.
+        "DJANGO_HTTPS": "false",
     }
     print(f"Deployment in {var}: migrate, train a model ({args.train_args})", file=sys.stderr)
     _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "collectstatic", "--noinput", "-v", "0")
     _manage(env, "train_model", *args.train_args.split())
     # One request at a time per worker: BLAS threads would only fight the other workers for cores.
     server_env = {
@@ -162,6 +164,7 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
             f"--workers={args.workers}",
             "--bind=127.0.0.1:0",
             "--no-control-socket",
+            "--log-level=info",
             *args.gunicorn_args.split(),
         ],
         cwd=ROOT,

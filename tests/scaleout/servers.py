@@ -27,6 +27,7 @@ class Gunicorn:
                 f"--workers={workers}",
                 "--bind=127.0.0.1:0",
                 "--no-control-socket",
+                "--log-level=info",
                 "--graceful-timeout=5",
             ],
             cwd=settings.BASE_DIR,

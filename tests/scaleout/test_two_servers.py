@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.two_servers, pytest.mark.django_db(transaction=True)]
 REFRESH_SECONDS = 0.5
 # The admin action that promotes a version (see recognizer/admin.py).
 PROMOTE_ACTION = "promote"
+PLAIN_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 
 def postgres_url() -> str:
@@ -54,6 +55,9 @@ def two_servers(s3_storage, settings, tiny_artifact, tmp_path):
                 **s3_storage.env,
                 "DATABASE_URL": database_url,
                 "DJANGO_DEBUG": "false",
+                # Plain HTTP on loopback, and static files from their source folders.
+                "DJANGO_HTTPS": "false",
+                "DJANGO_STATICFILES_STORAGE": PLAIN_STATIC_STORAGE,
                 "DJANGO_SECRET_KEY": "two-servers-test-key-" + "x" * 40,
                 "DIGITS_VAR_DIR": str(tmp_path / f"server-{name}"),
                 "MODEL_DIR": str(tmp_path / f"server-{name}" / "models"),
