@@ -149,6 +149,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Uploads are private: there is deliberately no MEDIA_URL route. Images are served only by
 # permission-checked views.
@@ -158,10 +162,6 @@ MEDIA_URL = "/media-not-served/"
 # Uploads, thumbnails and published model artifacts are on the local filesystem by default (one
 # machine). DIGITS_STORAGE=s3 puts them in a private S3-compatible bucket that app servers share.
 DIGITS_STORAGE = env_str("DIGITS_STORAGE", "filesystem")
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 if DIGITS_STORAGE == "s3":
     if not env_str("AWS_STORAGE_BUCKET_NAME"):
         raise ImproperlyConfigured("DIGITS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
