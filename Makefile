@@ -9,7 +9,7 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test setup install install-dev migrate train lint format bench-accuracy bench-speed clean
+.PHONY: help run serve test setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT)"
@@ -65,7 +65,7 @@ serve: install
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install-dev
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -74,6 +74,10 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Load benchmark: gunicorn on loopback, simulated users; BENCH_ARGS="--help" lists the knobs.
+bench-load: install-dev
+	$(PY) benchmarks/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -197,6 +197,32 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"
 
+# Uploads, thumbnails and published model artifacts are on the local filesystem by default (one
+# machine). DIGITS_STORAGE=s3 puts them in a private S3-compatible bucket that app servers share.
+DIGITS_STORAGE = env_str("DIGITS_STORAGE", "filesystem")
+if DIGITS_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("DIGITS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    # Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or boto3's usual chain.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
+            "region_name": env_str("AWS_S3_REGION_NAME"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE"),
+            "signature_version": env_str("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+            # Private objects: no ACL is sent, so nothing is ever public-read. Browsers get an
+            # object only through a presigned URL, handed out by a view after its owner check.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 60),
+            "file_overwrite": False,
+        },
+    }
+elif DIGITS_STORAGE != "filesystem":
+    raise ImproperlyConfigured("DIGITS_STORAGE must be filesystem or s3.")
+
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 MNIST_DIR = Path(env_str("MNIST_DIR", str(BASE_DIR / "data" / "mnist")))
 # How often a running process re-checks which model version is active.

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from ml.predict import Model, ModelLoadError, load_model
 
+from . import artifacts
 from .models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,15 @@ def get_active_model() -> tuple[ModelVersion, Model]:
             _loaded.checked_at = now
             return _loaded.version, _loaded.model
         started = time.perf_counter()
+        path = artifact_file(active)
+        if not path.exists() and artifacts.is_shared():
+            # Registered on another server: MODEL_DIR is this server's cache of the shared storage.
+            try:
+                path = artifacts.fetch(active.artifact_path, expected_sha256=active.sha256)
+            except artifacts.ArtifactError as exc:
+                raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
         try:
-            model = load_model(artifact_file(active), expected_sha256=active.sha256)
+            model = load_model(path, expected_sha256=active.sha256)
         except ModelLoadError as exc:
             raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
         logger.info(

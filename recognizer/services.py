@@ -17,7 +17,7 @@ from PIL import Image
 from ml import preprocess
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
 
-from . import registry
+from . import artifacts, registry
 from .models import ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)
@@ -281,6 +281,8 @@ def model_version_register(
     activate: bool = True,
     **extra,
 ) -> ModelVersion:
+    # Files before the row: once a version can be activated, every server can fetch it.
+    artifacts.publish(artifact_path)
     with transaction.atomic():
         model_version = ModelVersion.objects.create(
             version=version,
