@@ -112,3 +112,43 @@ def test_non_staff_cannot_promote(client, user, candidate):
     )
     candidate.refresh_from_db()
     assert candidate.status == ModelVersion.Status.CANDIDATE
+
+
+def test_stats_page_shows_accuracy_confusion_low_confidence_and_daily_chart(
+    client, user, staff_user, active_model, digit_png
+):
+    rows = [
+        services.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+    ]
+    assert all(p.model_version == active_model for p in rows)
+    services.prediction_review(prediction=rows[0], label=rows[0].digit, reviewer=staff_user)
+    wrong = (rows[1].digit + 1) % 10
+    services.prediction_review(prediction=rows[1], label=wrong, reviewer=staff_user)
+    active_model.metrics = {"accuracy": 0.9, "confusion": [[1] * 10 for _ in range(10)]}
+    active_model.save()
+    client.force_login(staff_user)
+
+    listing = client.get(reverse(CHANGELIST)).content.decode()
+    url = reverse("admin:recognizer_modelversion_stats", args=[active_model.pk])
+    assert url in listing
+    response = client.get(url)
+
+    assert response.status_code == 200
+    stats = response.context["stats"]
+    assert stats["reviewed"] == 2 and stats["accuracy"] == 0.5
+    assert stats["total"] == 3
+    assert stats["confusion"][rows[1].digit]["cells"][rows[1].digit]["count"] == 1
+    assert stats["confusion"][wrong]["cells"][rows[1].digit]["count"] == 1
+    assert sum(bar.count for bar in stats["bars"]) == 3
+    html = response.content.decode()
+    assert html.count("<svg") >= 3
+    assert 'data-testid="reviewed-accuracy">50.0%' in html
+    assert "Confusion on the MNIST test set" in html
+    assert "<script" not in html.split('<div class="model-stats">')[1]
+    assert " style=" not in html.split('<div class="model-stats">')[1]
+
+
+def test_stats_page_is_staff_only(client, user, active_model):
+    client.force_login(user)
+    url = reverse("admin:recognizer_modelversion_stats", args=[active_model.pk])
+    assert client.get(url).status_code == 302
