@@ -161,7 +161,8 @@ def test_admin_action_retrains_in_a_background_task_and_shows_its_state(
     assert run.candidate is not None
     listing = client.get(reverse("admin:recognizer_trainingrun_changelist")).content.decode()
     assert "Succeeded" in listing
-    assert '<progress max="100" value="100">' in listing
+    assert '<progress max="100" value="100" data-state="succeeded">' in listing
+    assert "js/training_runs.js" in listing
 
 
 @pytest.mark.django_db(transaction=True)
@@ -177,7 +178,8 @@ def test_database_backend_queues_the_run_and_db_worker_runs_it(
     )
     run = TrainingRun.objects.get()
     assert run.state == TrainingRun.State.QUEUED
-    assert client.get(reverse("admin:recognizer_trainingrun_changelist")).status_code == 200
+    listing = client.get(reverse("admin:recognizer_trainingrun_changelist")).content.decode()
+    assert 'data-state="queued"' in listing
 
     call_command(
         "db_worker",
