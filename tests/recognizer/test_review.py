@@ -261,3 +261,16 @@ def test_endpoint_needs_post_and_the_csrf_token(staff_user, uploads):
     assert accepted.status_code == 200
     uploads[0].refresh_from_db()
     assert uploads[0].true_label == 2
+
+
+def test_admin_history_page_lists_label_changes(client, staff_user, uploads):
+    target = uploads[0]
+    services.prediction_review(prediction=target, label=4, reviewer=staff_user)
+    client.force_login(staff_user)
+
+    response = client.get(reverse("admin:recognizer_prediction_history", args=[target.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "staff" in html
+    assert "True label" in html or "true label" in html.lower()
