@@ -12,7 +12,7 @@ export DJANGO_DEBUG ?= true
 .PHONY: help run serve test setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
 
 help:
-	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT)"
+	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
@@ -42,7 +42,7 @@ train: setup
 
 run: setup
 	$(PY) manage.py train_model --if-none-active
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PY=$(PY) HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh
 
 # Production-like: gunicorn with WEB_CONCURRENCY workers, DEBUG off, whitenoise static files.
 # Without DJANGO_SECRET_KEY, a key is generated once and kept in $(SECRET_KEY_FILE).

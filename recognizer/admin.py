@@ -342,6 +342,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "accuracy",
         "heldout_accuracy",
         "status",
+        "status_note",
         "parent",
         "sha256_short",
         "stats_link",
@@ -490,6 +491,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/review.css"]}
+        js = ["js/training_runs.js"]
 
     def has_add_permission(self, request):
         return False
@@ -500,4 +502,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress_bar(self, obj: TrainingRun):
         value = obj.progress
-        return format_html('<progress max="100" value="{}">{}%</progress> {}%', value, value, value)
+        return format_html(
+            '<progress max="100" value="{}" data-state="{}">{}%</progress> {}%',
+            value,
+            obj.state,
+            value,
+            value,
+        )

@@ -335,7 +335,9 @@ def training_run_enqueue(
     return run
 
 
-def training_run_execute(*, run: TrainingRun, **retrain_options: Any) -> TrainingRun:
+def training_run_execute(
+    *, run: TrainingRun, on_progress: Progress | None = None, **retrain_options: Any
+) -> TrainingRun:
     """Run a queued retraining, keeping its state and progress up to date for the admin."""
     run.state = TrainingRun.State.RUNNING
     run.started_at = timezone.now()
@@ -348,6 +350,8 @@ def training_run_execute(*, run: TrainingRun, **retrain_options: Any) -> Trainin
             return
         last["percent"] = percent
         TrainingRun.objects.filter(pk=run.pk).update(progress=percent, stage=stage[:200])
+        if on_progress is not None:
+            on_progress(percent, stage)
 
     try:
         outcome = retrain(force=run.force, progress=progress, **retrain_options)

@@ -50,13 +50,13 @@
     }
   }
 
-  function decide(item, body, shown) {
-    item.dataset.state = "pending";
-    item.classList.remove("error");
-    item.classList.add("decided");
-    item.querySelector(".review-outcome").textContent = shown;
-    inFlight += 1;
-    fetch(url, {
+  // Decisions are sent one at a time, in order: a re-decided item ends with its last decision,
+  // and the database sees one writer from this screen however fast the keys come.
+  const queue = [];
+  let sending = false;
+
+  function send(item, body) {
+    return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: {
@@ -65,27 +65,46 @@
         "X-Requested-With": "fetch",
       },
       body: JSON.stringify(Object.assign({ id: Number(item.dataset.id) }, body)),
-    })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) throw new Error(data.error || "The server said " + response.status + ".");
-          return data;
-        });
-      })
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw new Error(data.error || "The server said " + response.status + ".");
+        return data;
+      });
+    });
+  }
+
+  function pump() {
+    if (sending || !queue.length) return;
+    sending = true;
+    const next = queue.shift();
+    send(next.item, next.body)
       .then(function () {
-        item.dataset.state = "done";
+        next.item.dataset.state = "done";
         decided += 1;
         doneCounter.textContent = String(decided);
       })
       .catch(function (error) {
-        item.dataset.state = "error";
-        item.classList.add("error");
-        status.textContent = "Upload " + item.dataset.id + ": " + error.message;
+        next.item.dataset.state = "error";
+        next.item.classList.add("error");
+        status.textContent = "Upload " + next.item.dataset.id + ": " + error.message;
       })
       .finally(function () {
+        sending = false;
         inFlight -= 1;
+        pump();
         maybeLoadMore();
       });
+  }
+
+  function decide(item, body, shown) {
+    if (item.dataset.state === "done") decided -= 1;
+    item.dataset.state = "pending";
+    item.classList.remove("error");
+    item.classList.add("decided");
+    item.querySelector(".review-outcome").textContent = shown;
+    inFlight += 1;
+    queue.push({ item: item, body: body });
+    pump();
     const next = nextUndecided(current);
     if (next !== -1) select(next);
   }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Serve the site with the background task worker (retraining) beside it; `make run` calls this.
+# Both stop together: when runserver exits, on Ctrl-C, or when this script is terminated.
+set -uo pipefail
+PY=${PY:-.venv/bin/python}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+worker=""
+server=""
+
+stop_all() {
+  for pid in $server $worker; do
+    # runserver's autoreloader runs the server in a child process: stop it too.
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$PY" manage.py db_worker --no-reload &
+worker=$!
+echo "Task worker started (pid $worker): it runs retraining queued from the admin."
+"$PY" manage.py runserver "$HOST:$PORT" &
+server=$!
+wait "$server"

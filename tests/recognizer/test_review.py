@@ -1,0 +1,276 @@
+import io
+import itertools
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from recognizer import services
+from recognizer.models import Prediction
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:recognizer_prediction_changelist"
+REVIEW = "admin:recognizer_prediction_review"
+DECIDE = "admin:recognizer_prediction_review_decide"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The default PBKDF2 costs seconds per test user on this shared machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def copies_of(prediction: Prediction, n: int) -> list[Prediction]:
+    """More rows like one real upload (sharing its files), without predicting each again."""
+    fields = {
+        f.attname: getattr(prediction, f.attname)
+        for f in Prediction._meta.concrete_fields
+        if not f.primary_key
+    }
+    return [Prediction.objects.create(**fields) for _ in range(n)]
+
+
+@pytest.fixture
+def uploads(user, active_model, digit_png):
+    first = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    assert first.status == Prediction.Status.DONE
+    return [first, *copies_of(first, 3)]
+
+
+def _label_changes(prediction: Prediction) -> list[tuple]:
+    """(who, old, new) for every recorded change of true_label, oldest first."""
+    changes = []
+    records = list(prediction.history.order_by("history_date", "history_id"))
+    for older, newer in itertools.pairwise(records):
+        delta = newer.diff_against(older)
+        for change in delta.changes:
+            if change.field == "true_label":
+                changes.append((newer.history_user, change.old, change.new, newer.history_date))
+    return changes
+
+
+def _decide(client, **body):
+    return client.post(reverse(DECIDE), json.dumps(body), content_type="application/json")
+
+
+def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
+    client, staff_user, uploads
+):
+    claim, low, rest, reviewed = uploads
+    Prediction.objects.filter(pk=rest.pk).update(low_confidence=False, confidence=0.6)
+    Prediction.objects.filter(pk=low.pk).update(low_confidence=True, confidence=0.3)
+    Prediction.objects.filter(pk=claim.pk).update(low_confidence=False, confidence=0.99)
+    services.prediction_feedback(prediction=claim, label=3)
+    Prediction.objects.filter(pk=reviewed.pk).update(low_confidence=True, confidence=0.1)
+    services.prediction_review(prediction=reviewed, label=2, reviewer=staff_user)
+    client.force_login(staff_user)
+
+    response = client.get(reverse(CHANGELIST))
+
+    order = [p.pk for p in response.context["cl"].result_list]
+    assert order == [claim.pk, low.pk, rest.pk, reviewed.pk]
+    review_page = client.get(reverse(REVIEW))
+    assert [p.pk for p in review_page.context["items"]] == [claim.pk, low.pk, rest.pk]
+
+
+def test_accept_owner_label_action(client, staff_user, uploads):
+    claimed, unclaimed = uploads[:2]
+    services.prediction_feedback(prediction=claimed, label=4)
+    client.force_login(staff_user)
+
+    client.post(
+        reverse(CHANGELIST),
+        {"action": "accept_user_label", "_selected_action": [claimed.pk, unclaimed.pk]},
+    )
+
+    claimed.refresh_from_db()
+    unclaimed.refresh_from_db()
+    assert claimed.true_label == 4
+    assert claimed.reviewed_by == staff_user
+    assert unclaimed.true_label is None
+    assert _label_changes(claimed)[-1][:3] == (staff_user, None, 4)
+
+
+def test_set_label_action_for_each_digit(client, staff_user, uploads):
+    client.force_login(staff_user)
+    page = client.get(reverse(CHANGELIST))
+    choices = dict(page.context["action_form"].fields["action"].choices)
+    assert {f"set_label_{d}" for d in range(10)} <= set(choices)
+
+    client.post(
+        reverse(CHANGELIST),
+        {"action": "set_label_7", "_selected_action": [p.pk for p in uploads[:2]]},
+    )
+
+    assert sorted(Prediction.objects.filter(true_label=7).values_list("pk", flat=True)) == sorted(
+        p.pk for p in uploads[:2]
+    )
+
+
+def test_exclude_action_keeps_junk_out_of_training_and_the_queue(client, staff_user, uploads):
+    junk = uploads[0]
+    client.force_login(staff_user)
+
+    client.post(
+        reverse(CHANGELIST), {"action": "exclude_from_training", "_selected_action": [junk.pk]}
+    )
+
+    junk.refresh_from_db()
+    assert junk.excluded_from_training
+    assert junk.reviewed_by == staff_user
+    assert junk not in Prediction.objects.needs_review()
+    services.prediction_review(prediction=junk, label=1, reviewer=staff_user)
+    assert junk not in Prediction.objects.training_usable()
+    assert junk.history.latest().history_user == staff_user
+
+
+def test_list_edit_records_who_when_old_and_new(client, staff_user, uploads):
+    target = uploads[0]
+    services.prediction_review(prediction=target, label=1, reviewer=staff_user)
+    client.force_login(staff_user)
+    page = client.get(reverse(CHANGELIST))
+    rows = list(page.context["cl"].result_list)
+    data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows)), "_save": "1"}
+    for i, p in enumerate(rows):
+        data[f"form-{i}-id"] = str(p.pk)
+        label = 6 if p.pk == target.pk else p.true_label
+        data[f"form-{i}-true_label"] = "" if label is None else str(label)
+
+    assert client.post(reverse(CHANGELIST), data).status_code == 302
+
+    who, old, new, when = _label_changes(target)[-1]
+    assert (who, old, new) == (staff_user, 1, 6)
+    target.refresh_from_db()
+    assert when == target.reviewed_at or abs((when - target.reviewed_at).total_seconds()) < 5
+
+
+def test_services_record_the_reviewer_without_a_request(staff_user, uploads):
+    # The API and the commands call the service with no request in flight.
+    target = uploads[0]
+    services.prediction_review(prediction=target, label=9, reviewer=staff_user)
+    services.prediction_review(prediction=target, label=8, reviewer=staff_user)
+
+    changes = _label_changes(target)
+    assert [(who, old, new) for who, old, new, _ in changes] == [
+        (staff_user, None, 9),
+        (staff_user, 9, 8),
+    ]
+
+
+def test_owner_feedback_is_recorded_as_the_owner(user, uploads):
+    services.prediction_feedback(prediction=uploads[0], label=5)
+    record = uploads[0].history.latest()
+    assert record.history_user == user
+    assert record.user_label == 5
+
+
+def test_review_screen_shows_unreviewed_grid_with_script_file_and_no_inline_code(
+    client, staff_user, uploads
+):
+    services.prediction_review(prediction=uploads[0], label=1, reviewer=staff_user)
+    client.force_login(staff_user)
+
+    response = client.get(reverse(REVIEW))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    shown = {int(pk) for pk in re.findall(r'data-id="(\d+)"', html)}
+    assert shown == {p.pk for p in uploads[1:]}
+    assert 'src="/static/js/review.js"' in html
+    assert "csrfmiddlewaretoken" in html
+    # CSP: every script comes from a file; no inline handlers or style attributes of ours.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    main = html[html.index('id="review"') :]
+    assert " style=" not in main
+    assert not re.search(r"\son[a-z]+=", main)
+
+
+def test_review_screen_and_endpoint_are_staff_only(client, user, uploads):
+    client.force_login(user)
+    assert client.get(reverse(REVIEW)).status_code == 302
+    response = _decide(client, id=uploads[0].pk, action="label", label=3)
+    assert response.status_code == 302
+    uploads[0].refresh_from_db()
+    assert uploads[0].true_label is None
+
+
+def test_endpoint_labels_confirms_and_excludes(client, staff_user, uploads):
+    labelled, confirmed, excluded = uploads[:3]
+    client.force_login(staff_user)
+
+    assert _decide(client, id=labelled.pk, action="label", label=3).json() == {
+        "id": labelled.pk,
+        "true_label": 3,
+        "excluded": False,
+    }
+    assert _decide(client, id=confirmed.pk, action="confirm").status_code == 200
+    assert _decide(client, id=excluded.pk, action="exclude").json()["excluded"] is True
+
+    for p in uploads[:3]:
+        p.refresh_from_db()
+    assert labelled.true_label == 3
+    assert confirmed.true_label == confirmed.digit
+    assert excluded.excluded_from_training and excluded.true_label is None
+    assert _label_changes(labelled)[-1][:3] == (staff_user, None, 3)
+    assert _label_changes(confirmed)[-1][0] == staff_user
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ("not json", 400, "not valid JSON"),
+        (json.dumps({"id": "x", "action": "label", "label": 1}), 400, "id as a number"),
+        (json.dumps({"id": 999999, "action": "confirm"}), 404, "does not exist"),
+        (json.dumps({"id": 0, "action": "label", "label": 12}), 400, "digit from 0 to 9"),
+        (json.dumps({"id": 0, "action": "label", "label": True}), 400, "digit from 0 to 9"),
+        (json.dumps({"id": 0, "action": "delete"}), 400, "label, confirm, exclude"),
+        (json.dumps([1, 2]), 400, "JSON object"),
+    ],
+)
+def test_endpoint_refuses_bad_input_with_a_sentence(
+    client, staff_user, uploads, body, status, words
+):
+    client.force_login(staff_user)
+    body = body.replace('"id": 0', f'"id": {uploads[0].pk}')
+
+    response = client.post(reverse(DECIDE), body, content_type="application/json")
+
+    assert response.status_code == status
+    assert words in response.json()["error"]
+    uploads[0].refresh_from_db()
+    assert uploads[0].true_label is None
+
+
+def test_endpoint_needs_post_and_the_csrf_token(staff_user, uploads):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    assert client.get(reverse(DECIDE)).status_code == 405
+
+    body = json.dumps({"id": uploads[0].pk, "action": "label", "label": 2})
+    refused = client.post(reverse(DECIDE), body, content_type="application/json")
+    assert refused.status_code == 403
+
+    page = client.get(reverse(REVIEW))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    accepted = client.post(
+        reverse(DECIDE), body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert accepted.status_code == 200
+    uploads[0].refresh_from_db()
+    assert uploads[0].true_label == 2
+
+
+def test_admin_history_page_lists_label_changes(client, staff_user, uploads):
+    target = uploads[0]
+    services.prediction_review(prediction=target, label=4, reviewer=staff_user)
+    client.force_login(staff_user)
+
+    response = client.get(reverse("admin:recognizer_prediction_history", args=[target.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "staff" in html
+    assert "True label" in html or "true label" in html.lower()

@@ -1,0 +1,94 @@
+"""The review screen in a real browser: keyboard only, 60 items, well over 60 a minute."""
+
+import io
+import os
+import shutil
+import time
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from recognizer import services
+from recognizer.models import Prediction
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+BATCH = 60
+
+
+def _chromium() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or None
+
+
+@pytest.fixture
+def browser_page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below are ours.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium())
+        context = browser.new_context()
+        yield context
+        context.close()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
+    settings, live_server, browser_page, user, staff_user, active_model, digit_png
+):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    first = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    fields = {
+        f.attname: getattr(first, f.attname)
+        for f in Prediction._meta.concrete_fields
+        if not f.primary_key
+    }
+    rows = [first] + [Prediction.objects.create(**fields) for _ in range(BATCH - 1)]
+    client = Client()
+    client.force_login(staff_user)
+    browser_page.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = browser_page.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{live_server.url}/admin/recognizer/prediction/review/")
+    page.wait_for_selector(".review-item.current")
+    # The queue is newest first among equals: decide in the order the page shows.
+    shown = [
+        int(pk) for pk in page.eval_on_selector_all(".review-item", "e => e.map(i => i.dataset.id)")
+    ]
+    assert sorted(shown) == sorted(p.pk for p in rows)
+
+    keys = {}
+    started = time.perf_counter()
+    for i, pk in enumerate(shown):
+        key = ["Enter", "x", str(i % 10)][i % 3]
+        keys[pk] = key
+        page.keyboard.press(key)
+    page.wait_for_function(f"document.getElementById('review-done').textContent === '{BATCH}'")
+    elapsed = time.perf_counter() - started
+    print(f"review: {BATCH} decisions in {elapsed:.2f} s")
+
+    assert elapsed < 60, f"{BATCH} decisions took {elapsed:.1f} s"
+    assert "All done" in page.text_content("#review-status")
+    assert [url for url in failed if not url.endswith("/favicon.ico")] == []
+    for prediction in Prediction.objects.filter(pk__in=shown):
+        key = keys[prediction.pk]
+        if key == "Enter":
+            assert prediction.true_label == prediction.digit
+        elif key == "x":
+            assert prediction.excluded_from_training and prediction.true_label is None
+        else:
+            assert prediction.true_label == int(key)
+        assert prediction.reviewed_by == staff_user
+        assert prediction.history.latest().history_user == staff_user
