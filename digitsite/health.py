@@ -1,11 +1,15 @@
 """`/healthz` for load balancers and process managers: no login, no session, two cheap checks."""
 
+import logging
+
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from recognizer import registry
+
+logger = logging.getLogger(__name__)
 
 
 def _database() -> dict:
@@ -14,7 +18,9 @@ def _database() -> dict:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        return {"ok": False, "error": f"The database does not answer: {exc}"}
+        # The driver's message can name hosts and users: it goes to the log, not to the public.
+        logger.error("healthz_database_error error=%s", exc)
+        return {"ok": False, "error": "The database does not answer."}
     return {"ok": True}
 
 
@@ -25,7 +31,8 @@ def _model() -> dict:
     except registry.ModelUnavailable as exc:
         return {"ok": False, "error": str(exc)}
     except DatabaseError as exc:
-        return {"ok": False, "error": f"The active model cannot be looked up: {exc}"}
+        logger.error("healthz_model_lookup_error error=%s", exc)
+        return {"ok": False, "error": "The active model cannot be looked up."}
     return {"ok": True, "version": version.version}
 
 

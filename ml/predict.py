@@ -125,28 +125,30 @@ def load_model(path: Path, *, expected_sha256: str) -> Model:
     if path.is_dir():
         path = path / ARTIFACT_NAME
     if not path.is_file():
-        raise ModelLoadError(f"The model file {path} does not exist. Train a model first.")
+        raise ModelLoadError(f"The model file {path.name} does not exist. Train a model first.")
     actual = _sha256(path)
     if actual != (expected_sha256 or "").lower():
         raise ModelLoadError(
-            f"The model file {path} does not match its recorded checksum "
+            f"The model file {path.name} does not match its recorded checksum "
             f"(expected {expected_sha256}, found {actual}); refusing to load it."
         )
     meta_path = path.parent / METADATA_NAME
     try:
         metadata = json.loads(meta_path.read_text())
     except FileNotFoundError:
-        raise ModelLoadError(f"The model's metadata file {meta_path} is missing.") from None
+        raise ModelLoadError(f"The model's metadata file {meta_path.name} is missing.") from None
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"The model's metadata file {meta_path} is unreadable: {exc}") from exc
+        raise ModelLoadError(
+            f"The model's metadata file {meta_path.name} is unreadable: {exc}"
+        ) from exc
     if not isinstance(metadata, dict):
-        raise ModelLoadError(f"The model's metadata file {meta_path} is not a JSON object.")
+        raise ModelLoadError(f"The model's metadata file {meta_path.name} is not a JSON object.")
     if metadata.get("sha256") not in (None, actual):
-        raise ModelLoadError(f"The metadata in {meta_path} belongs to a different model file.")
+        raise ModelLoadError(f"The metadata in {meta_path.name} belongs to a different model file.")
     _check_versions(metadata)
 
     try:
         flat = FlatForest.load(path)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelLoadError(f"The model file {path} could not be loaded: {exc}") from exc
+        raise ModelLoadError(f"The model file {path.name} could not be loaded: {exc}") from exc
     return Model(flat, version=str(metadata.get("version", "")), sha256=actual, metadata=metadata)

@@ -71,6 +71,7 @@ def get_active_model() -> tuple[ModelVersion, Model]:
         try:
             model = load_model(path, expected_sha256=active.sha256)
         except ModelLoadError as exc:
+            logger.error("model_load_failed version=%s path=%s error=%s", active.version, path, exc)
             raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
         logger.info(
             "model_loaded version=%s seconds=%.3f", active.version, time.perf_counter() - started

@@ -1,13 +1,12 @@
 """The review screen in a real browser: keyboard only, 60 items, well over 60 a minute."""
 
 import io
-import os
-import shutil
 import time
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from recognizer import services
 from recognizer.models import Prediction
@@ -17,27 +16,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 BATCH = 60
 
 
-def _chromium() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or None
-
-
-@pytest.fixture
-def browser_page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are ours.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium())
-        context = browser.new_context()
-        yield context
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
 def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
-    settings, live_server, browser_page, user, staff_user, active_model, digit_png
+    settings, live_server, new_context, user, staff_user, active_model, digit_png
 ):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
@@ -49,7 +29,8 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
     rows = [first] + [Prediction.objects.create(**fields) for _ in range(BATCH - 1)]
     client = Client()
     client.force_login(staff_user)
-    browser_page.add_cookies(
+    context = new_context()
+    context.add_cookies(
         [
             {
                 "name": django_settings.SESSION_COOKIE_NAME,
@@ -58,7 +39,7 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
             }
         ]
     )
-    page = browser_page.new_page()
+    page = context.new_page()
     failed: list[str] = []
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     page.goto(f"{live_server.url}/admin/recognizer/prediction/review/")
@@ -75,7 +56,7 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
         key = ["Enter", "x", str(i % 10)][i % 3]
         keys[pk] = key
         page.keyboard.press(key)
-    page.wait_for_function(f"document.getElementById('review-done').textContent === '{BATCH}'")
+    expect(page.locator("#review-done")).to_have_text(str(BATCH), timeout=60_000)
     elapsed = time.perf_counter() - started
     print(f"review: {BATCH} decisions in {elapsed:.2f} s")
 
