@@ -62,7 +62,12 @@ def encode(image: Image.Image, fmt: str) -> bytes:
         # This format cannot hold this mode: send the closest it can.
         buffer = io.BytesIO()
         fallback = image.convert("L" if image.mode in ("I;16", "I", "F", "1", "LA") else "RGB")
-        fallback.save(buffer, format=fmt)
+        if fmt == "ICO":
+            # ICO holds at most 256x256 and refuses sizes it cannot scale to (e.g. 2000x1).
+            fallback = fallback.resize((min(fallback.width, 256), min(fallback.height, 256)))
+            fallback.save(buffer, format=fmt, sizes=[fallback.size])
+        else:
+            fallback.save(buffer, format=fmt)
     return buffer.getvalue()
 
 
