@@ -17,8 +17,6 @@ TINY_TRAIN = 2000
 def _isolated_storage(settings, tmp_path):
     # Uploads and models of a test never touch the developer's var/ folder.
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Password hashing is deliberately slow; tests create many users and check no hash strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MODEL_DIR = tmp_path / "models"
     registry.reset()
     yield
