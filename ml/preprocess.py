@@ -201,7 +201,7 @@ def load_image(
                 _MESSAGES["too_many_pixels"].format(w=w, h=h, limit=f"{max_pixels / 1e6:g}"),
             )
         try:
-            if im.format == "JPEG" and max(w, h) > 2 * DRAFT_LONG_SIDE:
+            if im.format in ("JPEG", "MPO") and max(w, h) > 2 * DRAFT_LONG_SIDE:
                 scale = DRAFT_LONG_SIDE / max(w, h)
                 im.draft(im.mode, (math.ceil(w * scale), math.ceil(h * scale)))
             im.seek(0)
@@ -406,6 +406,31 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool)
     return lookup[labels]
 
 
+def _without_ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """Remove the printed lines of ruled or squared paper from an ink mask.
+
+    Paper lines are straight runs across most of the frame: several horizontal ones (each over
+    60% of the width), or a vertical margin line from top to bottom. One long horizontal run
+    alone may be a digit's own stroke, so it is kept.
+    """
+    h, w = mask.shape
+    lines = np.zeros_like(mask)
+    for axis, fraction, needed in ((1, 0.6, 2), (0, 0.95, 1)):
+        length = int(fraction * (w if axis == 1 else h))
+        if length < 24:
+            continue
+        opened = ndi.maximum_filter1d(
+            ndi.minimum_filter1d(mask, length, axis=axis), length, axis=axis
+        )
+        _, count = ndi.label(opened)
+        if count >= needed:
+            lines |= opened.astype(bool)
+    if not lines.any():
+        return mask
+    # Keep a line's pixels where it crosses a stroke: the stroke is wider there than the line.
+    return mask & ~(lines & ~ndi.binary_opening(mask, structure=np.ones((3, 3), dtype=bool)))
+
+
 def _stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary mask: 2 * area / boundary length."""
     area = float(mask.sum())
@@ -457,6 +482,8 @@ def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
         return None
     level = float(np.percentile(strong, 90))
     mask = ink > max(floor, 0.35 * level)
+    if not allow_border:
+        mask = _without_ruled_lines(mask)
     digit = _select_digit(mask, ink, allow_border=allow_border)
     if not digit.any():
         return None
