@@ -471,7 +471,7 @@ class _Found:
 def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
-    ink = ndi.uniform_filter(ink, size=3)
+    ink = ndi.gaussian_filter(ink, 0.7, truncate=2.5)
     sigma_s = sigma / 2
     peak = float(ink.max())
     if peak < max(0.1, 8 * sigma_s):
@@ -481,11 +481,17 @@ def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     if strong.size == 0:
         return None
     level = float(np.percentile(strong, 90))
-    mask = ink > max(floor, 0.35 * level)
-    if not allow_border:
-        mask = _without_ruled_lines(mask)
-    digit = _select_digit(mask, ink, allow_border=allow_border)
-    if not digit.any():
+    digit = None
+    # The first threshold follows the strongest ink; if that ink was the table at the edge of
+    # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
+    for threshold in (max(floor, 0.35 * level), 1.5 * floor):
+        mask = ink > threshold
+        if not allow_border:
+            mask = _without_ruled_lines(mask)
+        digit = _select_digit(mask, ink, allow_border=allow_border)
+        if digit.any():
+            break
+    if digit is None or not digit.any():
         return None
     ys = np.flatnonzero(digit.any(axis=1))
     xs = np.flatnonzero(digit.any(axis=0))
