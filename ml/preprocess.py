@@ -342,6 +342,19 @@ def _ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
     return (dark if dark_mass >= light_mass else light), sigma
 
 
+def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> np.ndarray:
+    """Pixels above ``low`` connected to pixels above ``high``: faint stretches of a stroke
+    (pencil, a pen running dry, shade) stay attached to the stroke instead of breaking it."""
+    weak = ink > low
+    labels, n = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return weak
+    seeded = np.zeros(n + 1, dtype=bool)
+    seeded[np.unique(labels[ink > high])] = True
+    seeded[0] = False
+    return seeded[labels]
+
+
 def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
     labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
@@ -485,7 +498,7 @@ def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     # The first threshold follows the strongest ink; if that ink was the table at the edge of
     # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
     for threshold in (max(floor, 0.35 * level), 1.5 * floor):
-        mask = ink > threshold
+        mask = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
         if not allow_border:
             mask = _without_ruled_lines(mask)
         digit = _select_digit(mask, ink, allow_border=allow_border)
