@@ -25,6 +25,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,10 @@ from ml.train import save_artifact, train_model
 
 def naive_input(data: bytes) -> np.ndarray:
     """The seed app's preprocessing: grey, squash to 28x28, invert. (784,) float32."""
-    im = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+    with warnings.catch_warnings():
+        # Pillow warns about palette transparency here; the seed app ignored it too.
+        warnings.simplefilter("ignore")
+        im = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
     return (255 - np.asarray(im, dtype=np.float32)).reshape(-1) / 255
 
 
