@@ -32,6 +32,7 @@ PHOTO_KINDS = (
     "photo_exif_rotated",
     "photo_12mp",
     "photo_ruled_paper",
+    "photo_sheet_on_desk",
 )
 DRAWING_KINDS = (
     "drawing_transparent_black",
@@ -353,6 +354,21 @@ def _render(kind: str, digit: np.ndarray, rng: np.random.Generator) -> tuple[byt
     if kind == "photo_ruled_paper":
         im = _photo(digit, rng, ruled=True, fraction=(0.15, 0.5), centred=rng.random() < 0.5)
         return _jpeg(im, int(rng.integers(70, 92))), "jpg"
+    if kind == "photo_sheet_on_desk":
+        # A small sheet (a sticky note, a torn page) lying on a desk, the desk all around it.
+        w = int(rng.choice([800, 1024, 1280]))
+        h = int(w * rng.choice([0.75, 1.0, 1.333]))
+        sw, sh = int(rng.uniform(0.4, 0.75) * w), int(rng.uniform(0.4, 0.75) * h)
+        sheet = _photo(digit, rng, frame=(sw, sh), fraction=(0.3, 0.7), light=(0.0, 0.15))
+        desk_rgb = np.array([rng.uniform(40, 120), rng.uniform(30, 90), rng.uniform(20, 70)])
+        desk = desk_rgb * (1 + 0.15 * _smooth_noise((h, w), rng, 30))[..., None]
+        desk += rng.standard_normal(desk.shape) * 3
+        photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8), "RGB")
+        photo.paste(
+            sheet,
+            (int(rng.uniform(0.05, 0.95) * (w - sw)), int(rng.uniform(0.05, 0.95) * (h - sh))),
+        )
+        return _jpeg(photo, int(rng.integers(70, 92))), "jpg"
     if kind == "photo_12mp":
         small = _photo(digit, rng, frame=(1000, 750), fraction=(0.15, 0.6))
         big = small.resize((4000, 3000), Image.Resampling.BICUBIC)

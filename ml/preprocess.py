@@ -481,6 +481,37 @@ class _Found:
     box: tuple[int, int, int, int]  # y0, y1, x0, x1 in the coordinates of the analysed planes
 
 
+def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box inside a bright, solid sheet of paper surrounded by a darker frame, if any.
+
+    Returns (y0, y1, x0, x1) shrunk a little inside the sheet's edges, or None when the frame's
+    border is not clearly darker than a large solid bright region (the usual case: the paper
+    fills the frame, or a drawing's background does).
+    """
+    lum = planes.mean(axis=2)
+    h, w = lum.shape
+    border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
+    dark, bright = float(np.median(border)), float(np.percentile(lum, 90))
+    middle = (dark + bright) / 2
+    # A table all around, not a vignette or a shadow: most of the border is dark.
+    if bright - dark < 0.3 or np.mean(border < middle) < 0.6:
+        return None
+    labels, n = ndi.label(lum > middle)
+    if n == 0:
+        return None
+    areas = np.bincount(labels.ravel())[1:]
+    biggest = int(np.argmax(areas))
+    sl = ndi.find_objects(labels)[biggest]
+    bh, bw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+    # A sheet is big and solid; light strokes on a dark drawing background are neither.
+    if bh < 0.25 * h or bw < 0.25 * w or areas[biggest] < 0.8 * bh * bw:
+        return None
+    if bh > 0.97 * h and bw > 0.97 * w:
+        return None
+    my, mx = max(1, round(0.03 * bh)), max(1, round(0.03 * bw))
+    return sl[0].start + my, sl[0].stop - my, sl[1].start + mx, sl[1].stop - mx
+
+
 def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
@@ -568,7 +599,18 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         raise ImageRejected("not_an_image") from exc
     # A tiny image is all digit; its strokes may touch the frame.
     allow_border = max(image.size) < MIN_WORK_LONG_SIDE
-    found = _find_digit(planes, allow_border=allow_border)
+    found = None
+    sheet = None if allow_border else _sheet_box(planes)
+    if sheet is not None:
+        # A sheet of paper lying on a darker table: read the sheet, not the table.
+        y0, y1, x0, x1 = sheet
+        found = _find_digit(planes[y0:y1, x0:x1], allow_border=False)
+        if found is not None:
+            fy0, fy1, fx0, fx1 = found.box
+            found.box = (fy0 + y0, fy1 + y0, fx0 + x0, fx1 + x0)
+    if found is None:
+        sheet = None
+        found = _find_digit(planes, allow_border=allow_border)
     if found is None and "A" in _resizable(image).mode:
         # Light strokes on a transparent background vanish on white; try them on black.
         found = _find_digit(_on_black(work), allow_border=allow_border)
@@ -579,11 +621,13 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if max(y1 - y0, x1 - x0) < REFINE_BELOW and ratio > 1.5:
         # A small digit in a big photo: look again at its neighbourhood at full resolution.
         size = max(y1 - y0, x1 - x0)
+        # Stay on the sheet, if there is one: its edge is not part of the digit.
+        ly0, ly1, lx0, lx1 = sheet if sheet is not None else (0, work.height, 0, work.width)
         box = (
-            max(0, round((x0 - size) * ratio)),
-            max(0, round((y0 - size) * ratio)),
-            min(image.width, round((x1 + size) * ratio)),
-            min(image.height, round((y1 + size) * ratio)),
+            round(max(lx0, x0 - size) * ratio),
+            round(max(ly0, y0 - size) * ratio),
+            min(image.width, round(min(lx1, x1 + size) * ratio)),
+            min(image.height, round(min(ly1, y1 + size) * ratio)),
         )
         region = _fit_long_side(_resizable(image).crop(box), REFINE_LONG_SIDE)
         refined = _find_digit(_to_float_planes(region), allow_border=False)
