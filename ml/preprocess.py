@@ -587,8 +587,9 @@ def _on_black(image: Image.Image) -> np.ndarray:
 def to_mnist(image: Image.Image) -> np.ndarray:
     """Turn any decoded image into the model's input, in MNIST's own format.
 
-    Handles dark ink on light paper (any colour, uneven lighting), light strokes on dark
-    backgrounds, transparency (composited on white), palette/LA/CMYK/16-bit modes and any size.
+    Handles dark ink on light paper (any colour, uneven lighting, ruled lines, the table at the
+    sheet's edge or all around a small sheet), light strokes on dark backgrounds, transparency
+    (composited on white), palette/LA/CMYK/16-bit modes, digits from 5% to 100% of the frame.
     Returns float32 (28, 28) in [0, 1]: white digit on black, fitted into a 20x20 box with its
     aspect ratio kept, centre of mass at (14, 14). Raises ``NoDigitFound`` for blank images.
     """
