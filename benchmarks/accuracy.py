@@ -25,6 +25,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +37,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.uploads import BLANK_KINDS, DRAWING_KINDS, KINDS, ODD_KINDS, PHOTO_KINDS, generate
 from ml.data import load_mnist
 from ml.evaluate import evaluate
-from ml.predict import Model, load_model
+from ml.predict import ARTIFACT_NAME, Model, load_model
 from ml.preprocess import ImageRejected, load_image, to_mnist
 from ml.train import save_artifact, train_model
 
 
 def naive_input(data: bytes) -> np.ndarray:
     """The seed app's preprocessing: grey, squash to 28x28, invert. (784,) float32."""
-    im = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+    with warnings.catch_warnings():
+        # Pillow warns about palette transparency here; the seed app ignored it too.
+        warnings.simplefilter("ignore")
+        im = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
     return (255 - np.asarray(im, dtype=np.float32)).reshape(-1) / 255
 
 
@@ -58,7 +62,7 @@ def project_input(data: bytes) -> np.ndarray | None:
 def _load_dir(path: Path) -> Model:
     meta = json.loads((path / "metadata.json").read_text())
     # The benchmark trusts the directory it is pointed at: its own metadata supplies the hash.
-    return load_model(path / "model.joblib", expected_sha256=meta["sha256"])
+    return load_model(path, expected_sha256=meta["sha256"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         current_dir = out
     else:
         current_dir = args.current
-    size = (current_dir / "model.joblib").stat().st_size
+    size = (current_dir / ARTIFACT_NAME).stat().st_size
     started = time.perf_counter()
     current = _load_dir(current_dir)
     facts["load_seconds"] = round(time.perf_counter() - started, 3)

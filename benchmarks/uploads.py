@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ PHOTO_KINDS = (
     "photo_jpeg_q55",
     "photo_exif_rotated",
     "photo_12mp",
+    "photo_ruled_paper",
+    "photo_sheet_on_desk",
 )
 DRAWING_KINDS = (
     "drawing_transparent_black",
@@ -165,6 +168,7 @@ def _photo(
     rotation: float = 4.0,
     centred: bool = True,
     blank: bool = False,
+    ruled: bool = False,
 ) -> Image.Image:
     """An RGB photo of the digit written on paper (before JPEG)."""
     if frame is None:
@@ -172,6 +176,18 @@ def _photo(
         frame = (w, int(w * rng.choice([0.75, 0.5625, 1.0, 1.333])))
     w, h = frame
     img = _paper((h, w), rng, paper)
+    if ruled:
+        # Notebook paper: pale blue lines, sometimes a red margin line.
+        spacing = rng.uniform(0.05, 0.09) * h
+        thick = max(1, round(h / 500))
+        blue = np.array([rng.uniform(140, 190), rng.uniform(175, 210), rng.uniform(215, 240)])
+        for y in np.arange(rng.uniform(0, spacing), h, spacing).astype(int):
+            img[y : y + thick] = img[y : y + thick] * 0.3 + blue * 0.7
+        if rng.random() < 0.5:
+            x = int(rng.uniform(0.08, 0.2) * w)
+            img[:, x : x + thick + 1] = (
+                img[:, x : x + thick + 1] * 0.3 + np.array([220, 90, 100]) * 0.7
+            )
     if not blank:
         height = int(rng.uniform(*fraction) * min(h, w))
         pen = rng.random() < 0.7
@@ -335,6 +351,24 @@ def _render(kind: str, digit: np.ndarray, rng: np.random.Generator) -> tuple[byt
         exif = Image.Exif()
         exif[0x0112] = orientation
         return _jpeg(stored, int(rng.integers(70, 92)), exif=exif), "jpg"
+    if kind == "photo_ruled_paper":
+        im = _photo(digit, rng, ruled=True, fraction=(0.15, 0.5), centred=rng.random() < 0.5)
+        return _jpeg(im, int(rng.integers(70, 92))), "jpg"
+    if kind == "photo_sheet_on_desk":
+        # A small sheet (a sticky note, a torn page) lying on a desk, the desk all around it.
+        w = int(rng.choice([800, 1024, 1280]))
+        h = int(w * rng.choice([0.75, 1.0, 1.333]))
+        sw, sh = int(rng.uniform(0.4, 0.75) * w), int(rng.uniform(0.4, 0.75) * h)
+        sheet = _photo(digit, rng, frame=(sw, sh), fraction=(0.3, 0.7), light=(0.0, 0.15))
+        desk_rgb = np.array([rng.uniform(40, 120), rng.uniform(30, 90), rng.uniform(20, 70)])
+        desk = desk_rgb * (1 + 0.15 * _smooth_noise((h, w), rng, 30))[..., None]
+        desk += rng.standard_normal(desk.shape) * 3
+        photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8), "RGB")
+        photo.paste(
+            sheet,
+            (int(rng.uniform(0.05, 0.95) * (w - sw)), int(rng.uniform(0.05, 0.95) * (h - sh))),
+        )
+        return _jpeg(photo, int(rng.integers(70, 92))), "jpg"
     if kind == "photo_12mp":
         small = _photo(digit, rng, frame=(1000, 750), fraction=(0.15, 0.6))
         big = small.resize((4000, 3000), Image.Resampling.BICUBIC)
@@ -437,7 +471,8 @@ def generate(
         raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     if images is None or labels is None:
         images, labels = _mnist_test()
-    rng = np.random.default_rng([seed, KINDS.index(kind)])
+    # Seeded by the kind's name, so adding a kind does not change the others' samples.
+    rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
     picks = rng.choice(len(images), size=n, replace=n > len(images))
     uploads = []
     for i, index in enumerate(picks):

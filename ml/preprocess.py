@@ -201,7 +201,7 @@ def load_image(
                 _MESSAGES["too_many_pixels"].format(w=w, h=h, limit=f"{max_pixels / 1e6:g}"),
             )
         try:
-            if im.format == "JPEG" and max(w, h) > 2 * DRAFT_LONG_SIDE:
+            if im.format in ("JPEG", "MPO") and max(w, h) > 2 * DRAFT_LONG_SIDE:
                 scale = DRAFT_LONG_SIDE / max(w, h)
                 im.draft(im.mode, (math.ceil(w * scale), math.ceil(h * scale)))
             im.seek(0)
@@ -342,6 +342,19 @@ def _ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
     return (dark if dark_mass >= light_mass else light), sigma
 
 
+def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> np.ndarray:
+    """Pixels above ``low`` connected to pixels above ``high``: faint stretches of a stroke
+    (pencil, a pen running dry, shade) stay attached to the stroke instead of breaking it."""
+    weak = ink > low
+    labels, n = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return weak
+    seeded = np.zeros(n + 1, dtype=bool)
+    seeded[np.unique(labels[ink > high])] = True
+    seeded[0] = False
+    return seeded[labels]
+
+
 def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
     labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
@@ -406,6 +419,31 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool)
     return lookup[labels]
 
 
+def _without_ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """Remove the printed lines of ruled or squared paper from an ink mask.
+
+    Paper lines are straight runs across most of the frame: several horizontal ones (each over
+    60% of the width), or a vertical margin line from top to bottom. One long horizontal run
+    alone may be a digit's own stroke, so it is kept.
+    """
+    h, w = mask.shape
+    lines = np.zeros_like(mask)
+    for axis, fraction, needed in ((1, 0.6, 2), (0, 0.95, 1)):
+        length = int(fraction * (w if axis == 1 else h))
+        if length < 24:
+            continue
+        opened = ndi.maximum_filter1d(
+            ndi.minimum_filter1d(mask, length, axis=axis), length, axis=axis
+        )
+        _, count = ndi.label(opened)
+        if count >= needed:
+            lines |= opened.astype(bool)
+    if not lines.any():
+        return mask
+    # Keep a line's pixels where it crosses a stroke: the stroke is wider there than the line.
+    return mask & ~(lines & ~ndi.binary_opening(mask, structure=np.ones((3, 3), dtype=bool)))
+
+
 def _stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary mask: 2 * area / boundary length."""
     area = float(mask.sum())
@@ -443,10 +481,41 @@ class _Found:
     box: tuple[int, int, int, int]  # y0, y1, x0, x1 in the coordinates of the analysed planes
 
 
+def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box inside a bright, solid sheet of paper surrounded by a darker frame, if any.
+
+    Returns (y0, y1, x0, x1) shrunk a little inside the sheet's edges, or None when the frame's
+    border is not clearly darker than a large solid bright region (the usual case: the paper
+    fills the frame, or a drawing's background does).
+    """
+    lum = planes.mean(axis=2)
+    h, w = lum.shape
+    border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
+    dark, bright = float(np.median(border)), float(np.percentile(lum, 90))
+    middle = (dark + bright) / 2
+    # A table all around, not a vignette or a shadow: most of the border is dark.
+    if bright - dark < 0.3 or np.mean(border < middle) < 0.6:
+        return None
+    labels, n = ndi.label(lum > middle)
+    if n == 0:
+        return None
+    areas = np.bincount(labels.ravel())[1:]
+    biggest = int(np.argmax(areas))
+    sl = ndi.find_objects(labels)[biggest]
+    bh, bw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+    # A sheet is big and solid; light strokes on a dark drawing background are neither.
+    if bh < 0.25 * h or bw < 0.25 * w or areas[biggest] < 0.8 * bh * bw:
+        return None
+    if bh > 0.97 * h and bw > 0.97 * w:
+        return None
+    my, mx = max(1, round(0.03 * bh)), max(1, round(0.03 * bw))
+    return sl[0].start + my, sl[0].stop - my, sl[1].start + mx, sl[1].stop - mx
+
+
 def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
-    ink = ndi.uniform_filter(ink, size=3)
+    ink = ndi.gaussian_filter(ink, 0.7, truncate=2.5)
     sigma_s = sigma / 2
     peak = float(ink.max())
     if peak < max(0.1, 8 * sigma_s):
@@ -456,9 +525,17 @@ def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     if strong.size == 0:
         return None
     level = float(np.percentile(strong, 90))
-    mask = ink > max(floor, 0.35 * level)
-    digit = _select_digit(mask, ink, allow_border=allow_border)
-    if not digit.any():
+    digit = None
+    # The first threshold follows the strongest ink; if that ink was the table at the edge of
+    # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
+    for threshold in (max(floor, 0.35 * level), 1.5 * floor):
+        mask = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
+        if not allow_border:
+            mask = _without_ruled_lines(mask)
+        digit = _select_digit(mask, ink, allow_border=allow_border)
+        if digit.any():
+            break
+    if digit is None or not digit.any():
         return None
     ys = np.flatnonzero(digit.any(axis=1))
     xs = np.flatnonzero(digit.any(axis=0))
@@ -510,8 +587,9 @@ def _on_black(image: Image.Image) -> np.ndarray:
 def to_mnist(image: Image.Image) -> np.ndarray:
     """Turn any decoded image into the model's input, in MNIST's own format.
 
-    Handles dark ink on light paper (any colour, uneven lighting), light strokes on dark
-    backgrounds, transparency (composited on white), palette/LA/CMYK/16-bit modes and any size.
+    Handles dark ink on light paper (any colour, uneven lighting, ruled lines, the table at the
+    sheet's edge or all around a small sheet), light strokes on dark backgrounds, transparency
+    (composited on white), palette/LA/CMYK/16-bit modes, digits from 5% to 100% of the frame.
     Returns float32 (28, 28) in [0, 1]: white digit on black, fitted into a 20x20 box with its
     aspect ratio kept, centre of mass at (14, 14). Raises ``NoDigitFound`` for blank images.
     """
@@ -522,7 +600,18 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         raise ImageRejected("not_an_image") from exc
     # A tiny image is all digit; its strokes may touch the frame.
     allow_border = max(image.size) < MIN_WORK_LONG_SIDE
-    found = _find_digit(planes, allow_border=allow_border)
+    found = None
+    sheet = None if allow_border else _sheet_box(planes)
+    if sheet is not None:
+        # A sheet of paper lying on a darker table: read the sheet, not the table.
+        y0, y1, x0, x1 = sheet
+        found = _find_digit(planes[y0:y1, x0:x1], allow_border=False)
+        if found is not None:
+            fy0, fy1, fx0, fx1 = found.box
+            found.box = (fy0 + y0, fy1 + y0, fx0 + x0, fx1 + x0)
+    if found is None:
+        sheet = None
+        found = _find_digit(planes, allow_border=allow_border)
     if found is None and "A" in _resizable(image).mode:
         # Light strokes on a transparent background vanish on white; try them on black.
         found = _find_digit(_on_black(work), allow_border=allow_border)
@@ -533,11 +622,13 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if max(y1 - y0, x1 - x0) < REFINE_BELOW and ratio > 1.5:
         # A small digit in a big photo: look again at its neighbourhood at full resolution.
         size = max(y1 - y0, x1 - x0)
+        # Stay on the sheet, if there is one: its edge is not part of the digit.
+        ly0, ly1, lx0, lx1 = sheet if sheet is not None else (0, work.height, 0, work.width)
         box = (
-            max(0, round((x0 - size) * ratio)),
-            max(0, round((y0 - size) * ratio)),
-            min(image.width, round((x1 + size) * ratio)),
-            min(image.height, round((y1 + size) * ratio)),
+            round(max(lx0, x0 - size) * ratio),
+            round(max(ly0, y0 - size) * ratio),
+            min(image.width, round(min(lx1, x1 + size) * ratio)),
+            min(image.height, round(min(ly1, y1 + size) * ratio)),
         )
         region = _fit_long_side(_resizable(image).crop(box), REFINE_LONG_SIDE)
         refined = _find_digit(_to_float_planes(region), allow_border=False)

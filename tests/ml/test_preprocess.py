@@ -112,6 +112,41 @@ def test_page_edge_band_is_ignored(mnist_test_small: tuple[np.ndarray, np.ndarra
     assert np.corrcoef(x.ravel(), reference.ravel())[0, 1] > 0.9
 
 
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_sheet_lying_on_a_dark_desk_is_read_not_the_desk(
+    index: int, mnist_test_small: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, _ = mnist_test_small
+    cov = big_digit(images[index], scale=2)
+    rng = np.random.default_rng(index)
+    photo = np.zeros((1200, 1600, 3), dtype=np.float32) + np.array([70, 50, 35])
+    photo[240:960, 400:1240] = (235, 232, 225)
+    photo[400 : 400 + cov.shape[0], 600 : 600 + cov.shape[1]] *= 1 - 0.85 * cov[..., None]
+    photo += rng.normal(0, 3, photo.shape)
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
+    x = to_mnist(load_image(encode(image, "JPEG", quality=85)))
+    reference = to_mnist(Image.fromarray(images[index]))
+    assert_mnist_format(x)
+    assert np.corrcoef(x.ravel(), reference.ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_ruled_paper_lines_are_not_ink(
+    index: int, mnist_test_small: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, _ = mnist_test_small
+    cov = big_digit(images[index], scale=6)
+    page = np.full((480, 640, 3), 235, dtype=np.float32)
+    for y in range(20, 480, 36):  # pale blue lines, some crossing the digit
+        page[y : y + 2] = (120, 150, 210)
+    page[:, 70:72] = (220, 90, 100)  # the red margin
+    page[150 : 150 + cov.shape[0], 250 : 250 + cov.shape[1]] *= 1 - 0.85 * cov[..., None]
+    x = to_mnist(Image.fromarray(page.astype(np.uint8), "RGB"))
+    reference = to_mnist(Image.fromarray(images[index]))
+    assert_mnist_format(x)
+    assert np.corrcoef(x.ravel(), reference.ravel())[0, 1] > 0.9
+
+
 @pytest.mark.parametrize(
     "image",
     [
