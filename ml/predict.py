@@ -85,7 +85,8 @@ class Model:
         return out[0] if single else out
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -129,7 +130,7 @@ def load_model(path: Path, *, expected_sha256: str) -> Model:
         path = path / ARTIFACT_NAME
     if not path.is_file():
         raise ModelLoadError(f"The model file {path.name} does not exist. Train a model first.")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != (expected_sha256 or "").lower():
         raise ModelLoadError(
             f"The model file {path.name} does not match its recorded checksum "

@@ -6,7 +6,6 @@ CLI: ``python -m ml.train --out DIR [--n-estimators N] [--limit N] [--kind rf|ex
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import platform
@@ -25,7 +24,7 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
-from ml.predict import ARTIFACT_NAME, METADATA_NAME, RECORD_NAME, Model
+from ml.predict import ARTIFACT_NAME, METADATA_NAME, RECORD_NAME, Model, file_sha256
 
 DEFAULT_N_ESTIMATORS = 100
 # Trees are added in chunks (warm_start) so a progress bar can move; a multiple of 2 cores.
@@ -124,14 +123,6 @@ def train_model(
     return TrainResult(model=model, metrics=metrics, params=params, train_seconds=seconds)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_artifact(
     model: Model | Any,
     out_dir: Path,
@@ -163,7 +154,7 @@ def save_artifact(
     tmp = out_dir / f".partial-{ARTIFACT_NAME}"
     flat.save(tmp)
     tmp.replace(path)
-    sha256 = _sha256(path)
+    sha256 = file_sha256(path)
     metadata = {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -172,7 +163,7 @@ def save_artifact(
         "artifact_bytes": path.stat().st_size,
         "training_record": {
             "file": RECORD_NAME,
-            "sha256": _sha256(record),
+            "sha256": file_sha256(record),
             "bytes": record.stat().st_size,
         },
         "python": platform.python_version(),

@@ -121,26 +121,6 @@ class PredictionAdmin(SimpleHistoryAdmin):
         "retrain_with_corrections",
     ]
     history_list_display = ["true_label", "user_label", "excluded_from_training", "reviewed_by"]
-    readonly_fields = [
-        "preview",
-        "owner",
-        "original_filename",
-        "source",
-        "status",
-        "error_message",
-        "digit",
-        "confidence",
-        "probabilities",
-        "low_confidence",
-        "model_version",
-        "predict_ms",
-        "user_label",
-        "user_label_at",
-        "excluded_from_training",
-        "reviewed_by",
-        "reviewed_at",
-        "created_at",
-    ]
     fields = [
         "preview",
         "owner",
@@ -162,6 +142,8 @@ class PredictionAdmin(SimpleHistoryAdmin):
         "reviewed_at",
         "created_at",
     ]
+    # Only the label is edited here, and it goes through the review service (save_model).
+    readonly_fields = [f for f in fields if f != "true_label"]
 
     class Media:
         css = {"all": ["css/review.css"]}
