@@ -49,8 +49,18 @@ def test_main_pages_send_csp_and_have_no_inline_code(client, user, staff_user, p
         reverse("recognizer:history"),
         reverse("recognizer:detail", args=[prediction.pk]),
         reverse("password_change"),
+        reverse("recognizer:draw"),
+        reverse("api_token"),
     ]
-    for_staff = [reverse("admin:index"), reverse("admin:recognizer_prediction_changelist")]
+    for_staff = [
+        reverse("admin:index"),
+        reverse("admin:recognizer_prediction_changelist"),
+        reverse("admin:recognizer_prediction_change", args=[prediction.pk]),
+        reverse("admin:recognizer_prediction_review"),
+        reverse("admin:recognizer_modelversion_changelist"),
+        reverse("admin:recognizer_modelversion_change", args=[prediction.model_version_id]),
+        reverse("admin:recognizer_modelversion_stats", args=[prediction.model_version_id]),
+    ]
 
     pages = []
     for url in anonymous:
