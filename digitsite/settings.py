@@ -227,6 +227,12 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 MNIST_DIR = Path(env_str("MNIST_DIR", str(BASE_DIR / "data" / "mnist")))
 # How often a running process re-checks which model version is active.
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
+# numba caches the compiled forest walk here, so a new process loads it in milliseconds instead
+# of compiling it for about a second. numba reads the variable when it is first imported, which
+# happens after settings (ml.forest_arrays is imported by the apps); the default source-tree
+# __pycache__ may be read-only in a deployment.
+NUMBA_CACHE_DIR = Path(env_str("NUMBA_CACHE_DIR", str(VAR_DIR / "numba")))
+os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE_DIR)
 
 # Background tasks (retraining): stored in the database and run by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
