@@ -3,6 +3,7 @@
 Every knob comes from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT.
 """
 
+import gc
 import os
 
 # Each worker serves one request at a time: a BLAS thread pool per worker would only fight the
@@ -60,3 +61,8 @@ def when_ready(server):
     finally:
         # A database connection must never be shared by forked processes.
         connections.close_all()
+    # Everything loaded so far lives as long as the process: moved out of the collector's reach,
+    # a worker's garbage collections no longer write to (and so copy) the pages it shares with
+    # the master. https://docs.python.org/3/library/gc.html#gc.freeze
+    gc.collect()
+    gc.freeze()
