@@ -1,6 +1,7 @@
 """Gunicorn settings for `make serve` (read by `gunicorn -c gunicorn.conf.py`).
 
-Every knob comes from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT.
+Every knob comes from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_THREADS,
+GUNICORN_TIMEOUT.
 """
 
 import gc
@@ -11,10 +12,19 @@ import os
 # Set before the app (numpy) is imported by --preload.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+# A worker keeps its database connection between requests unless told otherwise: opening one
+# per request (PostgreSQL: a new backend and a SCRAM login) capped canvas uploads at 32/s here,
+# kept open they reached 110/s (docs/benchmarks.md, Speed). settings checks a reused connection
+# before each request (CONN_HEALTH_CHECKS).
+if not os.environ.get("DATABASE_CONN_MAX_AGE"):
+    os.environ["DATABASE_CONN_MAX_AGE"] = "60"
 
 wsgi_app = "digitsite.wsgi:application"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads per worker (gthread when > 1): a thread waiting on the database or on a file lets
+# another one compute; SQLite canvas uploads went from 70/s to 98/s with 4 (docs/benchmarks.md).
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Import Django (and load the active model, below) once in the master; the forked workers share
 # those pages copy-on-write instead of each loading its own copy.
 preload_app = True

@@ -493,7 +493,42 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
                 float(np.median(base_wall)),
             )
         )
+    rows.append(django_cold_start_row())
     return rows
+
+
+DJANGO_COLD = """
+import time
+start = time.perf_counter()
+from digitsite.wsgi import application
+imported = time.perf_counter()
+from recognizer import registry
+registry.get_active_model()
+print(imported - start, time.perf_counter() - imported)
+"""
+
+
+def django_cold_start_row() -> Row:
+    """A server process without --preload: WSGI import, then the first request's model load."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", DJANGO_COLD],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
+        )
+        runs.append([float(v) for v in out.stdout.split()[-2:]])
+    imported, loaded = np.median(np.array(runs), axis=0)
+    return Row(
+        "cold start, lazily loaded (no --preload)",
+        "first request: get_active_model (sha256, forest.npz, numba warm at start)",
+        f"{loaded:.3f} s",
+        versus=f"before it, the WSGI import with numba's warm-up: {imported:.2f} s",
+        output="with --preload the master loads it before fork: 0 s in a worker",
+    )
 
 
 def _smaps(pid: int) -> dict[str, int]:
