@@ -79,5 +79,11 @@ format: install-dev
 bench-load: install-dev
 	$(PY) benchmarks/load.py $(BENCH_ARGS)
 
+# Speed benchmark: each stage (decode, preprocess, featurize, inference, whole upload request)
+# against its baseline in one run. Without MODEL=<artifact folder> it trains the default model
+# first (minutes); e.g. MODEL=var/models/<version> make bench-speed.
+bench-speed: install-dev
+	$(PY) benchmarks/speed.py $(if $(MODEL),--model $(MODEL)) --gunicorn-memory $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -125,6 +125,24 @@ class Deployment:
             self.tmp.cleanup()
 
 
+# Registers and activates an artifact folder written by train_model (no training in the run).
+REGISTER = """
+import json, pathlib
+from recognizer import services
+from recognizer.models import ModelVersion
+folder = pathlib.Path({folder!r})
+meta = json.loads((folder / "metadata.json").read_text())
+version = ModelVersion.objects.filter(version=meta["version"]).first() or (
+    services.model_version_register(
+        version=meta["version"], artifact_path=str(folder / "forest.npz"),
+        sha256=meta["sha256"], params=meta.get("params", {{}}), metrics=meta.get("metrics", {{}}),
+    )
+)
+if version.status != "active":
+    services.model_version_activate(model_version=version)
+"""
+
+
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -143,10 +161,14 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         # Loopback has no TLS proxy in front: no HTTPS redirect, cookies over plain HTTP.
         "DJANGO_HTTPS": "false",
     }
-    print(f"Deployment in {var}: migrate, train a model ({args.train_args})", file=sys.stderr)
+    what = f"register {args.artifact}" if args.artifact else f"train a model ({args.train_args})"
+    print(f"Deployment in {var}: migrate, {what}", file=sys.stderr)
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "collectstatic", "--noinput", "-v", "0")
-    _manage(env, "train_model", *args.train_args.split())
+    if args.artifact:
+        _manage(env, "shell", "-c", REGISTER.format(folder=str(Path(args.artifact).resolve())))
+    else:
+        _manage(env, "train_model", *args.train_args.split())
     # One request at a time per worker: BLAS threads would only fight the other workers for cores.
     server_env = {
         **env,
@@ -514,6 +536,10 @@ def main(argv: list[str] | None = None) -> int:
         help="environment of the gunicorn server (default OMP/OPENBLAS/MKL_NUM_THREADS=1)",
     )
     parser.add_argument("--train-args", default="--n-estimators 100 --limit 10000")
+    parser.add_argument(
+        "--artifact",
+        help="serve this trained artifact folder (forest.npz, metadata.json) instead of training",
+    )
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of uploads")
     parser.add_argument("--max-uploads", type=int, default=20000)

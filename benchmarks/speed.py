@@ -1,16 +1,26 @@
 """How fast Digits answers, each stage against its scikit-learn baseline, measured in one run.
 
-Usage: python benchmarks/speed.py [--model forest.joblib] [--calls 2000]
+Usage: python benchmarks/speed.py [--model ARTIFACT_DIR] [--calls 2000] [--requests 100]
 
-Without --model it trains a default 100-tree RandomForestClassifier on all of MNIST's raw
-pixels (scaled to [0, 1] float32), which takes about 15-60 s on two cores. The machine is
-shared and noisy, so only compare numbers printed by the same run.
+ARTIFACT_DIR is a folder written by `manage.py train_model` (forest.npz, model.joblib,
+metadata.json), e.g. var/models/<version>. Without --model it trains the default model
+(100 trees on --train-limit MNIST images, the project's features) into a temporary folder,
+which takes a few minutes on two busy cores. The machine is shared and noisy, so only compare
+numbers printed by the same run; each table prints the load average it ran under, and the
+request rows also give CPU time, which noise from other processes inflates far less.
+
+Stages, each for a 280x280 canvas PNG and a 12 MP phone JPEG: decode (`load_image`),
+preprocess (`to_mnist`), featurize, inference, and the whole upload request through Django's
+test Client in-process (SQLite in a temporary folder, the image stored, predicted and saved).
+With --gunicorn-memory it also starts `gunicorn -c gunicorn.conf.py` (preload) with 1 and
+with 4 workers and reads their PSS/USS from /proc/<pid>/smaps_rollup.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import os
 import platform
@@ -19,17 +29,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
 import sklearn
-from sklearn.ensemble import RandomForestClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ml.features import featurize  # noqa: E402
 from ml.forest_arrays import FlatForest  # noqa: E402
 
 
@@ -72,12 +84,6 @@ def load_mnist(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X.astype(np.float32) / 255, y, X_test.astype(np.float32) / 255
 
 
-def default_forest(X: np.ndarray, y: np.ndarray) -> RandomForestClassifier:
-    forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=-1).fit(X, y)
-    # Serving predicts one image at a time, where n_jobs > 1 only adds thread overhead.
-    return forest.set_params(n_jobs=1)
-
-
 def time_calls(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray) -> np.ndarray:
     """Seconds per call of predict(image), one call per image, after a short warm-up."""
     for image in images[:20]:
@@ -94,9 +100,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms"
 
 
-def inference_rows(
-    forest: RandomForestClassifier, flat: FlatForest, images: np.ndarray
-) -> list[Row]:
+def inference_rows(forest: Any, flat: FlatForest, images: np.ndarray) -> list[Row]:
     """Single-image predict_proba: scikit-learn against the other paths, same images."""
     reference = forest.predict_proba(images)
 
@@ -188,51 +192,51 @@ def cold_start(imports: str, load: str, predict: str, env: dict[str, str] | None
     return {"import": imported, "ready": ready, "wall": wall, "rss": rss}
 
 
-def artifact_rows(forest: RandomForestClassifier, flat: FlatForest, workdir: Path) -> list[Row]:
+def artifact_rows(joblib_path: Path, npz_path: Path, sha256: str) -> list[Row]:
     """Size on disk, load time in this process, and cold start in a fresh process."""
-    joblib_path = workdir / "forest.joblib"
-    joblib.dump(forest, joblib_path, compress=3)
-    flat_path = flat.save(workdir / "forest.flat")
-    x = "np.zeros((1, 784), dtype=np.float32)"
+    from ml.predict import load_model
 
+    x = "np.zeros((1, 28, 28), dtype=np.float32)"
     rows = [
-        Row("artifact on disk", "joblib, compress=3", f"{file_size(joblib_path) / 1e6:.1f} MB"),
         Row(
-            "artifact on disk", "FlatForest .npy directory", f"{file_size(flat_path) / 1e6:.1f} MB"
+            "artifact on disk",
+            "model.joblib (training record)",
+            f"{file_size(joblib_path) / 1e6:.1f} MB",
         ),
+        Row("artifact on disk", "forest.npz (served)", f"{file_size(npz_path) / 1e6:.1f} MB"),
     ]
     for name, load in [
-        ("joblib.load", lambda: joblib.load(joblib_path)),
-        ("FlatForest.load, in memory", lambda: FlatForest.load(flat_path, mmap=False)),
-        ("FlatForest.load, memory-mapped", lambda: FlatForest.load(flat_path, mmap=True)),
+        ("joblib.load of the forest", lambda: joblib.load(joblib_path)),
+        (
+            "load_model: sha256 + FlatForest.load + 1st prediction",
+            lambda: load_model(npz_path, expected_sha256=sha256),
+        ),
     ]:
         rows.append(
             Row(
                 "load, warm process",
                 name,
-                ms(median_seconds(load, repeats=3 if name == "joblib.load" else 15)),
+                ms(median_seconds(load, repeats=3 if name.startswith("joblib") else 15)),
             )
         )
 
     sk = cold_start(
-        "import joblib", f"joblib.load({str(joblib_path)!r})", f"model.predict_proba({x})"
+        "import joblib; from ml.features import featurize",
+        f"joblib.load({str(joblib_path)!r})",
+        f"model.predict_proba(featurize({x}))",
     )
-    flat_cold = cold_start(
-        "from ml.forest_arrays import FlatForest",
-        f"FlatForest.load({str(flat_path)!r})",
+    served = (
+        "from ml.predict import load_model",
+        f"load_model(__import__('pathlib').Path({str(npz_path)!r}), expected_sha256={sha256!r})",
         f"model.predict_proba({x})",
     )
+    flat_cold = cold_start(*served)
     with tempfile.TemporaryDirectory() as empty_cache:
-        flat_compile = cold_start(
-            "from ml.forest_arrays import FlatForest",
-            f"FlatForest.load({str(flat_path)!r})",
-            f"model.predict_proba({x})",
-            env={"NUMBA_CACHE_DIR": empty_cache},
-        )
+        flat_compile = cold_start(*served, env={"NUMBA_CACHE_DIR": empty_cache})
     for name, result in [
-        ("joblib", sk),
-        ("FlatForest, numba cache warm", flat_cold),
-        ("FlatForest, numba compiling (empty cache)", flat_compile),
+        ("joblib + scikit-learn", sk),
+        ("load_model (forest.npz), numba cache warm", flat_cold),
+        ("load_model (forest.npz), numba compiling (empty cache)", flat_compile),
     ]:
         rows.append(
             Row(
@@ -252,7 +256,7 @@ from ml.forest_arrays import FlatForest
 def kb(field, path="/proc/self/smaps_rollup"):
     return next(int(l.split()[1]) for l in open(path) if l.startswith(field + ":"))
 forest = FlatForest.load(sys.argv[1])
-images = np.random.default_rng(0).random((200, 784), dtype=np.float32)
+images = np.random.default_rng(0).random((200, forest.n_features), dtype=np.float32)
 children = []
 for _ in range(4):
     read, write = os.pipe()
@@ -290,6 +294,375 @@ def shared_memory_row(flat_path: Path) -> Row:
     )
 
 
+def test_images() -> dict[str, bytes]:
+    """The load benchmark's canvas drawing and 12 MP phone photo, each of an MNIST test digit."""
+    from benchmarks.load import canvas_png, phone_photo
+    from ml.data import load_mnist as load_digits
+
+    digits, _ = load_digits("test", limit=2)
+    return {
+        "canvas 280x280 PNG": canvas_png(digits[0]),
+        "12 MP JPEG": phone_photo(digits[1], 4000, 3000, 0),
+    }
+
+
+def timed(action: Callable[[], object], calls: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wall and CPU seconds of each call, after two untimed calls."""
+    for _ in range(2):
+        action()
+    wall, cpu = np.empty(calls), np.empty(calls)
+    for i in range(calls):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        action()
+        wall[i], cpu[i] = time.perf_counter() - start, time.process_time() - start_cpu
+    return wall, cpu
+
+
+def stage_row(stage: str, path: str, wall: np.ndarray, cpu: np.ndarray, base: float | None) -> Row:
+    median = float(np.median(wall))
+    return Row(
+        stage,
+        path,
+        ms(median),
+        ms(float(np.percentile(wall, 95))),
+        f"{base / median:.1f}x" if base else "baseline",
+        f"CPU {ms(float(np.median(cpu)))}",
+    )
+
+
+def full_decode(blob: bytes):
+    """What Pillow does without draft(): every pixel of the file decoded, then made upright."""
+    from PIL import Image, ImageOps
+
+    image = Image.open(io.BytesIO(blob))
+    image.load()
+    return ImageOps.exif_transpose(image)
+
+
+def stage_rows(forest, flat: FlatForest, calls: int) -> list[Row]:
+    """decode, to_mnist, featurize and inference of one image, for each kind of upload."""
+    rows = []
+    for kind, blob in test_images().items():
+        n = calls if "canvas" in kind else max(5, calls // 4)
+        rows += _stage_rows_of(kind, blob, forest, flat, n)
+    return rows
+
+
+def _stage_rows_of(kind: str, blob: bytes, forest: Any, flat: FlatForest, n: int) -> list[Row]:
+    from ml import preprocess
+
+    rows = []
+    decoded, full = preprocess.load_image(blob), full_decode(blob)
+    x = preprocess.to_mnist(decoded)
+    features = featurize(x)
+    pairs = [
+        ("decode", "Pillow, full size (no draft)", lambda: full_decode(blob)),
+        ("decode", "load_image (draft for JPEG)", lambda: preprocess.load_image(blob)),
+        ("preprocess", "to_mnist of the full-size image", lambda: preprocess.to_mnist(full)),
+        ("preprocess", "to_mnist of load_image's image", lambda: preprocess.to_mnist(decoded)),
+        (
+            "decode + preprocess",
+            "full decode + to_mnist",
+            lambda: preprocess.to_mnist(full_decode(blob)),
+        ),
+        (
+            "decode + preprocess",
+            "load_image + to_mnist (served)",
+            lambda: preprocess.to_mnist(preprocess.load_image(blob)),
+        ),
+        ("featurize", "featurize, deskew + HOG (same code both ways)", lambda: featurize(x)),
+        ("featurize", None, None),
+        (
+            "inference",
+            "scikit-learn predict_proba, n_jobs=1",
+            lambda: forest.predict_proba(features),
+        ),
+        ("inference", "FlatForest, numba (served)", lambda: flat.predict_proba(features)),
+    ]
+    base = None
+    for stage, path, action in pairs:
+        if action is None:  # a stage without a baseline: the next row starts a new pair
+            base = None
+            continue
+        wall, cpu = timed(action, n)
+        row = stage_row(f"{stage}, {kind}", path, wall, cpu, base)
+        base = None if base else float(np.median(wall))
+        rows.append(row)
+    return rows
+
+
+class SklearnWalk:
+    """Stands in for Model.flat so that a request predicts through scikit-learn (the baseline)."""
+
+    def __init__(self, forest) -> None:
+        self.forest = forest
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.forest.predict_proba(X)
+
+
+def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[Row]:
+    """One upload through Django (test Client, in-process, SQLite): stored, predicted, saved.
+
+    Baseline: the same code with scikit-learn's predict_proba and Pillow's defaults for the stored
+    PNGs (zlib level 6, thumbnail without reducing_gap). Calls alternate baseline/project.
+    """
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="digitsite.settings",
+        DJANGO_DEBUG="true",
+        DIGITS_VAR_DIR=str(workdir / "var"),
+        MEDIA_ROOT=str(workdir / "var" / "media"),
+        LOG_LEVEL="INFO",
+    )
+    import django
+
+    django.setup()
+    import logging
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from ml.predict import ARTIFACT_NAME
+    from recognizer import registry, services
+
+    # Log lines are formatted as in production, then dropped instead of filling the table.
+    sink = open(os.devnull, "w")  # noqa: SIM115
+    for handler in logging.getLogger("django").handlers + logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+    call_command("migrate", verbosity=0)
+    npz = artifact_dir / ARTIFACT_NAME
+    meta = json.loads((artifact_dir / "metadata.json").read_text())
+    version = services.model_version_register(
+        version=meta.get("version", "bench"),
+        artifact_path=str(npz.resolve()),
+        sha256=meta["sha256"],
+        params=meta.get("params", {}),
+        metrics=meta.get("metrics", {}),
+    )
+    if version.status != "active":
+        services.model_version_activate(model_version=version)
+    user = get_user_model().objects.create_user(username="speed", password="speed-Pa55word!")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    _, model = registry.get_active_model()
+    served = model.flat
+
+    def upload(blob: bytes) -> None:
+        response = client.post("/", {"image": io.BytesIO(blob)})
+        if response.status_code != 302:
+            raise SystemExit(f"upload failed: HTTP {response.status_code}")
+
+    def baseline() -> None:
+        services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP = 6, 2.0
+        model.flat = SklearnWalk(forest)
+
+    def project() -> None:
+        services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP = png, gap
+        model.flat = served
+
+    png, gap = services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP
+    rows = []
+    for kind, blob in test_images().items():
+        n = calls if "canvas" in kind else max(5, calls // 4)
+        times = {"baseline": ([], []), "project": ([], [])}
+        for i in range(n + 2):
+            for name, setup in (("baseline", baseline), ("project", project)):
+                setup()
+                start, start_cpu = time.perf_counter(), time.process_time()
+                upload(blob)
+                if i >= 2:
+                    times[name][0].append(time.perf_counter() - start)
+                    times[name][1].append(time.process_time() - start_cpu)
+        project()
+        base_wall, base_cpu = (np.array(t) for t in times["baseline"])
+        wall, cpu = (np.array(t) for t in times["project"])
+        stage = f"whole upload request, {kind}"
+        rows.append(
+            stage_row(
+                stage, "scikit-learn, PNG level 6, plain thumbnail", base_wall, base_cpu, None
+            )
+        )
+        rows.append(
+            stage_row(
+                stage,
+                "FlatForest, PNG level 1, reduced thumbnail",
+                wall,
+                cpu,
+                float(np.median(base_wall)),
+            )
+        )
+    rows.append(django_cold_start_row())
+    return rows
+
+
+DJANGO_COLD = """
+import time
+start = time.perf_counter()
+from digitsite.wsgi import application
+imported = time.perf_counter()
+from recognizer import registry
+registry.get_active_model()
+print(imported - start, time.perf_counter() - imported)
+"""
+
+
+def django_cold_start_row() -> Row:
+    """A server process without --preload: WSGI import, then the first request's model load."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", DJANGO_COLD],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
+        )
+        runs.append([float(v) for v in out.stdout.split()[-2:]])
+    imported, loaded = np.median(np.array(runs), axis=0)
+    return Row(
+        "cold start, lazily loaded (no --preload)",
+        "first request: get_active_model (sha256, forest.npz, numba warm at start)",
+        f"{loaded:.3f} s",
+        versus=f"before it, the WSGI import with numba's warm-up: {imported:.2f} s",
+        output="with --preload the master loads it before fork: 0 s in a worker",
+    )
+
+
+def _smaps(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value = line.split(":", 1)
+        fields[key] = int(value.split()[0])
+    return fields
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def gunicorn_memory(artifact_dir: Path, workers: int, workdir: Path) -> dict[str, float]:
+    """Start `gunicorn -c gunicorn.conf.py` (preload) on a copy of the request benchmark's
+    database, upload 10 canvas drawings and 2 12 MP photos per worker, read PSS/USS in MB."""
+    import shutil
+    import socket
+
+    import requests
+
+    from benchmarks.load import PASSWORD, _csrf
+
+    var = workdir / f"gunicorn-{workers}"
+    shutil.copytree(workdir / "var", var, ignore=shutil.ignore_patterns("media", "numba"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "speed-benchmark-" + "x" * 40,
+        "DJANGO_HTTPS": "false",
+        "DIGITS_VAR_DIR": str(var),
+        "MEDIA_ROOT": str(var / "media"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.2)
+        session = requests.Session()
+        page = session.get(f"{url}/accounts/signup/", timeout=30)
+        session.post(
+            f"{url}/accounts/signup/",
+            data={
+                "username": f"memory{workers}",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "csrfmiddlewaretoken": _csrf(page.text),
+            },
+            timeout=30,
+        )
+        session.headers["X-CSRFToken"] = session.cookies.get("csrftoken", "")
+        images = test_images()
+        blobs = [images["canvas 280x280 PNG"]] * 10 + [images["12 MP JPEG"]] * 2
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            statuses = list(
+                pool.map(
+                    lambda blob: (
+                        session.post(
+                            f"{url}/",
+                            files={"image": ("d.png", blob)},
+                            allow_redirects=False,
+                            timeout=60,
+                        ).status_code
+                    ),
+                    blobs * workers,
+                )
+            )
+        if set(statuses) != {302}:
+            raise SystemExit(f"uploads failed: {sorted(set(statuses))}")
+        pids = [proc.pid, *_children(proc.pid)]
+        maps = [_smaps(pid) for pid in pids]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    uss = [m["Private_Clean"] + m["Private_Dirty"] for m in maps]
+    return {
+        "total_pss": sum(m["Pss"] for m in maps) / 1024,
+        "master_rss": maps[0]["Rss"] / 1024,
+        "worker_rss": float(np.median([m["Rss"] for m in maps[1:]])) / 1024,
+        "worker_uss": float(np.median(uss[1:])) / 1024,
+        "workers": len(maps) - 1,
+    }
+
+
+def memory_rows(artifact_dir: Path, workdir: Path) -> list[Row]:
+    one = gunicorn_memory(artifact_dir, 1, workdir)
+    four = gunicorn_memory(artifact_dir, 4, workdir)
+    rows = []
+    for name, m in (("1 worker", one), ("4 workers", four)):
+        rows.append(
+            Row(
+                "memory, gunicorn --preload, after uploads",
+                f"master + {name}",
+                f"{m['total_pss']:.0f} MB PSS in all",
+                versus=f"{m['total_pss'] / one['total_pss']:.2f}x master + 1 worker"
+                if m is four
+                else "baseline",
+                output=f"master RSS {m['master_rss']:.0f} MB; per worker RSS "
+                f"{m['worker_rss']:.0f} MB, USS {m['worker_uss']:.1f} MB",
+            )
+        )
+    return rows
+
+
 def print_table(title: str, rows: Sequence[Row]) -> None:
     print(f"\n{title}\n")
     print("| stage | path | median | p95 | vs baseline | output / notes |")
@@ -298,33 +671,83 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
         print(f"| {r.stage} | {r.path} | {r.median} | {r.p95} | {r.versus} | {r.output} |")
 
 
+def train_default(workdir: Path, limit: int) -> Path:
+    """Train the default model (train_model's defaults) into workdir/model; return the folder."""
+    from ml.data import load_mnist as load_digits
+    from ml.train import save_artifact, train_model
+
+    images, labels = load_digits("train", limit=limit or None)
+    result = train_model(images, labels)
+    artifact = save_artifact(
+        result.model,
+        workdir / "model",
+        version="speed-bench",
+        params=result.params,
+        metrics=result.metrics,
+        data_source=f"mnist-train[:{len(labels)}]",
+        train_seconds=result.train_seconds,
+    )
+    return artifact.path.parent
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a joblib file holding a fitted forest")
+    parser.add_argument("--model", type=Path, help="an artifact folder written by train_model")
+    parser.add_argument("--train-limit", type=int, default=0, help="MNIST images (0 = all)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "mnist")
-    parser.add_argument("--calls", type=int, default=2000, help="single-image calls per path")
+    parser.add_argument("--calls", type=int, default=2000, help="single-image inference calls")
+    parser.add_argument("--stage-calls", type=int, default=100, help="calls per stage and path")
+    parser.add_argument("--requests", type=int, default=60, help="canvas uploads per path")
+    parser.add_argument(
+        "--gunicorn-memory", action="store_true", help="measure gunicorn with 1 and 4 workers"
+    )
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
 
-    X, y, X_test = load_mnist(args.data_dir)
-    if args.model:
-        forest = joblib.load(args.model).set_params(n_jobs=1)
-        source = f"forest from {args.model}"
-    else:
-        start = time.perf_counter()
-        forest = default_forest(X, y)
-        source = f"default forest trained here in {time.perf_counter() - start:.0f} s"
-    flat = FlatForest.from_sklearn(forest)
-    images = X_test[np.random.default_rng(0).choice(len(X_test), args.calls, replace=False)]
+    with tempfile.TemporaryDirectory(prefix="digits-speed-") as tmp:
+        workdir = Path(tmp)
+        if args.model:
+            artifact_dir = args.model
+            source = f"artifact {args.model}"
+        else:
+            start = time.perf_counter()
+            artifact_dir = train_default(workdir, args.train_limit)
+            source = f"default model trained here in {time.perf_counter() - start:.0f} s"
+        joblib_path = artifact_dir / "model.joblib"
+        npz_path = artifact_dir / "forest.npz"
+        sha256 = json.loads((artifact_dir / "metadata.json").read_text())["sha256"]
+        forest = joblib.load(joblib_path).set_params(n_jobs=1)
+        flat = FlatForest.load(npz_path)
 
-    rows = inference_rows(forest, flat, images)
-    with tempfile.TemporaryDirectory() as workdir:
-        rows += artifact_rows(forest, flat, Path(workdir))
-        rows.append(shared_memory_row(Path(workdir) / "forest.flat"))
+        _, _, X_test = load_mnist(args.data_dir)
+        picked = np.random.default_rng(0).choice(len(X_test), args.calls, replace=False)
+        features = featurize(X_test[picked].reshape(-1, 28, 28))
+
+        rows: list[Row] = []
+
+        def add(new: list[Row]) -> None:
+            rows.extend(new)
+            for r in new:  # progress, in case a later section fails
+                print(
+                    f"  {r.stage} | {r.path} | {r.median} | {r.p95} | {r.output}", file=sys.stderr
+                )
+
+        add(stage_rows(forest, flat, args.stage_calls))
+        add(request_rows(artifact_dir, forest, args.requests, workdir))
+        add(inference_rows(forest, flat, features))
+        add(artifact_rows(joblib_path, npz_path, sha256))
+        add([shared_memory_row(npz_path)])
+        if args.gunicorn_memory:
+            add(memory_rows(artifact_dir, workdir))
 
     n_nodes = sum(e.tree_.node_count for e in forest.estimators_)
+    load_after = os.getloadavg()
     print_table(
-        f"{machine_description()}\n{type(forest).__name__}, {len(forest.estimators_)} trees, "
-        f"{n_nodes} nodes ({source}); {args.calls} single-image calls per path",
+        f"{machine_description()}; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after\n{type(forest).__name__}, {len(forest.estimators_)} trees, "
+        f"{n_nodes} nodes, {forest.n_features_in_} features ({source}); {args.calls} "
+        "single-image inference calls per path on MNIST test digits; medians and p95 are wall "
+        "time, CPU is the median process time of the same calls",
         rows,
     )
     print("\n" + json.dumps({"flat_sha256": flat.sha256()}))

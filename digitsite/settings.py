@@ -139,6 +139,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection is checked before a request reuses it, so a restarted database
+        # costs one reconnection instead of a failed request.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -227,6 +230,12 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 MNIST_DIR = Path(env_str("MNIST_DIR", str(BASE_DIR / "data" / "mnist")))
 # How often a running process re-checks which model version is active.
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
+# numba caches the compiled forest walk here, so a new process loads it in milliseconds instead
+# of compiling it for about a second. numba reads the variable when it is first imported, which
+# happens after settings (ml.forest_arrays is imported by the apps); the default source-tree
+# __pycache__ may be read-only in a deployment.
+NUMBA_CACHE_DIR = Path(env_str("NUMBA_CACHE_DIR", str(VAR_DIR / "numba")))
+os.environ["NUMBA_CACHE_DIR"] = str(NUMBA_CACHE_DIR)
 
 # Background tasks (retraining): stored in the database and run by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}

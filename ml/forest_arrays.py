@@ -390,3 +390,23 @@ def _jit(function: Any) -> Any:
 
 
 _accumulate = _jit(_walk)
+
+
+def warm_up() -> None:
+    """Load the compiled walk (from numba's cache, or compile it) for both feature dtypes.
+
+    numba does this on a process's first prediction and it takes about 0.4 s even from its
+    cache (its own start-up), so a server calls this when it starts, not on a first request.
+    """
+    for dtype in (np.uint8, np.uint16):
+        FlatForest(
+            roots=np.array([-1], dtype=np.int32),
+            feature=np.zeros(0, dtype=dtype),
+            threshold=np.zeros(0, dtype=np.float32),
+            missing_left=np.zeros(0, dtype=np.uint8),
+            left=np.zeros(0, dtype=np.int32),
+            right=np.zeros(0, dtype=np.int32),
+            leaf_values=np.ones((1, 1)),
+            classes=np.array([0]),
+            n_features=1,
+        ).predict_proba(np.zeros(1, dtype=np.float32))

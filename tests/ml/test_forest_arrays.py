@@ -221,3 +221,13 @@ def test_load_refuses_a_child_that_points_back_to_its_parent(forest, tmp_path):
 def test_wrong_number_of_features_is_an_error(forest):
     with pytest.raises(ValueError, match="784 features"):
         FlatForest.from_sklearn(forest).predict_proba(np.zeros(783, dtype=np.float32))
+
+
+def test_warm_up_readies_the_compiled_walk_for_both_feature_dtypes():
+    import numba
+
+    from ml.forest_arrays import _accumulate, warm_up
+
+    warm_up()
+    feature_dtypes = {signature[2].dtype for signature in _accumulate.signatures}
+    assert {numba.uint8, numba.uint16} <= feature_dtypes
