@@ -75,6 +75,11 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Accuracy benchmark: naive seed pipeline vs this project on MNIST test and every kind of realistic
+# upload, in one run (trains both models: minutes). PREVIOUS=<artifact folder> adds column (c).
+bench-accuracy: install-dev
+	$(PY) benchmarks/accuracy.py $(if $(PREVIOUS),--model $(PREVIOUS)) $(BENCH_ARGS)
+
 # Load benchmark: gunicorn on loopback, simulated users; BENCH_ARGS="--help" lists the knobs.
 bench-load: install-dev
 	$(PY) benchmarks/load.py $(BENCH_ARGS)
