@@ -8,7 +8,8 @@ import sys
 def main():
     """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitsite.settings")
-    os.environ.setdefault("DIGITS_LOG_STREAM", "stderr")
+    if not os.environ.get("DIGITS_LOG_STREAM"):
+        os.environ["DIGITS_LOG_STREAM"] = "stderr"
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

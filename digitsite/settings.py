@@ -62,12 +62,12 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("DJANGO_INSECURE_DEV_KEY", False):
+    if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. Set it (see .env.example), or run locally with "
             "DJANGO_DEBUG=true, which `make run` and `make test` do for you."
         )
-    # Development only: refused above unless DEBUG (or the explicit dev opt-in) is on.
+    # Development only: refused above unless DEBUG is on.
     SECRET_KEY = "django-insecure-local-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
