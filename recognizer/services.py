@@ -224,29 +224,32 @@ def prediction_review(
     return prediction
 
 
-def predictions_confirm(*, predictions, reviewer: AbstractBaseUser) -> int:
+def _review_each(predictions, *, reviewer: AbstractBaseUser, label_of) -> int:
     count = 0
-    for prediction in predictions.filter(digit__isnull=False):
-        prediction_review(prediction=prediction, label=prediction.digit, reviewer=reviewer)
+    for prediction in predictions:
+        prediction_review(prediction=prediction, label=label_of(prediction), reviewer=reviewer)
         count += 1
     return count
+
+
+def predictions_confirm(*, predictions, reviewer: AbstractBaseUser) -> int:
+    """Staff agree with the model: the predicted digit becomes the true label."""
+    return _review_each(
+        predictions.filter(digit__isnull=False), reviewer=reviewer, label_of=lambda p: p.digit
+    )
 
 
 def predictions_accept_user_label(*, predictions, reviewer: AbstractBaseUser) -> int:
     """Staff agree with the owner's claim: the claimed digit becomes the true label."""
-    count = 0
-    for prediction in predictions.filter(user_label__isnull=False):
-        prediction_review(prediction=prediction, label=prediction.user_label, reviewer=reviewer)
-        count += 1
-    return count
+    return _review_each(
+        predictions.filter(user_label__isnull=False),
+        reviewer=reviewer,
+        label_of=lambda p: p.user_label,
+    )
 
 
 def predictions_set_label(*, predictions, label: int, reviewer: AbstractBaseUser) -> int:
-    count = 0
-    for prediction in predictions:
-        prediction_review(prediction=prediction, label=label, reviewer=reviewer)
-        count += 1
-    return count
+    return _review_each(predictions, reviewer=reviewer, label_of=lambda p: label)
 
 
 def prediction_exclude(
