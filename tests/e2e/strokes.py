@@ -55,6 +55,9 @@ def densify(stroke: Stroke, spacing: float = 0.015) -> Stroke:
 
 def draw_strokes(page, strokes: list[Stroke], canvas_selector: str = '[data-testid="draw-canvas"]'):
     """Draw with the real mouse: press, move through every point, release."""
+    # A click that navigates returns once the new page commits; the pad's deferred script only
+    # listens after the document has loaded, and strokes drawn before that would be lost.
+    page.wait_for_load_state("load")
     box = page.locator(canvas_selector).bounding_box()
     assert box is not None, "the drawing canvas is not visible"
     for stroke in strokes:
