@@ -155,8 +155,10 @@ def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = N
     prediction.predict_ms = elapsed_ms
     prediction.status = Prediction.Status.DONE
     prediction.error_message = ""
-    # One transaction for the update and its history row: one commit (one WAL flush) instead of two.
-    with transaction.atomic():
+    # The model's result is not a label change: the label history (who set which label) skips
+    # it, which saves a history insert on every upload.
+    prediction.skip_history_when_saving = True
+    try:
         prediction.save(
             update_fields=[
                 "digit",
@@ -169,6 +171,8 @@ def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = N
                 "error_message",
             ]
         )
+    finally:
+        del prediction.skip_history_when_saving
     logger.info(
         "prediction_done prediction=%s model_version=%s digit=%s confidence=%.3f predict_ms=%.2f",
         prediction.pk,
