@@ -255,30 +255,11 @@ class Run:
             return True
 
     def sign_up(self, index: int) -> requests.Session:
-        session = requests.Session()
-        page = session.get(f"{self.url}/accounts/signup/", timeout=60)
-        started = time.perf_counter()
-        response = session.post(
-            f"{self.url}/accounts/signup/",
-            data={
-                "username": f"{self.prefix}-{index}",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "csrfmiddlewaretoken": _csrf(page.text),
-            },
-            allow_redirects=False,
-            timeout=60,
-        )
+        session, response, seconds = sign_up_session(self.url, f"{self.prefix}-{index}")
         ok = response.status_code == 302
-        self.record(
-            Sample("signup", ok, time.perf_counter() - started, time.monotonic(), _why(response))
-        )
+        self.record(Sample("signup", ok, seconds, time.monotonic(), _why(response)))
         if not ok:
             raise RuntimeError(f"sign-up failed: {response.status_code}")
-        token = session.cookies.get("csrftoken") or _csrf(
-            session.get(f"{self.url}/", timeout=60).text
-        )
-        session.headers["X-CSRFToken"] = token
         return session
 
     def sign_up_or_record(self, index: int) -> requests.Session | None:
@@ -291,19 +272,7 @@ class Run:
     def warm_up(self) -> None:
         """Every worker loads the model before the clock starts: this measures serving, not the
         cold start. The warm-up user's uploads are not counted (they have their own prefix)."""
-        session = requests.Session()
-        page = session.get(f"{self.url}/accounts/signup/", timeout=60)
-        session.post(
-            f"{self.url}/accounts/signup/",
-            data={
-                "username": f"warm{self.prefix}",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "csrfmiddlewaretoken": _csrf(page.text),
-            },
-            timeout=60,
-        )
-        session.headers["X-CSRFToken"] = session.cookies.get("csrftoken", "")
+        session, _, _ = sign_up_session(self.url, f"warm{self.prefix}")
         with ThreadPoolExecutor(max_workers=4) as pool:
             for response in pool.map(
                 lambda _: session.post(
@@ -371,6 +340,36 @@ class Run:
             self.deadline = started + self.args.duration
             list(pool.map(self.user, range(self.args.users), sessions))
         return time.monotonic() - started
+
+
+def sign_up_session(
+    url: str, username: str, *, timeout: float = 60
+) -> tuple[requests.Session, requests.Response, float]:
+    """Sign a new user up through the real form; the session sends the CSRF token from then on.
+
+    Returns the session, the sign-up POST's response (302 on success) and that POST's seconds.
+    """
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/signup/", timeout=timeout)
+    started = time.perf_counter()
+    response = session.post(
+        f"{url}/accounts/signup/",
+        data={
+            "username": username,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "csrfmiddlewaretoken": _csrf(page.text),
+        },
+        allow_redirects=False,
+        timeout=timeout,
+    )
+    seconds = time.perf_counter() - started
+    if response.status_code == 302:
+        token = session.cookies.get("csrftoken") or _csrf(
+            session.get(f"{url}/", timeout=timeout).text
+        )
+        session.headers["X-CSRFToken"] = token
+    return session, response, seconds
 
 
 def _csrf(html: str) -> str:

@@ -551,7 +551,7 @@ def gunicorn_memory(artifact_dir: Path, workers: int, workdir: Path) -> dict[str
 
     import requests
 
-    from benchmarks.load import PASSWORD, _csrf
+    from benchmarks.load import sign_up_session
 
     var = workdir / f"gunicorn-{workers}"
     shutil.copytree(workdir / "var", var, ignore=shutil.ignore_patterns("media", "numba"))
@@ -597,19 +597,7 @@ def gunicorn_memory(artifact_dir: Path, workers: int, workdir: Path) -> dict[str
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.2)
-        session = requests.Session()
-        page = session.get(f"{url}/accounts/signup/", timeout=30)
-        session.post(
-            f"{url}/accounts/signup/",
-            data={
-                "username": f"memory{workers}",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "csrfmiddlewaretoken": _csrf(page.text),
-            },
-            timeout=30,
-        )
-        session.headers["X-CSRFToken"] = session.cookies.get("csrftoken", "")
+        session, _, _ = sign_up_session(url, f"memory{workers}", timeout=30)
         images = test_images()
         blobs = [images["canvas 280x280 PNG"]] * 10 + [images["12 MP JPEG"]] * 2
         with ThreadPoolExecutor(max_workers=workers) as pool:
