@@ -9,7 +9,7 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
@@ -64,8 +64,16 @@ serve: install
 	echo "Serving on http://$(HOST):$(PORT) as if behind an HTTPS proxy; to browse it directly over plain HTTP: DJANGO_HTTPS=false make serve"; \
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
+# The whole suite twice: on SQLite and the filesystem, then on a real PostgreSQL (installed and
+# started when missing) with the two gunicorn servers sharing it. Chromium is installed when
+# missing, for the browser tests. PYTEST_ARGS narrows both passes; `make test-sqlite` runs one.
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	bash scripts/ensure-chromium.sh
+	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: install-dev
+	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

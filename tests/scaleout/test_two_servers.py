@@ -26,7 +26,7 @@ def postgres_url() -> str:
     if connection.vendor != "postgresql":
         pytest.fail(
             "The two-server test needs PostgreSQL, which both servers share; this run uses "
-            f"{connection.vendor}. Run it with DATABASE_URL=$(bash .ci/postgres.sh) "
+            f"{connection.vendor}. Run it with DATABASE_URL=$(bash scripts/ensure-postgres.sh) "
             "(.ci/run does this)."
         )
     db = connection.settings_dict

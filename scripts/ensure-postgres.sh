@@ -2,7 +2,7 @@
 # Make a local PostgreSQL ready for the test suite and print its DATABASE_URL on stdout.
 # Idempotent: installs the Debian package if missing, starts the cluster, creates (or updates) a
 # role with a password and CREATEDB (pytest-django creates test_<name>), and its database.
-# Everything but the URL goes to stderr, so `DATABASE_URL=$(bash .ci/postgres.sh)` works.
+# Everything but the URL goes to stderr, so `DATABASE_URL=$(bash scripts/ensure-postgres.sh)` works.
 set -euo pipefail
 
 PG_ROLE=${DIGITS_PG_ROLE:-digits}
