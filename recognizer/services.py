@@ -42,7 +42,9 @@ class UploadRejected(Exception):
 
 def _storable(image: Image.Image) -> Image.Image:
     """A copy of the decoded image in a mode PNG can hold, transparency kept."""
-    if image.mode in ("RGB", "RGBA", "L", "LA"):
+    if image.mode in ("RGB", "RGBA"):
+        return _grey_if_lossless(image)
+    if image.mode in ("L", "LA"):
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
@@ -54,6 +56,17 @@ def _storable(image: Image.Image) -> Image.Image:
     if image.mode in ("PA", "RGBa", "La"):
         return image.convert("RGBA")
     return image.convert("RGB")
+
+
+def _grey_if_lossless(image: Image.Image) -> Image.Image:
+    """An opaque colour image whose pixels are all grey, as one plane: the same pixels, a third
+    of the data to compress (drawings from the pad and scans arrive as RGB or RGBA)."""
+    pixels = np.asarray(image)
+    if image.mode == "RGBA" and not (pixels[..., 3] == 255).all():
+        return image
+    if (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all():
+        return Image.fromarray(np.ascontiguousarray(pixels[..., 1]), mode="L")
+    return image
 
 
 def _png_bytes(image: Image.Image) -> bytes:

@@ -1,9 +1,11 @@
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
+from PIL import Image
 
 from recognizer import services
 from recognizer.models import ModelVersion, Prediction
@@ -34,6 +36,44 @@ def test_prediction_create_stores_reencoded_png_and_result(user, active_model, d
     with prediction.image.open("rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     assert len(stored_files(settings)) == 2  # the image and its cached thumbnail
+
+
+def _variant(png: bytes, kind: str) -> bytes:
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).copy()
+    if kind == "tinted":
+        rgb[0, 0] = (250, 240, 230)
+    image = Image.fromarray(rgb, mode="RGB")
+    if kind in ("opaque_rgba", "transparent_rgba"):
+        alpha = np.full(rgb.shape[:2], 255, np.uint8)
+        if kind == "transparent_rgba":
+            alpha[:10, :10] = 0
+        image = Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "stored_mode"),
+    [("grey_rgb", "L"), ("opaque_rgba", "L"), ("tinted", "RGB"), ("transparent_rgba", "RGBA")],
+)
+def test_stored_image_is_lossless_and_grey_ones_take_one_plane(
+    user, active_model, digit_png, kind, stored_mode
+):
+    upload = _variant(digit_png, kind)
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(upload))
+
+    with prediction.image.open("rb") as fh:
+        stored = Image.open(fh)
+        stored.load()
+    assert stored.mode == stored_mode
+    original = Image.open(io.BytesIO(upload))
+    assert np.array_equal(np.asarray(stored.convert(original.mode)), np.asarray(original))
+    # repredict reads the stored file: it must see what the first prediction saw.
+    assert services._model_input_from_storage(prediction).shape == (28, 28)
+    again = (services._model_input_from_storage(prediction) * 255).round().astype(np.uint8)
+    assert again.tobytes() == bytes(prediction.model_input)
 
 
 @pytest.mark.django_db
