@@ -1,5 +1,6 @@
 """Every write to Predictions and ModelVersions goes through here."""
 
+import contextlib
 import io
 import logging
 import time
@@ -129,11 +130,13 @@ def prediction_create(
         model_input=(model_input * 255).round().astype(np.uint8).tobytes(),
         status=Prediction.Status.PENDING,
     )
-    # Files first, then the row; if the row cannot be written, the files go too.
+    # Files first, then the row; if the row cannot be written, the files go too. The row is one
+    # INSERT, outside a transaction: an upload is not a label change, so it writes no label
+    # history (its "before" state goes on record at the first change, _label_history_start).
     prediction.image.save("upload.png", ContentFile(png), save=False)
     try:
         prediction.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
-        with transaction.atomic():
+        with _no_label_history(prediction):
             prediction.save()
     except BaseException:
         _delete_files(prediction)
@@ -168,10 +171,7 @@ def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = N
     prediction.predict_ms = elapsed_ms
     prediction.status = Prediction.Status.DONE
     prediction.error_message = ""
-    # The model's result is not a label change: the label history (who set which label) skips
-    # it, which saves a history insert on every upload.
-    prediction.skip_history_when_saving = True
-    try:
+    with _no_label_history(prediction):
         prediction.save(
             update_fields=[
                 "digit",
@@ -184,8 +184,6 @@ def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = N
                 "error_message",
             ]
         )
-    finally:
-        del prediction.skip_history_when_saving
     logger.info(
         "prediction_done prediction=%s model_version=%s digit=%s confidence=%.3f predict_ms=%.2f",
         prediction.pk,
@@ -206,10 +204,35 @@ def _model_input_from_storage(prediction: Prediction) -> np.ndarray:
 def _mark_failed(prediction: Prediction, message: str) -> Prediction:
     prediction.status = Prediction.Status.FAILED
     prediction.error_message = message
-    with transaction.atomic():
+    with _no_label_history(prediction):
         prediction.save(update_fields=["status", "error_message"])
     logger.warning("prediction_failed prediction=%s reason=%s", prediction.pk, message)
     return prediction
+
+
+@contextlib.contextmanager
+def _no_label_history(prediction: Prediction):
+    """Save without a label-history row: storing an upload and the model's result (or failure)
+    are not label changes, and skipping them saves a transaction on every upload."""
+    prediction.skip_history_when_saving = True
+    try:
+        yield
+    finally:
+        del prediction.skip_history_when_saving
+
+
+def _label_history_start(prediction: Prediction) -> None:
+    """Before an upload's first label change, record its labels as stored, so the change has a
+    "from" in the history. Read from the database: callers may have changed the instance."""
+    if Prediction.history.filter(id=prediction.pk).exists():
+        return
+    stored = Prediction.objects.select_related("owner").get(pk=prediction.pk)
+    Prediction.history.bulk_history_create(
+        [stored],
+        default_user=stored.owner,
+        default_change_reason="upload",
+        default_date=stored.created_at,
+    )
 
 
 def _delete_files(prediction: Prediction) -> None:
@@ -230,6 +253,7 @@ def prediction_review(
 ) -> Prediction:
     if label is not None and not 0 <= int(label) <= 9:
         raise ValueError("A label is a digit from 0 to 9.")
+    _label_history_start(prediction)
     prediction.true_label = None if label is None else int(label)
     prediction.reviewed_by = None if label is None else reviewer
     prediction.reviewed_at = None if label is None else timezone.now()
@@ -273,6 +297,7 @@ def prediction_exclude(
     *, prediction: Prediction, reviewer: AbstractBaseUser, excluded: bool = True
 ) -> Prediction:
     """Mark an upload as junk (or take it back): it never becomes training data."""
+    _label_history_start(prediction)
     prediction.excluded_from_training = excluded
     prediction.reviewed_by = reviewer
     prediction.reviewed_at = timezone.now()
@@ -294,6 +319,7 @@ def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:
     """The owner says the prediction is wrong and names the digit; staff review it later."""
     if not 0 <= int(label) <= 9:
         raise ValueError("A label is a digit from 0 to 9.")
+    _label_history_start(prediction)
     prediction.user_label = int(label)
     prediction.user_label_at = timezone.now()
     prediction._history_user = prediction.owner

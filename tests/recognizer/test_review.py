@@ -147,6 +147,32 @@ def test_list_edit_records_who_when_old_and_new(client, staff_user, uploads):
     assert when == target.reviewed_at or abs((when - target.reviewed_at).total_seconds()) < 5
 
 
+def test_an_upload_writes_no_history_until_its_first_label_change(
+    client, user, staff_user, uploads
+):
+    target = uploads[0]
+    assert not target.history.exists()
+    client.force_login(staff_user)
+    rows = list(client.get(reverse(CHANGELIST)).context["cl"].result_list)
+    data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows)), "_save": "1"}
+    for i, p in enumerate(rows):
+        data[f"form-{i}-id"] = str(p.pk)
+        data[f"form-{i}-true_label"] = "6" if p.pk == target.pk else ""
+
+    # The admin's form has set the new label on the instance before the service sees it; the
+    # "before" record must still hold the stored state.
+    assert client.post(reverse(CHANGELIST), data).status_code == 302
+
+    before, after = target.history.order_by("history_date", "history_id")
+    assert (before.history_type, before.history_user, before.true_label) == ("+", user, None)
+    assert (after.history_type, after.history_user, after.true_label) == ("~", staff_user, 6)
+    assert before.history_change_reason == "upload"
+    assert before.history_date == target.created_at
+    assert [(who, old, new) for who, old, new, _ in _label_changes(target)] == [
+        (staff_user, None, 6)
+    ]
+
+
 def test_services_record_the_reviewer_without_a_request(staff_user, uploads):
     # The API and the commands call the service with no request in flight.
     target = uploads[0]
