@@ -115,8 +115,8 @@ def prediction_create(
 ) -> Prediction:
     """Validate, store and predict one upload.
 
-    Bad input raises UploadRejected and leaves nothing behind. Once the image is stored the upload
-    is kept even if prediction fails: the row is marked failed and `repredict` finishes it later.
+    Bad input raises UploadRejected and leaves nothing behind. A usable upload is kept even if
+    prediction fails: the row is marked failed with the reason and `repredict` finishes it later.
     """
     image, model_input = decode_upload(image_file)
     stored = _storable(image)
@@ -128,8 +128,10 @@ def prediction_create(
         original_filename=Path(original_filename or "").name[:255],
         source=source,
         model_input=(model_input * 255).round().astype(np.uint8).tobytes(),
-        status=Prediction.Status.PENDING,
     )
+    # The model runs in this process in well under a millisecond, so the row is written once,
+    # with its result or the reason it has none, instead of as pending and then updated.
+    _predict(prediction, model_input)
     # Files first, then the row; if the row cannot be written, the files go too. The row is one
     # INSERT, outside a transaction: an upload is not a label change, so it writes no label
     # history (its "before" state goes on record at the first change, _label_history_start).
@@ -141,25 +143,53 @@ def prediction_create(
     except BaseException:
         _delete_files(prediction)
         raise
+    _log_result(prediction)
+    return prediction
 
-    logger.info("upload_stored prediction=%s user=%s source=%s", prediction.pk, user.pk, source)
-    return prediction_run(prediction=prediction, model_input=model_input)
 
-
-def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = None) -> Prediction:
-    """Predict a stored upload and record the result, or the reason it failed."""
+def prediction_run(*, prediction: Prediction) -> Prediction:
+    """Predict a stored upload again (`repredict`) and record the result, or why it failed."""
     try:
-        if model_input is None:
-            model_input = _model_input_from_storage(prediction)
+        model_input = _model_input_from_storage(prediction)
+    except UploadRejected as exc:
+        _mark_failed(prediction, str(exc))
+    except Exception as exc:
+        logger.exception("stored_image_unreadable prediction=%s", prediction.pk)
+        _mark_failed(prediction, f"The stored image cannot be read ({type(exc).__name__}).")
+    else:
+        _predict(prediction, model_input)
+    with _no_label_history(prediction):
+        prediction.save(update_fields=_RESULT_FIELDS)
+    _log_result(prediction)
+    return prediction
+
+
+_RESULT_FIELDS = [
+    "digit",
+    "confidence",
+    "probabilities",
+    "low_confidence",
+    "model_version",
+    "predict_ms",
+    "status",
+    "error_message",
+]
+
+
+def _predict(prediction: Prediction, model_input: np.ndarray) -> None:
+    """Set the active model's result on the (unsaved) instance, or mark it failed."""
+    try:
         version, model = registry.get_active_model()
         started = time.perf_counter()
         probabilities = model.predict_proba(model_input)
         elapsed_ms = (time.perf_counter() - started) * 1000
-    except (registry.ModelUnavailable, UploadRejected) as exc:
-        return _mark_failed(prediction, str(exc))
+    except registry.ModelUnavailable as exc:
+        _mark_failed(prediction, str(exc))
+        return
     except Exception as exc:
-        logger.exception("prediction_failed prediction=%s", prediction.pk)
-        return _mark_failed(prediction, f"Prediction failed unexpectedly ({type(exc).__name__}).")
+        logger.exception("prediction_error user=%s", prediction.owner_id)
+        _mark_failed(prediction, f"Prediction failed unexpectedly ({type(exc).__name__}).")
+        return
 
     probs = [float(p) for p in probabilities]
     digit = int(np.argmax(probabilities))
@@ -171,43 +201,40 @@ def prediction_run(*, prediction: Prediction, model_input: np.ndarray | None = N
     prediction.predict_ms = elapsed_ms
     prediction.status = Prediction.Status.DONE
     prediction.error_message = ""
-    with _no_label_history(prediction):
-        prediction.save(
-            update_fields=[
-                "digit",
-                "confidence",
-                "probabilities",
-                "low_confidence",
-                "model_version",
-                "predict_ms",
-                "status",
-                "error_message",
-            ]
+
+
+def _mark_failed(prediction: Prediction, message: str) -> None:
+    prediction.status = Prediction.Status.FAILED
+    prediction.error_message = message
+
+
+def _log_result(prediction: Prediction) -> None:
+    if prediction.status == Prediction.Status.DONE:
+        logger.info(
+            "prediction_done prediction=%s user=%s source=%s model_version=%s digit=%s "
+            "confidence=%.3f predict_ms=%.2f",
+            prediction.pk,
+            prediction.owner_id,
+            prediction.source,
+            prediction.model_version.version,
+            prediction.digit,
+            prediction.confidence,
+            prediction.predict_ms,
         )
-    logger.info(
-        "prediction_done prediction=%s model_version=%s digit=%s confidence=%.3f predict_ms=%.2f",
-        prediction.pk,
-        version.version,
-        digit,
-        prediction.confidence,
-        elapsed_ms,
-    )
-    return prediction
+    else:
+        logger.warning(
+            "prediction_failed prediction=%s user=%s source=%s reason=%s",
+            prediction.pk,
+            prediction.owner_id,
+            prediction.source,
+            prediction.error_message,
+        )
 
 
 def _model_input_from_storage(prediction: Prediction) -> np.ndarray:
     with prediction.image.open("rb") as fh:
         _, model_input = decode_upload(fh)
     return model_input
-
-
-def _mark_failed(prediction: Prediction, message: str) -> Prediction:
-    prediction.status = Prediction.Status.FAILED
-    prediction.error_message = message
-    with _no_label_history(prediction):
-        prediction.save(update_fields=["status", "error_message"])
-    logger.warning("prediction_failed prediction=%s reason=%s", prediction.pk, message)
-    return prediction
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from recognizer import services
@@ -156,6 +157,56 @@ def test_upload_without_model_is_kept_as_failed_then_repredicted(user, digit_png
     assert prediction.status == Prediction.Status.DONE
     assert prediction.model_version == version
     assert prediction.error_message == ""
+
+
+@pytest.mark.django_db
+def test_an_upload_is_written_once(user, active_model, digit_png):
+    services.prediction_create(user=user, image_file=io.BytesIO(digit_png))  # model loaded
+    with CaptureQueriesContext(connection) as queries:
+        prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert len(writes) == 1
+    assert writes[0].startswith('INSERT INTO "recognizer_prediction"')
+    stored = Prediction.objects.get(pk=prediction.pk)
+    assert (stored.status, stored.digit, stored.model_version) == (
+        Prediction.Status.DONE,
+        prediction.digit,
+        active_model,
+    )
+
+
+@pytest.mark.django_db
+def test_a_model_that_crashes_leaves_the_upload_stored_as_failed(
+    user, active_model, digit_png, monkeypatch
+):
+    class Broken:
+        def predict_proba(self, model_input):
+            raise MemoryError
+
+    monkeypatch.setattr(services.registry, "get_active_model", lambda: (active_model, Broken()))
+
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+
+    stored = Prediction.objects.get(pk=prediction.pk)
+    assert stored.status == Prediction.Status.FAILED
+    assert stored.error_message == "Prediction failed unexpectedly (MemoryError)."
+    assert stored.digit is None
+    assert stored.image.storage.exists(stored.image.name)
+    monkeypatch.undo()
+    assert services.prediction_run(prediction=stored).status == Prediction.Status.DONE
+
+
+@pytest.mark.django_db
+def test_repredict_of_a_lost_image_marks_it_failed(user, active_model, digit_png):
+    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction.image.storage.delete(prediction.image.name)
+
+    prediction = services.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
+
+    assert prediction.status == Prediction.Status.FAILED
+    assert "stored image cannot be read" in prediction.error_message
+    assert Prediction.objects.get(pk=prediction.pk).status == Prediction.Status.FAILED
 
 
 @pytest.mark.django_db
