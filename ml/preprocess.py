@@ -295,8 +295,8 @@ def _mean_plane(planes: np.ndarray) -> np.ndarray:
 
 
 def _median(values: np.ndarray) -> np.floating:
-    """``np.median`` of a 1-D array, bit for bit, without its generic machinery: to_mnist takes
-    about 50 medians of small arrays, where that overhead was most of their cost."""
+    """``np.median`` of a 1-D array (the same value) without its generic machinery: to_mnist
+    takes about 50 medians of small arrays, where that overhead was most of their cost."""
     n = values.size
     half = n // 2
     if n % 2:

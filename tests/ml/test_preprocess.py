@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from ml import preprocess
 from ml.predict import Model
 from ml.preprocess import NoDigitFound, load_image, to_mnist
 from tests.ml.helpers import (
@@ -216,3 +220,23 @@ def test_each_odd_mode_is_classified(
         x = to_mnist(load_image(data))
         assert_mnist_format(x)
         assert int(ml_result_model.predict_proba(x).argmax()) == labels[index]
+
+
+@given(
+    values=hnp.arrays(
+        dtype=st.sampled_from([np.float32, np.float64]),
+        shape=st.integers(1, 3000),
+        elements=st.floats(-1e3, 1e3, width=32),
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_fast_median_is_numpys_median(values):
+    fast, reference = preprocess._median(values), np.median(values)
+    assert fast.dtype == reference.dtype
+    assert fast == reference  # the same float; only the sign of a zero may differ
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_channel_mean_is_numpys_mean_bit_for_bit(channels):
+    planes = np.random.default_rng(channels).random((97, 131, channels), dtype=np.float32)
+    assert preprocess._mean_plane(planes).tobytes() == planes.mean(axis=2).tobytes()
