@@ -140,15 +140,22 @@ def test_ruled_paper_lines_are_not_ink(
 ) -> None:
     images, _ = mnist_test_small
     cov = big_digit(images[index], scale=6)
-    page = np.full((480, 640, 3), 235, dtype=np.float32)
-    for y in range(20, 480, 36):  # pale blue lines, some crossing the digit
-        page[y : y + 2] = (120, 150, 210)
-    page[:, 70:72] = (220, 90, 100)  # the red margin
-    page[150 : 150 + cov.shape[0], 250 : 250 + cov.shape[1]] *= 1 - 0.85 * cov[..., None]
-    x = to_mnist(Image.fromarray(page.astype(np.uint8), "RGB"))
-    reference = to_mnist(Image.fromarray(images[index]))
+
+    def page(*, ruled: bool) -> np.ndarray:
+        page = np.full((480, 640, 3), 235, dtype=np.float32)
+        if ruled:
+            for y in range(20, 480, 36):  # pale blue lines, some crossing the digit
+                page[y : y + 2] = (120, 150, 210)
+            page[:, 70:72] = (220, 90, 100)  # the red margin
+        page[150 : 150 + cov.shape[0], 250 : 250 + cov.shape[1]] *= 1 - 0.85 * cov[..., None]
+        return to_mnist(Image.fromarray(page.astype(np.uint8), "RGB"))
+
+    x, plain = page(ruled=True), page(ruled=False)
     assert_mnist_format(x)
-    assert np.corrcoef(x.ravel(), reference.ravel())[0, 1] > 0.9
+    # The same digit on blank paper is the reference: the lines must change next to nothing.
+    assert np.corrcoef(x.ravel(), plain.ravel())[0, 1] > 0.97
+    reference = to_mnist(Image.fromarray(images[index]))
+    assert np.corrcoef(plain.ravel(), reference.ravel())[0, 1] > 0.75
 
 
 @pytest.mark.parametrize(
@@ -240,3 +247,12 @@ def test_fast_median_is_numpys_median(values):
 def test_channel_mean_is_numpys_mean_bit_for_bit(channels):
     planes = np.random.default_rng(channels).random((97, 131, channels), dtype=np.float32)
     assert preprocess._mean_plane(planes).tobytes() == planes.mean(axis=2).tobytes()
+
+
+@pytest.mark.parametrize("long_side", [30, 95, 96, 150, 160, 161, 319, 320, 321, 1000, 4000])
+def test_fitted_long_side_predicts_fit_long_side(long_side):
+    image = Image.new("L", (long_side, max(1, long_side // 2)))
+    fitted = preprocess._fit_long_side(image, preprocess.REFINE_LONG_SIDE)
+    assert preprocess._fitted_long_side(long_side, preprocess.REFINE_LONG_SIDE) == pytest.approx(
+        max(fitted.size), abs=1
+    )
