@@ -8,6 +8,7 @@ Needs a real (fully trained) active model. Prints one line per digit, saves each
 """
 
 import argparse
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -50,10 +51,9 @@ def main() -> int:
             draw_strokes(page, [transform(stroke, args.scale, args.shift) for stroke in strokes])
             page.get_by_test_id("draw-canvas").screenshot(path=args.out / f"{digit}-drawing.png")
             page.get_by_test_id("draw-submit").click()
-            page.wait_for_function(
-                "document.querySelector('[data-draw-status]').textContent.startsWith('Done')"
-                " || document.querySelector('.draw-status-error')"
-            )
+            # Locators, not wait_for_function: the site's CSP forbids the eval() it relies on.
+            done = page.locator("[data-draw-status]", has_text=re.compile(r"^Done"))
+            done.or_(page.locator(".draw-status-error")).first.wait_for()
             status = page.locator("[data-draw-status]").text_content()
             if "Done" not in (status or ""):
                 print(f"{digit}: error: {status}")
