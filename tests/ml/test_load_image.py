@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -75,6 +76,16 @@ def test_too_large_file_is_refused_without_reading_all_of_it() -> None:
     assert info.value.code == "too_large"
     assert stream.read_sizes == [1001]
     assert "1000 bytes" in info.value.message
+
+
+@pytest.mark.parametrize("side", [7_000, 20_000])  # over our limit; over Pillow's error limit
+def test_bombs_are_refused_without_touching_the_warning_filters(side: int) -> None:
+    # The server decodes in threads: process-wide warning filters must not change per upload.
+    before = list(warnings.filters)
+    with pytest.raises(ImageRejected) as info:
+        load_image(_png_claiming(side, side))
+    assert info.value.code == "too_many_pixels"
+    assert warnings.filters == before
 
 
 def test_pixel_limit_is_checked_from_the_header() -> None:
