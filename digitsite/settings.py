@@ -150,6 +150,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
+# The API's rate limits are counted in the cache, so every worker and every server must share it:
+# a table in the database (made by recognizer's migration 0003), no other service to run. A
+# per-process cache would let each worker grant the whole budget again.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "digits_cache",
+    }
+}
+
 # Axes first: it refuses a locked-out account or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "digitsite.auth_backends.AxesBackend",

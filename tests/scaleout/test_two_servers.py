@@ -7,6 +7,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
 from recognizer import services
 from recognizer.models import ModelVersion, Prediction
@@ -20,6 +21,7 @@ REFRESH_SECONDS = 0.5
 # The admin action that promotes a version (see recognizer/admin.py).
 PROMOTE_ACTION = "promote_candidate"
 PLAIN_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
+API_UPLOADS_PER_MINUTE = 3
 
 
 def postgres_url() -> str:
@@ -63,6 +65,7 @@ def two_servers(s3_storage, settings, tiny_artifact, tmp_path):
                 "MODEL_DIR": str(tmp_path / f"server-{name}" / "models"),
                 "MEDIA_ROOT": str(tmp_path / f"server-{name}" / "media"),
                 "MODEL_REFRESH_SECONDS": str(REFRESH_SECONDS),
+                "API_UPLOAD_THROTTLE_RATE": f"{API_UPLOADS_PER_MINUTE}/min",
             }
             servers[name] = Gunicorn(name, env)
         yield servers
@@ -138,3 +141,22 @@ def test_two_servers_share_uploads_and_the_active_model(
         media = tmp_path / f"server-{name}" / "media"
         assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
     assert len(s3_storage.keys("uploads/")) == Prediction.objects.count() == 5
+
+
+def test_the_api_upload_limit_is_one_budget_across_servers_and_workers(
+    two_servers, user, digit_png
+):
+    # Counted in the shared cache: a per-process count would grant each of the 4 workers its own.
+    token = Token.objects.create(user=user)
+    a, b = two_servers["a"].url, two_servers["b"].url
+    statuses = [
+        requests.post(
+            f"{url}/api/predictions/",
+            files={"image": ("digit.png", digit_png, "image/png")},
+            headers={"Authorization": f"Token {token.key}"},
+            timeout=30,
+        ).status_code
+        for url in [a, b, a, b, a, b]
+    ]
+    assert statuses == [201] * API_UPLOADS_PER_MINUTE + [429] * 3
+    assert Prediction.objects.filter(owner=user).count() == API_UPLOADS_PER_MINUTE
