@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
@@ -173,6 +173,28 @@ def test_blank_images_have_no_digit(image: Image.Image) -> None:
         to_mnist(image)
     assert info.value.code == "no_digit"
     assert "No digit" in info.value.message
+
+
+# The pad's brush is about 21 px wide on its 280 px canvas; a click may drag a little.
+@pytest.mark.parametrize(("radius", "drag"), [(4, 0), (10, 0), (10, 8), (30, 0), (30, 8)])
+def test_a_dot_or_blot_is_not_a_digit(radius: int, drag: int) -> None:
+    image = Image.new("RGB", (280, 280), "white")
+    draw = ImageDraw.Draw(image)
+    for x, y in [(140, 140), (140 + drag, 140 + drag // 2)]:
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=(17, 17, 17))
+    with pytest.raises(NoDigitFound):
+        to_mnist(image)
+
+
+@pytest.mark.parametrize("length", [3.2, 6.0])
+def test_a_short_stroke_is_still_a_digit(length: float) -> None:
+    # A "1" can be a short bar; only marks shorter than MIN_LENGTH_IN_STROKES widths are refused.
+    image = Image.new("RGB", (280, 280), "white")
+    width = 20
+    ImageDraw.Draw(image).rectangle(
+        [130, 140 - length * width / 2, 130 + width, 140 + length * width / 2], fill=(17, 17, 17)
+    )
+    assert_mnist_format(to_mnist(image))
 
 
 def test_photo_of_empty_paper_with_noise_and_shading_has_no_digit() -> None:

@@ -4,7 +4,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from recognizer.models import Prediction
 
@@ -20,6 +20,15 @@ def png_file(data: bytes, name: str = "drawing.png") -> io.BytesIO:
 def blank_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (280, 280), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def dot_png() -> bytes:
+    """One click on the pad: a round dot of the pad's brush (7.5% of the canvas)."""
+    image = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(image).ellipse([130, 120, 151, 141], fill=(17, 17, 17))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -71,9 +80,11 @@ def test_drawing_is_stored_as_drawing_and_answered_in_json(client, user, active_
     ("data", "error", "words"),
     [
         (blank_png(), "no_digit", "no digit found"),
+        (dot_png(), "no_digit", "no digit found"),
         (b"%PDF-1.4 not a drawing", "unsupported_format", "not supported"),
         (b"", "no_image", "empty"),
     ],
+    ids=["blank", "a lone dot", "pdf", "empty"],
 )
 def test_bad_drawing_is_400_with_a_sentence_and_nothing_stored(
     client, user, active_model, data, error, words
