@@ -33,9 +33,10 @@ REFINE_LONG_SIDE = 160
 # ...but only if that crop shows the digit in at least this many times the working pixels: a
 # digit just under REFINE_BELOW in a 2x photo gains nothing from a second look.
 REFINE_MIN_GAIN = 1.3
-# A digit is longer than this many of its stroke widths (measured: MNIST test >= 3.1, generated
-# photos and drawings >= 2.7); a dot from the drawing pad is about 1.9.
-MIN_LENGTH_IN_STROKES = 2.5
+# A digit is longer than this many of its stroke widths. Measured: MNIST test >= 3.1, generated
+# photos and drawings >= 2.3 (a "0" whose shaded inside was read as ink); a click on the drawing
+# pad 1.7-1.9, up to 2.1 with a few pixels of drag.
+MIN_LENGTH_IN_STROKES = 2.1
 # Tiny images are upscaled first so that filter sizes and stroke estimates stay meaningful.
 MIN_WORK_LONG_SIDE = 96
 
