@@ -32,6 +32,19 @@ PNG_COMPRESS_LEVEL = 1
 THUMBNAIL_REDUCING_GAP = 1.0
 
 
+# What a prediction (or its failure) sets on an upload; repredict saves exactly these.
+_RESULT_FIELDS = [
+    "digit",
+    "confidence",
+    "probabilities",
+    "low_confidence",
+    "model_version",
+    "predict_ms",
+    "status",
+    "error_message",
+]
+
+
 class UploadRejected(Exception):
     """The upload is not a usable image. Nothing was stored."""
 
@@ -162,18 +175,6 @@ def prediction_run(*, prediction: Prediction) -> Prediction:
         prediction.save(update_fields=_RESULT_FIELDS)
     _log_result(prediction)
     return prediction
-
-
-_RESULT_FIELDS = [
-    "digit",
-    "confidence",
-    "probabilities",
-    "low_confidence",
-    "model_version",
-    "predict_ms",
-    "status",
-    "error_message",
-]
 
 
 def _predict(prediction: Prediction, model_input: np.ndarray) -> None:
