@@ -9,7 +9,7 @@ pixels, trained in this run on the same MNIST training set); (b) this project's 
 (``load_image`` + ``to_mnist``) and model (trained in this run with the defaults, unless
 ``--current`` names a saved one); (c) a previous model directory given with ``--model``, run
 through this project's pipeline. Rows: MNIST test, then each kind of upload from
-``benchmarks/uploads.py``. Blank kinds count as correct when the image is refused.
+``testkit/uploads.py``. Blank kinds count as correct when the image is refused.
 
 The script also prints training time, artifact size, load time and a table of low-confidence
 thresholds (how many predictions each would flag, and the accuracy on each side).
@@ -34,12 +34,12 @@ from sklearn.ensemble import RandomForestClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.uploads import BLANK_KINDS, DRAWING_KINDS, KINDS, ODD_KINDS, PHOTO_KINDS, generate
 from ml.data import load_mnist
 from ml.evaluate import evaluate
 from ml.predict import ARTIFACT_NAME, Model, load_model
 from ml.preprocess import ImageRejected, load_image, to_mnist
 from ml.train import save_artifact, train_model
+from testkit.uploads import BLANK_KINDS, DRAWING_KINDS, KINDS, ODD_KINDS, PHOTO_KINDS, generate
 
 
 def naive_input(data: bytes) -> np.ndarray:

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from benchmarks.uploads import BLANK_KINDS, KINDS, generate
+from testkit.uploads import BLANK_KINDS, KINDS, generate
 
 
 def test_generator_is_deterministic_by_seed(

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from benchmarks.retrain_demo import slashed_zero_png
 from recognizer import registry, services, training
 from recognizer.models import ModelVersion, Prediction, TrainingRun
+from testkit.shapes import slashed_zero_png
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
