@@ -2,7 +2,6 @@
 
 import errno
 import logging
-import re
 import time
 from contextvars import ContextVar
 
@@ -13,27 +12,25 @@ from .security import unavailable_response
 
 logger = logging.getLogger("digitsite.request")
 
-# Fields that services log during a request (upload_stored, prediction_done, ...), gathered for
-# the request's log line without the services knowing about requests.
+# Fields that services attach to their log records during a request (`extra={"request_fields":
+# {...}}`), gathered for the request's log line without the services knowing about requests.
 _request_fields: ContextVar[dict | None] = ContextVar("request_fields", default=None)
-_EVENT_FIELDS = {"prediction", "model_version", "predict_ms", "digit"}
-_PAIR = re.compile(r"(\w+)=(\S+)")
 
 
 class RequestFieldCollector(logging.Handler):
-    """Logging handler (on the `recognizer` logger) that copies key=value pairs of events."""
+    """Logging handler (on the `recognizer` logger) that copies records' `request_fields`."""
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = _request_fields.get()
-        if fields is None:
-            return
-        try:
-            message = record.getMessage()
-        except Exception:
-            return
-        for key, value in _PAIR.findall(message):
-            if key in _EVENT_FIELDS:
-                fields[key] = value
+        extra = getattr(record, "request_fields", None)
+        if fields is not None and isinstance(extra, dict):
+            fields.update({key: value for key, value in extra.items() if value is not None})
+
+
+def _escaped(value: str) -> str:
+    """A request's text as one log token: a newline or space in a URL must not forge a line or a
+    field (`%0A` in a path decodes to a real newline)."""
+    return value.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
 
 
 class RequestLogMiddleware:
@@ -60,8 +57,8 @@ class RequestLogMiddleware:
             extra = "".join(f" {key}={fields[key]}" for key in sorted(fields))
             logger.info(
                 "request method=%s path=%s status=%s ms=%.1f user=%s%s",
-                request.method,
-                request.path,
+                _escaped(request.method or ""),
+                _escaped(request.path),
                 status,
                 elapsed_ms,
                 user_id,
