@@ -11,7 +11,8 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from recognizer.services import BatchUploadRejected, UploadRejected
+from recognizer.images import UploadRejected
+from recognizer.predictions import BatchUploadRejected
 
 
 class ApiError(exceptions.APIException):

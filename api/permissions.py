@@ -1,23 +1,35 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+REVIEW_PERMISSION = "recognizer.change_prediction"
 
-class StaffReviews(BasePermission):
-    """Only staff set the true label (PATCH), as in the admin.
 
-    Checked on the object, after the lookup, so another user's id is a 404 for everyone.
+class Reviewer(BasePermission):
+    """Review decisions need Django's change_prediction permission: being staff is not enough.
+
+    Checked on the object, after the lookup, so an id the caller may not see is a 404.
     """
 
+    message = "Only reviewers (the change_prediction permission) can review predictions."
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+
+class StaffReviews(Reviewer):
+    """Only reviewers set the true label (PATCH), as in the admin."""
+
     message = (
-        "Only staff can set true_label. To say a prediction is wrong, "
+        "Only reviewers can set true_label. To say a prediction is wrong, "
         'POST {"label": N} to its feedback/ URL.'
     )
 
     def has_object_permission(self, request, view, obj) -> bool:
-        return request.method != "PATCH" or request.user.is_staff
+        return request.method != "PATCH" or super().has_object_permission(request, view, obj)
 
 
 class OwnerWrites(BasePermission):
-    """Staff may read and review any prediction, but deleting and feedback stay with the owner."""
+    """Reviewers may read and review any prediction, but deleting and feedback stay with the
+    owner."""
 
     message = "Only the owner of a prediction can delete it or give feedback on it."
 

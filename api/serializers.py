@@ -1,6 +1,10 @@
 from rest_framework import serializers
 
-from recognizer.models import ModelVersion, Prediction
+from recognizer.models import ModelVersion
+from recognizer.review import DECISIONS
+from recognizer.serializers import PredictionSerializer  # noqa: F401 - the API's too
+
+from .exceptions import ApiError
 
 MAX_BATCH_FILES = 20
 
@@ -23,75 +27,50 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class PredictionSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:prediction-detail")
-    image_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-image")
-    probabilities = serializers.ListField(
-        child=serializers.FloatField(),
-        min_length=10,
-        max_length=10,
-        allow_null=True,
-        read_only=True,
-        help_text="The probability of each digit 0-9; null until predicted.",
-    )
-    model_version = serializers.SlugRelatedField(
-        slug_field="version",
-        read_only=True,
-        allow_null=True,
-        help_text="The model version that predicted it; null until predicted.",
-    )
-    owner = serializers.CharField(source="owner.get_username", read_only=True)
-    reviewed = serializers.BooleanField(source="is_reviewed", read_only=True)
-
-    class Meta:
-        model = Prediction
-        fields = [
-            "id",
-            "url",
-            "digit",
-            "confidence",
-            "probabilities",
-            "low_confidence",
-            "status",
-            "error_message",
-            "model_version",
-            "created_at",
-            "image_url",
-            "original_filename",
-            "source",
-            "owner",
-            "user_label",
-            "true_label",
-            "reviewed",
-            "reviewed_at",
-        ]
-        read_only_fields = fields
-        extra_kwargs = {
-            "digit": {"help_text": "The predicted digit; null while pending or if it failed."},
-            "confidence": {"help_text": "Probability of the predicted digit, 0 to 1."},
-            "low_confidence": {"help_text": "True when the confidence is below 0.5."},
-            "error_message": {"help_text": "Why the prediction failed (status failed)."},
-            "user_label": {"help_text": "The owner's claim of the right digit (feedback)."},
-            "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
-        }
-
-
 class PredictionUploadSerializer(serializers.Serializer):
     """One file in `image`, or 1 to 20 files in `images` (the field repeated)."""
 
+    # Empty files pass here so that the image checks refuse them with their own sentence.
     image = serializers.FileField(
-        required=False, help_text="One image: answered with one prediction."
+        required=False, allow_empty_file=True, help_text="One image: answered with one prediction."
     )
     images = serializers.ListField(
-        child=serializers.FileField(),
+        child=serializers.FileField(allow_empty_file=True),
         required=False,
         min_length=1,
-        max_length=MAX_BATCH_FILES,
         help_text=(
             f"Up to {MAX_BATCH_FILES} images (repeat the field): answered with a list, in order. "
             "All or nothing: if any file is refused, nothing is stored."
         ),
     )
+
+    def validate(self, attrs):
+        # The counts come from the raw form: `image` given twice would otherwise keep only one.
+        single = _count(self.initial_data, "image")
+        batch = _count(self.initial_data, "images")
+        if single and batch:
+            raise ApiError("invalid", "Send one file in `image` or several in `images`, not both.")
+        if single > 1:
+            raise ApiError(
+                "too_many_files",
+                f"`image` takes one file; send up to {MAX_BATCH_FILES} files in `images` instead.",
+            )
+        if batch > MAX_BATCH_FILES:
+            raise ApiError(
+                "too_many_files",
+                f"A batch holds at most {MAX_BATCH_FILES} files; this one has {batch}.",
+            )
+        if not attrs.get("image") and not attrs.get("images"):
+            raise ApiError(
+                "missing_field",
+                "Send the image as a file in the multipart field `image` "
+                f"(or up to {MAX_BATCH_FILES} files in `images`).",
+            )
+        return attrs
+
+
+def _count(data, name: str) -> int:
+    return len(data.getlist(name)) if hasattr(data, "getlist") else int(name in data)
 
 
 class PredictionFilterSerializer(serializers.Serializer):
@@ -107,6 +86,31 @@ class FeedbackSerializer(serializers.Serializer):
     label = serializers.IntegerField(
         min_value=0, max_value=9, help_text="The digit the image really shows."
     )
+
+
+class DecisionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=DECISIONS,
+        error_messages={"invalid_choice": f"The action must be one of: {', '.join(DECISIONS)}."},
+        help_text=(
+            "label: set `label` as the true digit; confirm: the model was right; accept_claim: "
+            "the owner's claim is right; exclude: junk, never training data."
+        ),
+    )
+    label = serializers.IntegerField(
+        min_value=0,
+        max_value=9,
+        required=False,
+        help_text="With action label: the true digit.",
+        error_messages={
+            key: "A label is a digit from 0 to 9." for key in ("invalid", "min_value", "max_value")
+        },
+    )
+
+    def validate(self, attrs):
+        if attrs["action"] == "label" and "label" not in attrs:
+            raise serializers.ValidationError({"label": "A label is a digit from 0 to 9."})
+        return attrs
 
 
 class ReviewSerializer(serializers.Serializer):

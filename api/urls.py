@@ -32,6 +32,11 @@ urlpatterns = [
         views.PredictionFeedback.as_view(),
         name="prediction-feedback",
     ),
+    path(
+        "predictions/<api_id:pk>/decision/",
+        views.PredictionDecision.as_view(),
+        name="prediction-decision",
+    ),
     path("predictions/<api_id:pk>/image", views.PredictionImage.as_view(), name="prediction-image"),
     path("models/", views.ModelVersionList.as_view(), name="model-list"),
     path("models/active/", views.ActiveModelVersion.as_view(), name="model-active"),

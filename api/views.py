@@ -7,6 +7,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_view,
 )
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, status
@@ -16,14 +17,16 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from recognizer import services
+from recognizer import predictions, review
+from recognizer.files import file_response
+from recognizer.images import UploadRejected
 from recognizer.models import ModelVersion, Prediction
-from recognizer.views import _file_response
 
 from .exceptions import ApiError, upload_error
-from .permissions import OwnerWrites, StaffReviews
+from .permissions import OwnerWrites, Reviewer, StaffReviews
 from .serializers import (
     MAX_BATCH_FILES,
+    DecisionSerializer,
     ErrorSerializer,
     FeedbackSerializer,
     ModelVersionSerializer,
@@ -81,69 +84,14 @@ class PredictionLookupMixin:
         return prediction
 
 
-def _uploaded_files(request) -> list:
-    single = request.FILES.getlist("image")
-    batch = request.FILES.getlist("images")
-    if single and batch:
-        raise ApiError("invalid", "Send one file in `image` or several in `images`, not both.")
-    if len(single) > 1:
-        raise ApiError(
-            "too_many_files",
-            f"`image` takes one file; send up to {MAX_BATCH_FILES} files in `images` instead.",
-        )
-    if len(batch) > MAX_BATCH_FILES:
-        raise ApiError(
-            "too_many_files",
-            f"A batch holds at most {MAX_BATCH_FILES} files; this one has {len(batch)}.",
-        )
-    if not single and not batch:
-        raise ApiError(
-            "missing_field",
-            "Send the image as a file in the multipart field `image` "
-            f"(or up to {MAX_BATCH_FILES} files in `images`).",
-        )
-    return single or batch
-
-
-class PredictionList(PredictionLookupMixin, generics.ListAPIView):
-    serializer_class = PredictionSerializer
-    filter_serializer_class = PredictionFilterSerializer
-    parser_classes = [MultiPartParser]
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(UploadThrottle())
-        return throttles
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.request.method != "GET":
-            return queryset
-        params = self.request.query_params
-        repeated = {name: ["Give one value."] for name in params if len(params.getlist(name)) > 1}
-        if repeated:
-            raise ValidationError(repeated)
-        # A plain dict: with a QueryDict, DRF would read a missing boolean as false.
-        filters = self.filter_serializer_class(data=params.dict())
-        filters.is_valid(raise_exception=True)
-        if "digit" in filters.validated_data:
-            queryset = queryset.filter(digit=filters.validated_data["digit"])
-        if "reviewed" in filters.validated_data:
-            reviewed = filters.validated_data["reviewed"]
-            queryset = queryset.reviewed() if reviewed else queryset.unreviewed()
-        return queryset
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="predictions_list",
         summary="List predictions",
-        description="Your predictions, newest first (staff: everyone's), 20 a page.",
+        description="Your predictions, newest first (reviewers: everyone's), 20 a page.",
         parameters=[PredictionFilterSerializer],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="predictions_create",
         summary="Read the digit in one image, or in a batch",
         description=(
@@ -171,80 +119,132 @@ class PredictionList(PredictionLookupMixin, generics.ListAPIView):
             ),
         },
         examples=UPLOAD_ERROR_EXAMPLES,
-    )
-    def post(self, request, *args, **kwargs):
-        files = _uploaded_files(request)
+    ),
+)
+class PredictionList(PredictionLookupMixin, generics.ListCreateAPIView):
+    serializer_class = PredictionSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(UploadThrottle())
+        return throttles
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.method != "GET":
+            return queryset
+        params = self.request.query_params
+        repeated = {name: ["Give one value."] for name in params if len(params.getlist(name)) > 1}
+        if repeated:
+            raise ValidationError(repeated)
+        # A plain dict: with a QueryDict, DRF would read a missing boolean as false.
+        filters = PredictionFilterSerializer(data=params.dict())
+        filters.is_valid(raise_exception=True)
+        return queryset.filter_by(**filters.validated_data)
+
+    def create(self, request, *args, **kwargs):
+        # Only the files: a text field named `image` is no image, as if it were absent.
+        upload = PredictionUploadSerializer(data=request.FILES)
+        upload.is_valid(raise_exception=True)
         context = self.get_serializer_context()
         try:
-            if "image" in request.FILES:
-                prediction = services.prediction_create(
-                    user=request.user, image_file=files[0], original_filename=files[0].name or ""
+            if "image" in upload.validated_data:
+                image = upload.validated_data["image"]
+                prediction = predictions.prediction_create(
+                    user=request.user, image_file=image, original_filename=image.name or ""
                 )
                 data = PredictionSerializer(prediction, context=context).data
                 # str(): the URL is a DRF Hyperlink, and WSGI servers accept only plain str headers.
-                location = str(data["url"])
                 return Response(
-                    data, status=status.HTTP_201_CREATED, headers={"Location": location}
+                    data, status=status.HTTP_201_CREATED, headers={"Location": str(data["url"])}
                 )
-            predictions = services.predictions_create_batch(
-                user=request.user, files=[(f, f.name or "") for f in files]
+            created = predictions.predictions_create_batch(
+                user=request.user,
+                files=[(f, f.name or "") for f in upload.validated_data["images"]],
             )
-        except services.UploadRejected as exc:
+        except UploadRejected as exc:
             raise upload_error(exc) from exc
-        data = PredictionSerializer(predictions, many=True, context=context).data
+        data = PredictionSerializer(created, many=True, context=context).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="predictions_retrieve",
+        summary="One prediction",
+        description="Your own prediction (reviewers: anyone's); another user's id gives 404.",
+    ),
+    patch=extend_schema(
+        operation_id="predictions_review",
+        summary="Reviewers: set the true label",
+        description=(
+            "Needs the change_prediction permission. Records the confirmed digit like a review "
+            "in the admin (who and when); null clears the review."
+        ),
+        request=ReviewSerializer,
+        responses={200: PredictionSerializer},
+    ),
+    delete=extend_schema(
+        operation_id="predictions_destroy",
+        summary="Delete a prediction and its image",
+        description="Owner only.",
+    ),
+)
 class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
     serializer_class = PredictionSerializer
     permission_classes = [IsAuthenticated, StaffReviews, OwnerWrites]
 
-    @extend_schema(
-        operation_id="predictions_retrieve",
-        summary="One prediction",
-        description="Your own prediction (staff: anyone's); another user's id gives 404.",
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
-        operation_id="predictions_review",
-        summary="Staff: set the true label",
-        description=(
-            "Staff only. Records the confirmed digit like a review in the admin (who and when); "
-            "null clears the review."
-        ),
-        request=ReviewSerializer,
-        responses={200: PredictionSerializer},
-    )
     def patch(self, request, *args, **kwargs):
         prediction = self.get_object()
-        review = ReviewSerializer(data=request.data)
-        review.is_valid(raise_exception=True)
-        services.prediction_review(
+        decision = ReviewSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        review.prediction_review(
             prediction=prediction,
-            label=review.validated_data["true_label"],
+            label=decision.validated_data["true_label"],
             reviewer=request.user,
         )
         return Response(self.get_serializer(prediction).data)
 
-    @extend_schema(
-        operation_id="predictions_destroy",
-        summary="Delete a prediction and its image",
-        description="Owner only.",
-    )
-    def delete(self, request, *args, **kwargs):
-        return super().delete(request, *args, **kwargs)
-
     def perform_destroy(self, instance: Prediction) -> None:
-        services.prediction_delete(prediction=instance)
+        predictions.prediction_delete(prediction=instance)
 
 
-class PredictionFeedback(PredictionLookupMixin, generics.GenericAPIView):
-    serializer_class = FeedbackSerializer
-    permission_classes = [IsAuthenticated, OwnerWrites]
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="predictions_decide",
+        summary="Reviewers: one review decision",
+        description=(
+            "What the review screen sends for each upload: a label, confirm the model, accept "
+            "the owner's claim, or exclude it from training. Needs the change_prediction "
+            "permission; recorded in the label history with the reviewer."
+        ),
+        request=DecisionSerializer,
+        responses={200: PredictionSerializer},
+    )
+)
+class PredictionDecision(PredictionLookupMixin, generics.GenericAPIView):
+    serializer_class = DecisionSerializer
+    permission_classes = [IsAuthenticated, Reviewer]
 
-    @extend_schema(
+    def post(self, request, *args, **kwargs):
+        prediction = self.get_object()
+        decision = DecisionSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        try:
+            review.prediction_decide(
+                prediction=prediction, reviewer=request.user, **decision.validated_data
+            )
+        except review.ReviewRefused as exc:
+            raise ApiError("invalid", str(exc)) from exc
+        return Response(
+            PredictionSerializer(prediction, context=self.get_serializer_context()).data
+        )
+
+
+@extend_schema_view(
+    post=extend_schema(
         operation_id="predictions_feedback",
         summary="Owner: say the prediction is wrong",
         description=(
@@ -254,11 +254,18 @@ class PredictionFeedback(PredictionLookupMixin, generics.GenericAPIView):
         request=FeedbackSerializer,
         responses={200: PredictionSerializer},
     )
+)
+class PredictionFeedback(PredictionLookupMixin, generics.GenericAPIView):
+    serializer_class = FeedbackSerializer
+    permission_classes = [IsAuthenticated, OwnerWrites]
+
     def post(self, request, *args, **kwargs):
         prediction = self.get_object()
         feedback = FeedbackSerializer(data=request.data)
         feedback.is_valid(raise_exception=True)
-        services.prediction_feedback(prediction=prediction, label=feedback.validated_data["label"])
+        predictions.prediction_feedback(
+            prediction=prediction, label=feedback.validated_data["label"]
+        )
         return Response(
             PredictionSerializer(prediction, context=self.get_serializer_context()).data
         )
@@ -271,33 +278,41 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class PredictionImage(PredictionLookupMixin, generics.GenericAPIView):
-    content_negotiation_class = AnyAcceptNegotiation
-    accept_any = True
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="predictions_image",
         summary="The stored image",
         description="The upload, re-encoded as PNG. Same permission check as the web page.",
         responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, "The PNG image.")},
     )
+)
+class PredictionImage(PredictionLookupMixin, generics.GenericAPIView):
+    content_negotiation_class = AnyAcceptNegotiation
+    accept_any = True
+
     def get(self, request, *args, **kwargs):
-        return _file_response(self.get_object().image)
+        return file_response(self.get_object().image)
 
 
-class ModelVersionList(generics.ListAPIView):
-    queryset = ModelVersion.objects.select_related("parent")
-    serializer_class = ModelVersionSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="models_list",
         summary="Model versions",
         description="Every trained model version, newest first, with its parameters and metrics.",
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+)
+class ModelVersionList(generics.ListAPIView):
+    queryset = ModelVersion.objects.select_related("parent")
+    serializer_class = ModelVersionSerializer
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="models_active",
+        summary="The active model version",
+        description="The version that answers uploads now; 404 if none is active.",
+    )
+)
 class ActiveModelVersion(generics.RetrieveAPIView):
     serializer_class = ModelVersionSerializer
 
@@ -306,14 +321,6 @@ class ActiveModelVersion(generics.RetrieveAPIView):
         if active is None:
             raise NotFound("No model is active yet.")
         return active
-
-    @extend_schema(
-        operation_id="models_active",
-        summary="The active model version",
-        description="The version that answers uploads now; 404 if none is active.",
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class DocsView(SpectacularSwaggerSplitView):

@@ -5,8 +5,8 @@ The kind: a zero written square with a slash through it (as on engineering forms
 listings). MNIST has none; the forest reads them as 8.
 
 Everything goes through the site's real paths in a throwaway project folder: `train_model` for the
-baseline, `services.prediction_create` for uploads, `services.prediction_review` for staff
-corrections, `training.retrain` for the candidate and the promotion gate.
+baseline, `predictions.prediction_create` for uploads, `review.prediction_review` for staff
+corrections, `retraining.retrain` for the candidate and the promotion gate.
 
     python benchmarks/retrain_demo.py                  # full MNIST, 100 trees (~10 min on 2 cores)
     python benchmarks/retrain_demo.py --limit 5000 --n-estimators 20   # a quick look
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from ml.data import load_mnist
-    from recognizer import services, training
+    from recognizer import predictions, retraining, review
     from recognizer.models import ModelVersion
 
     started = time.perf_counter()
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     staff = users.create_user(username="demo-staff", password="demo-pass-123", is_staff=True)
 
     def upload_all(pngs: list[bytes]) -> list:
-        return [services.prediction_create(user=owner, image_file=io.BytesIO(p)) for p in pngs]
+        return [predictions.prediction_create(user=owner, image_file=io.BytesIO(p)) for p in pngs]
 
     def read_rate(predictions: list, labels: list[int]) -> float:
         return float(np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True)]))
@@ -116,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     wrong_as = np.bincount([p.digit for p in corrections], minlength=10).tolist()
 
     for prediction in corrections:
-        services.prediction_review(prediction=prediction, label=KIND_LABEL, reviewer=staff)
+        review.prediction_review(prediction=prediction, label=KIND_LABEL, reviewer=staff)
 
     print("Retraining with the corrections...", file=sys.stderr)
-    outcome = training.retrain(
+    outcome = retraining.retrain(
         mnist_limit=args.limit or 0, n_estimators=args.n_estimators, test_limit=0
     )
     active = ModelVersion.objects.active()

@@ -424,7 +424,7 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
     from django.test import Client
 
     from ml.predict import ARTIFACT_NAME
-    from recognizer import registry, services
+    from recognizer import images, model_versions, registry
 
     # Log lines are formatted as in production, then dropped instead of filling the table.
     sink = open(os.devnull, "w")  # noqa: SIM115
@@ -434,7 +434,7 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
     call_command("migrate", verbosity=0)
     npz = artifact_dir / ARTIFACT_NAME
     meta = json.loads((artifact_dir / "metadata.json").read_text())
-    version = services.model_version_register(
+    version = model_versions.model_version_register(
         version=meta.get("version", "bench"),
         artifact_path=str(npz.resolve()),
         sha256=meta["sha256"],
@@ -442,7 +442,7 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
         metrics=meta.get("metrics", {}),
     )
     if version.status != "active":
-        services.model_version_activate(model_version=version)
+        model_versions.model_version_activate(model_version=version)
     user = get_user_model().objects.create_user(username="speed", password="speed-Pa55word!")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
@@ -455,14 +455,14 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
             raise SystemExit(f"upload failed: HTTP {response.status_code}")
 
     def baseline() -> None:
-        services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP = 6, 2.0
+        images.PNG_COMPRESS_LEVEL, images.THUMBNAIL_REDUCING_GAP = 6, 2.0
         model.flat = SklearnWalk(forest)
 
     def project() -> None:
-        services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP = png, gap
+        images.PNG_COMPRESS_LEVEL, images.THUMBNAIL_REDUCING_GAP = png, gap
         model.flat = served
 
-    png, gap = services.PNG_COMPRESS_LEVEL, services.THUMBNAIL_REDUCING_GAP
+    png, gap = images.PNG_COMPRESS_LEVEL, images.THUMBNAIL_REDUCING_GAP
     rows = []
     for kind, blob in test_images().items():
         n = calls if "canvas" in kind else max(5, calls // 4)

@@ -1,9 +1,8 @@
 import io
-import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -11,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services, training
+from . import export, model_versions, retraining, review, tasks
 from .models import REVIEW_QUEUE_ORDERING, ModelVersion, Prediction, TrainingRun
 from .stats import model_version_stats
 
@@ -50,7 +49,7 @@ class ClaimFilter(admin.SimpleListFilter):
 
 def _set_label_action(label: int):
     def action(modeladmin, request, queryset):
-        count = services.predictions_set_label(
+        count = review.predictions_set_label(
             predictions=queryset, label=label, reviewer=request.user
         )
         modeladmin.message_user(request, f"Set the label of {count} prediction(s) to {label}.")
@@ -61,8 +60,8 @@ def _set_label_action(label: int):
 
 def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
     try:
-        run = training.training_run_enqueue(requested_by=request.user)
-    except training.RetrainRefused as exc:
+        run = tasks.training_run_enqueue(requested_by=request.user)
+    except retraining.RetrainRefused as exc:
         modeladmin.message_user(request, str(exc), messages.WARNING)
         return
     url = reverse("admin:recognizer_trainingrun_change", args=[run.pk])
@@ -172,11 +171,6 @@ class PredictionAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.review_view),
                 name="recognizer_prediction_review",
             ),
-            path(
-                "review/decide/",
-                self.admin_site.admin_view(self.review_decide),
-                name="recognizer_prediction_review_decide",
-            ),
         ]
         return review + super().get_urls()
 
@@ -208,7 +202,7 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if "true_label" in form.changed_data:
-            services.prediction_review(
+            review.prediction_review(
                 prediction=obj, label=form.cleaned_data["true_label"], reviewer=request.user
             )
         else:
@@ -216,25 +210,25 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Confirm prediction is correct", permissions=["change"])
     def confirm_prediction(self, request, queryset):
-        count = services.predictions_confirm(predictions=queryset, reviewer=request.user)
+        count = review.predictions_confirm(predictions=queryset, reviewer=request.user)
         self.message_user(request, f"Confirmed {count} prediction(s).", messages.SUCCESS)
 
     @admin.action(description="Accept the owner's label", permissions=["change"])
     def accept_user_label(self, request, queryset):
-        count = services.predictions_accept_user_label(predictions=queryset, reviewer=request.user)
+        count = review.predictions_accept_user_label(predictions=queryset, reviewer=request.user)
         skipped = queryset.count() - count
         note = f" ({skipped} without a claim left as they were)" if skipped else ""
         self.message_user(request, f"Accepted the owner's label on {count}{note}.")
 
     @admin.action(description="Exclude from training (junk)", permissions=["change"])
     def exclude_from_training(self, request, queryset):
-        count = services.predictions_exclude(predictions=queryset, reviewer=request.user)
+        count = review.predictions_exclude(predictions=queryset, reviewer=request.user)
         self.message_user(request, f"Excluded {count} prediction(s) from training.")
 
     @admin.action(description="Export the reviewed ones as a dataset (zip)", permissions=["view"])
     def export_dataset(self, request, queryset):
         buffer = io.BytesIO()
-        training.dataset_export(out=buffer, predictions=queryset)
+        export.dataset_export(out=buffer, predictions=queryset)
         response = HttpResponse(buffer.getvalue(), content_type="application/zip")
         name = f"digits-dataset-{timezone.now():%Y%m%d-%H%M%S}.zip"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -260,60 +254,9 @@ class PredictionAdmin(SimpleHistoryAdmin):
             "title": "Review queue",
             "items": items,
             "remaining": queue.count(),
-            "decide_url": reverse("admin:recognizer_prediction_review_decide"),
             "changelist_url": reverse("admin:recognizer_prediction_changelist"),
         }
         return TemplateResponse(request, "admin/recognizer/prediction/review.html", context)
-
-    def review_decide(self, request: HttpRequest) -> HttpResponse:
-        return _review_decide(self, request)
-
-
-def _review_decide(model_admin: PredictionAdmin, request: HttpRequest) -> JsonResponse:
-    """One decision from the review screen: {"id": 12, "action": "label"|"confirm"|"exclude",
-    "label": 0-9}. Answers {"id", "true_label", "excluded"} or {"error": sentence} with 400.
-    """
-    if request.method != "POST":
-        return JsonResponse({"error": "Send decisions with POST."}, status=405)
-    if not model_admin.has_change_permission(request):
-        return JsonResponse({"error": "You may not review predictions."}, status=403)
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"error": "The request body is not valid JSON."}, status=400)
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "Send a JSON object."}, status=400)
-    pk = body.get("id")
-    action = body.get("action")
-    if not isinstance(pk, int) or isinstance(pk, bool):
-        return JsonResponse({"error": "Give the prediction's id as a number."}, status=400)
-    prediction = Prediction.objects.filter(pk=pk).first()
-    if prediction is None:
-        return JsonResponse({"error": f"Prediction {pk} does not exist."}, status=404)
-    if action == "label":
-        label = body.get("label")
-        if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
-            return JsonResponse({"error": "A label is a digit from 0 to 9."}, status=400)
-        services.prediction_review(prediction=prediction, label=label, reviewer=request.user)
-    elif action == "confirm":
-        if prediction.digit is None:
-            return JsonResponse({"error": "This upload has no prediction to confirm."}, status=400)
-        services.prediction_review(
-            prediction=prediction, label=prediction.digit, reviewer=request.user
-        )
-    elif action == "exclude":
-        services.prediction_exclude(prediction=prediction, reviewer=request.user)
-    else:
-        return JsonResponse(
-            {"error": "The action must be one of: label, confirm, exclude."}, status=400
-        )
-    return JsonResponse(
-        {
-            "id": prediction.pk,
-            "true_label": prediction.true_label,
-            "excluded": prediction.excluded_from_training,
-        }
-    )
 
 
 @admin.register(ModelVersion)
@@ -405,7 +348,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 request, f"{version} is not a candidate ({version.status}).", messages.ERROR
             )
             return
-        training.model_version_promote(model_version=version, user=request.user)
+        try:
+            model_versions.model_version_promote(model_version=version, user=request.user)
+        except model_versions.ModelVersionUnusable as exc:
+            self.message_user(request, f"Not promoted: {exc}", messages.ERROR)
+            return
         self.message_user(request, f"{version} is now the active model.", messages.SUCCESS)
 
     @admin.action(description="Roll back to the selected version", permissions=["activate"])
@@ -416,7 +363,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if version.is_active:
             self.message_user(request, f"{version} is already active.", messages.WARNING)
             return
-        training.model_version_rollback(model_version=version, user=request.user)
+        try:
+            model_versions.model_version_rollback(model_version=version, user=request.user)
+        except model_versions.ModelVersionUnusable as exc:
+            self.message_user(request, f"Not rolled back: {exc}", messages.ERROR)
+            return
         self.message_user(request, f"Rolled back: {version} is active again.", messages.SUCCESS)
 
     @admin.action(

@@ -26,18 +26,8 @@ class HistoryFilterForm(forms.Form):
     )
     reviewed = forms.ChoiceField(choices=REVIEWED_CHOICES, required=False, label="Review")
 
-    def filter(self, queryset):
-        if not self.is_valid():
-            return queryset
-        digit = self.cleaned_data.get("digit")
-        if digit is not None:
-            queryset = queryset.filter(digit=digit)
-        reviewed = self.cleaned_data.get("reviewed")
-        if reviewed == "yes":
-            queryset = queryset.reviewed()
-        elif reviewed == "no":
-            queryset = queryset.unreviewed()
-        return queryset
+    def clean_reviewed(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.cleaned_data.get("reviewed"))
 
 
 class FeedbackForm(forms.Form):

@@ -1,5 +1,6 @@
 import uuid
 
+import numpy as np
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -80,7 +81,9 @@ class ModelVersion(models.Model):
 
 class PredictionQuerySet(models.QuerySet):
     def for_user(self, user) -> "PredictionQuerySet":
-        if user.is_staff:
+        """What `user` may look at: their own uploads; everyone's for reviewers, who hold the
+        view permission (being staff is not enough)."""
+        if user.has_perm("recognizer.view_prediction"):
             return self
         return self.filter(owner=user)
 
@@ -106,6 +109,17 @@ class PredictionQuerySet(models.QuerySet):
         return self.filter(
             true_label__isnull=False, excluded_from_training=False, model_input__isnull=False
         )
+
+    def filter_by(
+        self, *, digit: int | None = None, reviewed: bool | None = None
+    ) -> "PredictionQuerySet":
+        """The history and API filters: a predicted digit, reviewed or not (None: any)."""
+        queryset = self
+        if digit is not None:
+            queryset = queryset.filter(digit=digit)
+        if reviewed is not None:
+            queryset = queryset.reviewed() if reviewed else queryset.unreviewed()
+        return queryset
 
     def review_queue(self) -> "PredictionQuerySet":
         return self.order_by(*REVIEW_QUEUE_ORDERING)
@@ -227,6 +241,13 @@ class Prediction(models.Model):
         if self.true_label is None or self.digit is None:
             return None
         return self.true_label == self.digit
+
+    @property
+    def model_input_array(self) -> np.ndarray | None:
+        """The (28, 28) uint8 image the model saw, or None if none was recorded."""
+        if not self.model_input:
+            return None
+        return np.frombuffer(bytes(self.model_input), dtype=np.uint8).reshape(28, 28)
 
     @property
     def probability_rows(self) -> list[tuple[int, float]]:

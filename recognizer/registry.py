@@ -40,6 +40,22 @@ def artifact_file(version: ModelVersion) -> Path:
     return path if path.is_absolute() else Path(settings.MODEL_DIR) / path
 
 
+def load_version(version: ModelVersion) -> Model:
+    """Load and hash-check a version's artifact, first fetching it from the shared storage when
+    this server has no copy (it was registered on another server). Raises ModelUnavailable."""
+    path = artifact_file(version)
+    if not path.exists() and artifacts.is_shared():
+        try:
+            path = artifacts.fetch(version.artifact_path, expected_sha256=version.sha256)
+        except artifacts.ArtifactError as exc:
+            raise ModelUnavailable(f"Model {version.version} cannot be loaded: {exc}") from exc
+    try:
+        return load_model(path, expected_sha256=version.sha256)
+    except ModelLoadError as exc:
+        logger.error("model_load_failed version=%s path=%s error=%s", version.version, path, exc)
+        raise ModelUnavailable(f"Model {version.version} cannot be loaded: {exc}") from exc
+
+
 def get_active_model() -> tuple[ModelVersion, Model]:
     global _loaded
     current = _loaded
@@ -61,18 +77,7 @@ def get_active_model() -> tuple[ModelVersion, Model]:
             _loaded.checked_at = now
             return _loaded.version, _loaded.model
         started = time.perf_counter()
-        path = artifact_file(active)
-        if not path.exists() and artifacts.is_shared():
-            # Registered on another server: MODEL_DIR is this server's cache of the shared storage.
-            try:
-                path = artifacts.fetch(active.artifact_path, expected_sha256=active.sha256)
-            except artifacts.ArtifactError as exc:
-                raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
-        try:
-            model = load_model(path, expected_sha256=active.sha256)
-        except ModelLoadError as exc:
-            logger.error("model_load_failed version=%s path=%s error=%s", active.version, path, exc)
-            raise ModelUnavailable(f"Model {active.version} cannot be loaded: {exc}") from exc
+        model = load_version(active)
         logger.info(
             "model_loaded version=%s seconds=%.3f", active.version, time.perf_counter() - started
         )

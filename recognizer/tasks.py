@@ -1,14 +1,28 @@
-"""Background tasks, run by the worker (`python manage.py db_worker`)."""
+"""Background tasks, run by the worker (`python manage.py db_worker`).
 
+Imports run one way: tasks -> retraining.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
 from django_tasks import task
 
+from . import retraining
 from .models import TrainingRun
 
 
 @task()
 def retrain_task(training_run_id: int) -> dict:
-    from . import training
-
     run = TrainingRun.objects.get(pk=training_run_id)
-    run = training.training_run_execute(run=run)
+    run = retraining.training_run_execute(run=run)
     return {"candidate": run.candidate.version if run.candidate else None, "promoted": run.promoted}
+
+
+def training_run_enqueue(
+    *, requested_by: AbstractBaseUser | None = None, force: bool = False
+) -> TrainingRun:
+    """Queue a retraining for the background worker."""
+    run = retraining.training_run_create(requested_by=requested_by, force=force)
+    result = retrain_task.enqueue(training_run_id=run.pk)
+    TrainingRun.objects.filter(pk=run.pk, task_id="").update(task_id=str(result.id))
+    run.refresh_from_db()
+    return run

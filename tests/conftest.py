@@ -8,7 +8,7 @@ from PIL import Image
 from ml.data import load_mnist
 from ml.predict import load_model
 from ml.train import save_artifact, train_model
-from recognizer import registry
+from recognizer import model_versions, registry
 
 TINY_TRAIN = 2000
 
@@ -47,9 +47,8 @@ def tiny_artifact(tmp_path_factory):
 
 @pytest.fixture
 def active_model(db, tiny_artifact):
-    from recognizer import services
 
-    return services.model_version_register(
+    return model_versions.model_version_register(
         version=tiny_artifact.metadata.get("version", "tiny-1"),
         artifact_path=str(Path(tiny_artifact.path).resolve()),
         sha256=tiny_artifact.sha256,

@@ -167,7 +167,7 @@
       row.querySelector(".prob-value").textContent = percent(p, 1);
     });
     result.querySelector('[data-field="model-input"]').src = data.model_input_url;
-    result.querySelector('[data-field="link"]').href = data.url;
+    result.querySelector('[data-field="link"]').href = data.page_url;
     resultEmpty.hidden = true;
     result.hidden = false;
   }
@@ -213,7 +213,7 @@
       } else if (response.status === 201) {
         hideResult();
         say(
-          "We saved your drawing but could not read it yet: " + data.detail +
+          "We saved your drawing but could not read it yet: " + data.error_message +
             " It stays in your history and will be read as soon as the model is available.",
           "error"
         );

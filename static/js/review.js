@@ -6,7 +6,6 @@
 
   const root = document.getElementById("review");
   if (!root) return;
-  const url = root.dataset.decideUrl;
   const remaining = Number(root.dataset.remaining || 0);
   const batch = Number(root.dataset.batch || 0);
   const tokenInput = root.querySelector("input[name=csrfmiddlewaretoken]");
@@ -56,7 +55,7 @@
   let sending = false;
 
   function send(item, body) {
-    return fetch(url, {
+    return fetch(item.dataset.decideUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: {
@@ -64,10 +63,10 @@
         "X-CSRFToken": tokenInput ? tokenInput.value : "",
         "X-Requested-With": "fetch",
       },
-      body: JSON.stringify(Object.assign({ id: Number(item.dataset.id) }, body)),
+      body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) throw new Error(data.error || "The server said " + response.status + ".");
+        if (!response.ok) throw new Error(data.detail || "The server said " + response.status + ".");
         return data;
       });
     });

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from recognizer import services
+from recognizer import predictions
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +52,6 @@ def named_file(data: bytes, name: str = "digit.png") -> io.BytesIO:
 
 @pytest.fixture
 def prediction(user, active_model, digit_png):
-    return services.prediction_create(
+    return predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
     )

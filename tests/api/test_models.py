@@ -1,13 +1,13 @@
 import pytest
 from django.urls import reverse
 
-from recognizer import services
+from recognizer import model_versions
 
 pytestmark = pytest.mark.django_db
 
 
 def test_models_list_shows_versions_and_metrics(alice, active_model):
-    newer = services.model_version_register(
+    newer = model_versions.model_version_register(
         version="tiny-2",
         artifact_path=active_model.artifact_path,
         sha256=active_model.sha256,

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from recognizer import services
+from recognizer import predictions, review
 from recognizer.models import Prediction
 from tests.conftest import digit_photo_bytes
 
@@ -112,7 +112,7 @@ def test_staff_list_sees_everyone(alice, bob, staff, active_model, digit_png):
 
 def test_list_is_paginated(alice, user, active_model, digit_png):
     for _ in range(3):
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     page = alice.get(LIST, {"page_size": 2}).json()
     assert page["count"] == 3
@@ -124,10 +124,10 @@ def test_list_is_paginated(alice, user, active_model, digit_png):
 
 
 def test_list_filters_by_digit_and_review(alice, user, staff_user, active_model, digit_png):
-    a = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    b = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    a = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    b = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     Prediction.objects.filter(pk=b.pk).update(digit=(a.digit + 1) % 10)
-    services.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
+    review.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
 
     def ids(**params):
         return [item["id"] for item in alice.get(LIST, params).json()["results"]]
@@ -238,7 +238,7 @@ def test_staff_relabel_is_recorded_as_a_review(staff, staff_user, alice, predict
 
 
 def test_staff_can_clear_a_review(staff, staff_user, prediction):
-    services.prediction_review(prediction=prediction, label=4, reviewer=staff_user)
+    review.prediction_review(prediction=prediction, label=4, reviewer=staff_user)
     response = staff.patch(detail(prediction.pk), {"true_label": None})
     assert response.status_code == 200
     prediction.refresh_from_db()

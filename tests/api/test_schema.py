@@ -9,7 +9,7 @@ from django.urls import reverse
 from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
 
-from recognizer import services
+from recognizer import predictions
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_schemathesis_finds_no_server_error_or_schema_break(
     }
     # Real rows, the caller's and someone else's, so small ids hit both.
     for owner in (user, user, other_user):
-        services.prediction_create(user=owner, image_file=io.BytesIO(digit_png))
+        predictions.prediction_create(user=owner, image_file=io.BytesIO(digit_png))
     token = Token.objects.create(user=user).key
 
     result = subprocess.run(
@@ -112,5 +112,5 @@ def test_schemathesis_finds_no_server_error_or_schema_break(
 
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
-    assert "9 selected / 9 total" in report
+    assert "10 selected / 10 total" in report
     assert " passed" in report and "failed" not in report.split("SUMMARY")[-1]

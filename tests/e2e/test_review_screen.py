@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from recognizer import services
+from recognizer import predictions
 from recognizer.models import Prediction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
     settings, live_server, new_context, user, staff_user, active_model, digit_png
 ):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    first = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     fields = {
         f.attname: getattr(first, f.attname)
         for f in Prediction._meta.concrete_fields

@@ -179,10 +179,10 @@ def prod_server(tmp_path_factory, tiny_artifact):
     # One Django start-up instead of three: migrate, collect static files, add a user and a model.
     setup = (
         "from django.core.management import call_command; "
-        "from django.contrib.auth import get_user_model; from recognizer import services; "
+        "from django.contrib.auth import get_user_model; from recognizer import model_versions; "
         "call_command('migrate', verbosity=0); call_command('collectstatic', verbosity=0); "
         f"get_user_model().objects.create_user('alice', password='{PASSWORD}'); "
-        "services.model_version_register(version='tiny-1', "
+        "model_versions.model_version_register(version='tiny-1', "
         f"artifact_path={str(Path(tiny_artifact.path).resolve())!r}, "
         f"sha256={tiny_artifact.sha256!r}, params={{}}, metrics={{}})"
     )

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from recognizer import services
+from recognizer import predictions
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def inline_code(html: str) -> list[str]:
 
 @pytest.fixture
 def prediction(user, active_model, digit_png):
-    return services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    return predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
 
 def test_main_pages_send_csp_and_have_no_inline_code(client, user, staff_user, prediction):

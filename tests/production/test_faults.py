@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.urls import reverse
 
 from digitsite.middleware import overload_part
-from recognizer import services
+from recognizer import model_versions
 from recognizer.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def own_artifact(db, tiny_artifact):
     source = Path(tiny_artifact.path)
     target_dir = Path(settings.MODEL_DIR) / "tiny-own"
     shutil.copytree(source.parent, target_dir)
-    services.model_version_register(
+    model_versions.model_version_register(
         version="tiny-own",
         artifact_path=f"tiny-own/{source.name}",
         sha256=tiny_artifact.sha256,

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from recognizer import services
+from recognizer import predictions
 from recognizer.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +26,8 @@ def make_old(path):
 @pytest.fixture
 def scene(user, active_model, digit_png):
     """One healthy prediction, one whose image is gone, one stray file, one fresh stray file."""
-    healthy = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    broken = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    healthy = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    broken = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     os.remove(broken.image.path)
     media = settings.MEDIA_ROOT
     stray = media / "uploads" / "2020" / "01" / "stray.png"
@@ -90,7 +90,7 @@ def test_min_age_zero_counts_fresh_files(scene):
 
 
 def test_nothing_to_report_on_a_clean_store(user, active_model, digit_png):
-    services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     assert orphans().strip() == (
         "0 orphan file(s), 0 prediction(s) without a file. Nothing was changed."

@@ -71,7 +71,9 @@ def test_drawing_is_stored_as_drawing_and_answered_in_json(client, user, active_
     assert body["confidence"] == pytest.approx(prediction.confidence)
     assert len(body["probabilities"]) == 10
     assert body["model_version"] == active_model.version
-    assert body["url"] == reverse("recognizer:detail", args=[prediction.pk])
+    assert body["page_url"] == reverse("recognizer:detail", args=[prediction.pk])
+    # The same shape as the API's prediction (one serializer).
+    assert body["url"].endswith(reverse("api:prediction-detail", args=[prediction.pk]))
     assert body["model_input_url"] == reverse("recognizer:model_input", args=[prediction.pk])
     assert client.get(body["model_input_url"]).status_code == 200
 
@@ -114,8 +116,7 @@ def test_drawing_without_a_model_is_kept_and_explained(client, user, digit_png):
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "failed"
-    assert body["error"] == "prediction_failed"
-    assert body["detail"]
+    assert "No model is active" in body["error_message"]
     assert Prediction.objects.get().status == Prediction.Status.FAILED
 
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from recognizer import services
+from recognizer import predictions, review
 
 pytestmark = pytest.mark.django_db
 
@@ -23,22 +23,22 @@ def reviewed(user, other_user, staff_user, active_model, digit_png, mnist_test_s
     from tests.conftest import digit_photo_bytes
 
     images, _ = mnist_test_slice
-    same_a = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    same_b = services.prediction_create(user=other_user, image_file=io.BytesIO(digit_png))
-    other = services.prediction_create(
+    same_a = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    same_b = predictions.prediction_create(user=other_user, image_file=io.BytesIO(digit_png))
+    other = predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_photo_bytes(images[1]))
     )
-    junk = services.prediction_create(
+    junk = predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_photo_bytes(images[2]))
     )
-    unreviewed = services.prediction_create(
+    unreviewed = predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_photo_bytes(images[3]))
     )
-    services.prediction_review(prediction=same_a, label=7, reviewer=staff_user)
-    services.prediction_review(prediction=same_b, label=1, reviewer=staff_user)
-    services.prediction_review(prediction=other, label=2, reviewer=staff_user)
-    services.prediction_review(prediction=junk, label=3, reviewer=staff_user)
-    services.prediction_exclude(prediction=junk, reviewer=staff_user)
+    review.prediction_review(prediction=same_a, label=7, reviewer=staff_user)
+    review.prediction_review(prediction=same_b, label=1, reviewer=staff_user)
+    review.prediction_review(prediction=other, label=2, reviewer=staff_user)
+    review.prediction_review(prediction=junk, label=3, reviewer=staff_user)
+    review.prediction_exclude(prediction=junk, reviewer=staff_user)
     return {"same_b": same_b, "other": other, "unreviewed": unreviewed}
 
 

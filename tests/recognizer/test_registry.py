@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from recognizer import registry, services
+from recognizer import model_versions, predictions, registry, review
 from recognizer.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def candidate(tiny_artifact, active_model):
-    return services.model_version_register(
+    return model_versions.model_version_register(
         version="tiny-2",
         artifact_path=str(Path(tiny_artifact.path).resolve()),
         sha256=tiny_artifact.sha256,
@@ -63,7 +63,7 @@ def test_rollback_to_an_earlier_version_is_served_next(
     client, settings, user, staff_user, active_model, candidate, digit_png
 ):
     settings.MODEL_REFRESH_SECONDS = 0
-    services.model_version_activate(model_version=candidate)
+    model_versions.model_version_activate(model_version=candidate)
     assert registry.get_active_model()[0] == candidate
     client.force_login(staff_user)
 
@@ -84,7 +84,7 @@ def test_within_the_refresh_window_the_loaded_model_is_kept(
 ):
     settings.MODEL_REFRESH_SECONDS = 3600
     assert registry.get_active_model()[0] == active_model
-    services.model_version_activate(model_version=candidate)
+    model_versions.model_version_activate(model_version=candidate)
     assert registry.get_active_model()[0] == active_model
     settings.MODEL_REFRESH_SECONDS = 0
     assert registry.get_active_model()[0] == candidate
@@ -118,12 +118,12 @@ def test_stats_page_shows_accuracy_confusion_low_confidence_and_daily_chart(
     client, user, staff_user, active_model, digit_png
 ):
     rows = [
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
     ]
     assert all(p.model_version == active_model for p in rows)
-    services.prediction_review(prediction=rows[0], label=rows[0].digit, reviewer=staff_user)
+    review.prediction_review(prediction=rows[0], label=rows[0].digit, reviewer=staff_user)
     wrong = (rows[1].digit + 1) % 10
-    services.prediction_review(prediction=rows[1], label=wrong, reviewer=staff_user)
+    review.prediction_review(prediction=rows[1], label=wrong, reviewer=staff_user)
     active_model.metrics = {"accuracy": 0.9, "confusion": [[1] * 10 for _ in range(10)]}
     active_model.save()
     client.force_login(staff_user)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from recognizer import registry, services, training
+from recognizer import images, predictions, registry, retraining, review
 from recognizer.models import ModelVersion, Prediction, TrainingRun
 from testkit.shapes import slashed_zero_png
 
@@ -27,7 +27,7 @@ def _small_and_fast(settings):
 
 def test_heldout_slice_is_a_stable_fifth_by_hash_of_the_id():
     ids = range(1, 2001)
-    held = [i for i in ids if training.is_heldout(i)]
+    held = [i for i in ids if retraining.is_heldout(i)]
     assert held == [i for i in ids if int(hashlib.sha256(str(i).encode()).hexdigest(), 16) % 5 == 0]
     assert 0.17 < len(held) / 2000 < 0.23
 
@@ -44,7 +44,7 @@ def test_heldout_slice_is_a_stable_fifth_by_hash_of_the_id():
     ],
 )
 def test_promotion_gate(candidate, active, cand_held, active_held, passes, words):
-    ok, reason = training.promotion_gate(
+    ok, reason = retraining.promotion_gate(
         candidate_mnist=candidate,
         active_mnist=active,
         candidate_heldout=cand_held,
@@ -57,7 +57,7 @@ def test_promotion_gate(candidate, active, cand_held, active_held, passes, words
 def test_augment_makes_shifted_rotated_copies():
     image = np.zeros((1, 28, 28), dtype=np.uint8)
     image[0, 8:20, 12:16] = 255
-    copies = training.augment(image, 6, seed=1)
+    copies = retraining.augment(image, 6, seed=1)
     assert copies.shape == (6, 28, 28) and copies.dtype == np.uint8
     assert all(not np.array_equal(c, image[0]) for c in copies)
     # Still the same stroke: most of the ink survives the small moves.
@@ -76,13 +76,13 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
     corrected in the review screen, `retrain` builds and promotes a candidate, and NEW uploads of
     that kind are read far better, by the model the site now serves."""
     corrections = [
-        services.prediction_create(
+        predictions.prediction_create(
             user=user, image_file=io.BytesIO(slashed_zero_png(np.random.default_rng(i)))
         )
         for i in range(40)
     ]
     new_pngs = [slashed_zero_png(np.random.default_rng(10_000 + i)) for i in range(30)]
-    new_inputs = np.stack([services.decode_upload(io.BytesIO(p))[1] for p in new_pngs])
+    new_inputs = np.stack([images.decode_upload(io.BytesIO(p))[1] for p in new_pngs])
     _, baseline = registry.get_active_model()
     before = _read_rate(baseline, new_inputs, 0)
     # The tiny model misreads this kind often (about a third to a half of the time here).
@@ -91,8 +91,8 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
 
     client.force_login(staff_user)
     for p in corrections:
-        body = json.dumps({"id": p.pk, "action": "label", "label": 0})
-        decide = reverse("admin:recognizer_prediction_review_decide")
+        body = json.dumps({"action": "label", "label": 0})
+        decide = reverse("api:prediction-decision", args=[p.pk])
         assert client.post(decide, body, content_type="application/json").status_code == 200
 
     # More trees than the 10-tree active model, so that the gate's MNIST comparison is not a coin
@@ -111,11 +111,11 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
     trained = set(version.training_data["correction_ids"])
     assert held and trained and not held & trained
     assert held | trained == {p.pk for p in corrections}
-    assert all(training.is_heldout(pk) for pk in held)
+    assert all(retraining.is_heldout(pk) for pk in held)
     assert version.heldout_metrics["accuracy"] >= version.heldout_metrics["active_accuracy"]
     assert version.training_data["mnist"] == 2000
     # And the upload path serves it.
-    upload = services.prediction_create(user=user, image_file=io.BytesIO(new_pngs[0]))
+    upload = predictions.prediction_create(user=user, image_file=io.BytesIO(new_pngs[0]))
     assert upload.model_version == version
 
 
@@ -200,9 +200,9 @@ def test_database_backend_queues_the_run_and_db_worker_runs_it(
 
 @pytest.mark.django_db
 def test_a_second_run_is_refused_while_one_is_queued(staff_user):
-    training.training_run_create(requested_by=staff_user)
-    with pytest.raises(training.RetrainRefused):
-        training.training_run_create(requested_by=staff_user)
+    retraining.training_run_create(requested_by=staff_user)
+    with pytest.raises(retraining.RetrainRefused):
+        retraining.training_run_create(requested_by=staff_user)
     with pytest.raises(CommandError, match="already Queued"):
         call_command("retrain", stdout=io.StringIO())
 
@@ -210,14 +210,14 @@ def test_a_second_run_is_refused_while_one_is_queued(staff_user):
 @pytest.mark.django_db
 def test_retrain_uses_reviewed_non_excluded_uploads_only(user, staff_user, active_model, digit_png):
     rows = [
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
     ]
     reviewed, excluded, _unreviewed = rows
-    services.prediction_review(prediction=reviewed, label=7, reviewer=staff_user)
-    services.prediction_review(prediction=excluded, label=7, reviewer=staff_user)
-    services.prediction_exclude(prediction=excluded, reviewer=staff_user)
+    review.prediction_review(prediction=reviewed, label=7, reviewer=staff_user)
+    review.prediction_review(prediction=excluded, label=7, reviewer=staff_user)
+    review.prediction_exclude(prediction=excluded, reviewer=staff_user)
 
-    outcome = training.retrain(n_estimators=2, copies=2)
+    outcome = retraining.retrain(n_estimators=2, copies=2)
 
     data = outcome.candidate.training_data
     used = set(data["correction_ids"]) | set(data["heldout_ids"])

@@ -7,14 +7,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from recognizer import services
+from recognizer import predictions, review
 from recognizer.models import Prediction
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:recognizer_prediction_changelist"
 REVIEW = "admin:recognizer_prediction_review"
-DECIDE = "admin:recognizer_prediction_review_decide"
+DECIDE = "api:prediction-decision"
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def copies_of(prediction: Prediction, n: int) -> list[Prediction]:
 
 @pytest.fixture
 def uploads(user, active_model, digit_png):
-    first = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     assert first.status == Prediction.Status.DONE
     return [first, *copies_of(first, 3)]
 
@@ -52,8 +52,10 @@ def _label_changes(prediction: Prediction) -> list[tuple]:
     return changes
 
 
-def _decide(client, **body):
-    return client.post(reverse(DECIDE), json.dumps(body), content_type="application/json")
+def _decide(client, pk: int, **body):
+    return client.post(
+        reverse(DECIDE, args=[pk]), json.dumps(body), content_type="application/json"
+    )
 
 
 def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
@@ -63,9 +65,9 @@ def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
     Prediction.objects.filter(pk=rest.pk).update(low_confidence=False, confidence=0.6)
     Prediction.objects.filter(pk=low.pk).update(low_confidence=True, confidence=0.3)
     Prediction.objects.filter(pk=claim.pk).update(low_confidence=False, confidence=0.99)
-    services.prediction_feedback(prediction=claim, label=3)
+    predictions.prediction_feedback(prediction=claim, label=3)
     Prediction.objects.filter(pk=reviewed.pk).update(low_confidence=True, confidence=0.1)
-    services.prediction_review(prediction=reviewed, label=2, reviewer=staff_user)
+    review.prediction_review(prediction=reviewed, label=2, reviewer=staff_user)
     client.force_login(staff_user)
 
     response = client.get(reverse(CHANGELIST))
@@ -78,7 +80,7 @@ def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
 
 def test_accept_owner_label_action(client, staff_user, uploads):
     claimed, unclaimed = uploads[:2]
-    services.prediction_feedback(prediction=claimed, label=4)
+    predictions.prediction_feedback(prediction=claimed, label=4)
     client.force_login(staff_user)
 
     client.post(
@@ -122,14 +124,14 @@ def test_exclude_action_keeps_junk_out_of_training_and_the_queue(client, staff_u
     assert junk.excluded_from_training
     assert junk.reviewed_by == staff_user
     assert junk not in Prediction.objects.needs_review()
-    services.prediction_review(prediction=junk, label=1, reviewer=staff_user)
+    review.prediction_review(prediction=junk, label=1, reviewer=staff_user)
     assert junk not in Prediction.objects.training_usable()
     assert junk.history.latest().history_user == staff_user
 
 
 def test_list_edit_records_who_when_old_and_new(client, staff_user, uploads):
     target = uploads[0]
-    services.prediction_review(prediction=target, label=1, reviewer=staff_user)
+    review.prediction_review(prediction=target, label=1, reviewer=staff_user)
     client.force_login(staff_user)
     page = client.get(reverse(CHANGELIST))
     rows = list(page.context["cl"].result_list)
@@ -176,8 +178,8 @@ def test_an_upload_writes_no_history_until_its_first_label_change(
 def test_services_record_the_reviewer_without_a_request(staff_user, uploads):
     # The API and the commands call the service with no request in flight.
     target = uploads[0]
-    services.prediction_review(prediction=target, label=9, reviewer=staff_user)
-    services.prediction_review(prediction=target, label=8, reviewer=staff_user)
+    review.prediction_review(prediction=target, label=9, reviewer=staff_user)
+    review.prediction_review(prediction=target, label=8, reviewer=staff_user)
 
     changes = _label_changes(target)
     assert [(who, old, new) for who, old, new, _ in changes] == [
@@ -187,7 +189,7 @@ def test_services_record_the_reviewer_without_a_request(staff_user, uploads):
 
 
 def test_owner_feedback_is_recorded_as_the_owner(user, uploads):
-    services.prediction_feedback(prediction=uploads[0], label=5)
+    predictions.prediction_feedback(prediction=uploads[0], label=5)
     record = uploads[0].history.latest()
     assert record.history_user == user
     assert record.user_label == 5
@@ -196,7 +198,7 @@ def test_owner_feedback_is_recorded_as_the_owner(user, uploads):
 def test_review_screen_shows_unreviewed_grid_with_script_file_and_no_inline_code(
     client, staff_user, uploads
 ):
-    services.prediction_review(prediction=uploads[0], label=1, reviewer=staff_user)
+    review.prediction_review(prediction=uploads[0], label=1, reviewer=staff_user)
     client.force_login(staff_user)
 
     response = client.get(reverse(REVIEW))
@@ -214,32 +216,37 @@ def test_review_screen_shows_unreviewed_grid_with_script_file_and_no_inline_code
     assert not re.search(r"\son[a-z]+=", main)
 
 
-def test_review_screen_and_endpoint_are_staff_only(client, user, uploads):
+def test_review_screen_and_endpoint_are_for_reviewers_only(client, user, uploads):
     client.force_login(user)
     assert client.get(reverse(REVIEW)).status_code == 302
-    response = _decide(client, id=uploads[0].pk, action="label", label=3)
-    assert response.status_code == 302
+    # The owner may see the upload, but not decide on it: being its owner is not reviewing.
+    response = _decide(client, uploads[0].pk, action="label", label=3)
+    assert response.status_code == 403
     uploads[0].refresh_from_db()
     assert uploads[0].true_label is None
 
 
-def test_endpoint_labels_confirms_and_excludes(client, staff_user, uploads):
-    labelled, confirmed, excluded = uploads[:3]
+def test_endpoint_labels_confirms_accepts_claims_and_excludes(client, staff_user, uploads):
+    labelled, confirmed, excluded, claimed = uploads
+    predictions.prediction_feedback(prediction=claimed, label=7)
     client.force_login(staff_user)
 
-    assert _decide(client, id=labelled.pk, action="label", label=3).json() == {
-        "id": labelled.pk,
-        "true_label": 3,
-        "excluded": False,
-    }
-    assert _decide(client, id=confirmed.pk, action="confirm").status_code == 200
-    assert _decide(client, id=excluded.pk, action="exclude").json()["excluded"] is True
+    body = _decide(client, labelled.pk, action="label", label=3).json()
+    assert (body["id"], body["true_label"], body["excluded_from_training"]) == (
+        labelled.pk,
+        3,
+        False,
+    )
+    assert _decide(client, confirmed.pk, action="confirm").status_code == 200
+    assert _decide(client, excluded.pk, action="exclude").json()["excluded_from_training"] is True
+    assert _decide(client, claimed.pk, action="accept_claim").json()["true_label"] == 7
 
-    for p in uploads[:3]:
+    for p in uploads:
         p.refresh_from_db()
     assert labelled.true_label == 3
     assert confirmed.true_label == confirmed.digit
     assert excluded.excluded_from_training and excluded.true_label is None
+    assert claimed.true_label == 7
     assert _label_changes(labelled)[-1][:3] == (staff_user, None, 3)
     assert _label_changes(confirmed)[-1][0] == staff_user
 
@@ -247,42 +254,52 @@ def test_endpoint_labels_confirms_and_excludes(client, staff_user, uploads):
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ("not json", 400, "not valid JSON"),
-        (json.dumps({"id": "x", "action": "label", "label": 1}), 400, "id as a number"),
-        (json.dumps({"id": 999999, "action": "confirm"}), 404, "does not exist"),
-        (json.dumps({"id": 0, "action": "label", "label": 12}), 400, "digit from 0 to 9"),
-        (json.dumps({"id": 0, "action": "label", "label": True}), 400, "digit from 0 to 9"),
-        (json.dumps({"id": 0, "action": "delete"}), 400, "label, confirm, exclude"),
-        (json.dumps([1, 2]), 400, "JSON object"),
+        ("not json", 400, "JSON parse error"),
+        (json.dumps({"action": "label", "label": 12}), 400, "digit from 0 to 9"),
+        (json.dumps({"action": "label", "label": True}), 400, "digit from 0 to 9"),
+        (json.dumps({"action": "label"}), 400, "digit from 0 to 9"),
+        (json.dumps({"action": "delete"}), 400, "label, confirm, accept_claim, exclude"),
+        (json.dumps({"action": "accept_claim"}), 400, "has not named a digit"),
+        (json.dumps([1, 2]), 400, "dictionary"),
+        (json.dumps({"a": [[[[[[[[[[1]]]]]]]]]]} | {"action": "label"}), 400, "digit from 0 to 9"),
     ],
 )
 def test_endpoint_refuses_bad_input_with_a_sentence(
     client, staff_user, uploads, body, status, words
 ):
     client.force_login(staff_user)
-    body = body.replace('"id": 0', f'"id": {uploads[0].pk}')
 
-    response = client.post(reverse(DECIDE), body, content_type="application/json")
+    url = reverse(DECIDE, args=[uploads[0].pk])
+    response = client.post(url, body, content_type="application/json")
 
     assert response.status_code == status
-    assert words in response.json()["error"]
+    assert words in response.json()["detail"]
+    assert response.json()["error"] in {"invalid", "missing_field", "parse_error"}
     uploads[0].refresh_from_db()
     assert uploads[0].true_label is None
+
+
+def test_endpoint_answers_404_for_an_unknown_upload(client, staff_user, uploads):
+    client.force_login(staff_user)
+    response = _decide(client, 999999, action="confirm")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
 
 
 def test_endpoint_needs_post_and_the_csrf_token(staff_user, uploads):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
-    assert client.get(reverse(DECIDE)).status_code == 405
+    url = reverse(DECIDE, args=[uploads[0].pk])
+    assert client.get(url).status_code == 405
 
-    body = json.dumps({"id": uploads[0].pk, "action": "label", "label": 2})
-    refused = client.post(reverse(DECIDE), body, content_type="application/json")
+    body = json.dumps({"action": "label", "label": 2})
+    refused = client.post(url, body, content_type="application/json")
     assert refused.status_code == 403
 
     page = client.get(reverse(REVIEW))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
     accepted = client.post(
-        reverse(DECIDE), body, content_type="application/json", headers={"X-CSRFToken": token}
+        url, body, content_type="application/json", headers={"X-CSRFToken": token}
     )
     assert accepted.status_code == 200
     uploads[0].refresh_from_db()
@@ -291,7 +308,7 @@ def test_endpoint_needs_post_and_the_csrf_token(staff_user, uploads):
 
 def test_admin_history_page_lists_label_changes(client, staff_user, uploads):
     target = uploads[0]
-    services.prediction_review(prediction=target, label=4, reviewer=staff_user)
+    review.prediction_review(prediction=target, label=4, reviewer=staff_user)
     client.force_login(staff_user)
 
     response = client.get(reverse("admin:recognizer_prediction_history", args=[target.pk]))

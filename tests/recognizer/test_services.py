@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from recognizer import services
+from recognizer import images, model_versions, predictions, registry, review
 from recognizer.models import ModelVersion, Prediction
 
 
@@ -19,7 +19,7 @@ def stored_files(settings) -> list[Path]:
 
 @pytest.mark.django_db
 def test_prediction_create_stores_reencoded_png_and_result(user, active_model, digit_png, settings):
-    prediction = services.prediction_create(
+    prediction = predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_png), original_filename="../../etc/seven.png"
     )
 
@@ -63,7 +63,7 @@ def test_stored_image_is_lossless_and_grey_ones_take_one_plane(
     user, active_model, digit_png, kind, stored_mode
 ):
     upload = _variant(digit_png, kind)
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(upload))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(upload))
 
     with prediction.image.open("rb") as fh:
         stored = Image.open(fh)
@@ -72,15 +72,15 @@ def test_stored_image_is_lossless_and_grey_ones_take_one_plane(
     original = Image.open(io.BytesIO(upload))
     assert np.array_equal(np.asarray(stored.convert(original.mode)), np.asarray(original))
     # repredict reads the stored file: it must see what the first prediction saw.
-    assert services._model_input_from_storage(prediction).shape == (28, 28)
-    again = (services._model_input_from_storage(prediction) * 255).round().astype(np.uint8)
+    assert predictions._model_input_from_storage(prediction).shape == (28, 28)
+    again = (predictions._model_input_from_storage(prediction) * 255).round().astype(np.uint8)
     assert again.tobytes() == bytes(prediction.model_input)
 
 
 @pytest.mark.django_db
 def test_rejected_upload_leaves_nothing(user, active_model, settings):
-    with pytest.raises(services.UploadRejected) as excinfo:
-        services.prediction_create(user=user, image_file=io.BytesIO(b"not an image at all"))
+    with pytest.raises(images.UploadRejected) as excinfo:
+        predictions.prediction_create(user=user, image_file=io.BytesIO(b"not an image at all"))
 
     assert excinfo.value.code == "not_an_image"
     assert Prediction.objects.count() == 0
@@ -93,8 +93,8 @@ def test_blank_image_is_refused_as_no_digit(user, active_model, settings):
 
     buffer = io.BytesIO()
     Image.new("RGB", (200, 200), "white").save(buffer, format="PNG")
-    with pytest.raises(services.UploadRejected) as excinfo:
-        services.prediction_create(user=user, image_file=io.BytesIO(buffer.getvalue()))
+    with pytest.raises(images.UploadRejected) as excinfo:
+        predictions.prediction_create(user=user, image_file=io.BytesIO(buffer.getvalue()))
 
     assert excinfo.value.code == "no_digit"
     assert Prediction.objects.count() == 0
@@ -110,7 +110,7 @@ def test_failed_row_insert_removes_stored_files(
 
     monkeypatch.setattr(Prediction, "save", broken_save)
     with pytest.raises(DatabaseError):
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     monkeypatch.undo()
     assert Prediction.objects.count() == 0
@@ -132,7 +132,7 @@ def test_failed_file_write_leaves_no_row_and_no_file(
 
     monkeypatch.setattr(default_storage, "save", flaky_save)
     with pytest.raises(OSError):
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -140,20 +140,20 @@ def test_failed_file_write_leaves_no_row_and_no_file(
 
 @pytest.mark.django_db
 def test_upload_without_model_is_kept_as_failed_then_repredicted(user, digit_png, tiny_artifact):
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     assert prediction.status == Prediction.Status.FAILED
     assert "No model is active" in prediction.error_message
     assert prediction.image.storage.exists(prediction.image.name)
 
-    version = services.model_version_register(
+    version = model_versions.model_version_register(
         version="tiny-late",
         artifact_path=str(Path(tiny_artifact.path).resolve()),
         sha256=tiny_artifact.sha256,
         params={},
         metrics={},
     )
-    prediction = services.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
+    prediction = predictions.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
     assert prediction.status == Prediction.Status.DONE
     assert prediction.model_version == version
     assert prediction.error_message == ""
@@ -161,9 +161,9 @@ def test_upload_without_model_is_kept_as_failed_then_repredicted(user, digit_png
 
 @pytest.mark.django_db
 def test_an_upload_is_written_once(user, active_model, digit_png):
-    services.prediction_create(user=user, image_file=io.BytesIO(digit_png))  # model loaded
+    predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))  # model loaded
     with CaptureQueriesContext(connection) as queries:
-        prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+        prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
     assert len(writes) == 1
@@ -184,9 +184,9 @@ def test_a_model_that_crashes_leaves_the_upload_stored_as_failed(
         def predict_proba(self, model_input):
             raise MemoryError
 
-    monkeypatch.setattr(services.registry, "get_active_model", lambda: (active_model, Broken()))
+    monkeypatch.setattr(registry, "get_active_model", lambda: (active_model, Broken()))
 
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     stored = Prediction.objects.get(pk=prediction.pk)
     assert stored.status == Prediction.Status.FAILED
@@ -194,15 +194,15 @@ def test_a_model_that_crashes_leaves_the_upload_stored_as_failed(
     assert stored.digit is None
     assert stored.image.storage.exists(stored.image.name)
     monkeypatch.undo()
-    assert services.prediction_run(prediction=stored).status == Prediction.Status.DONE
+    assert predictions.prediction_run(prediction=stored).status == Prediction.Status.DONE
 
 
 @pytest.mark.django_db
 def test_repredict_of_a_lost_image_marks_it_failed(user, active_model, digit_png):
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     prediction.image.storage.delete(prediction.image.name)
 
-    prediction = services.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
+    prediction = predictions.prediction_run(prediction=Prediction.objects.get(pk=prediction.pk))
 
     assert prediction.status == Prediction.Status.FAILED
     assert "stored image cannot be read" in prediction.error_message
@@ -211,14 +211,14 @@ def test_repredict_of_a_lost_image_marks_it_failed(user, active_model, digit_png
 
 @pytest.mark.django_db
 def test_corrupt_artifact_marks_upload_failed(user, digit_png, tiny_artifact):
-    services.model_version_register(
+    model_versions.model_version_register(
         version="tampered",
         artifact_path=str(Path(tiny_artifact.path).resolve()),
         sha256="0" * 64,
         params={},
         metrics={},
     )
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
     assert prediction.status == Prediction.Status.FAILED
     assert "cannot be loaded" in prediction.error_message
@@ -229,9 +229,9 @@ def test_corrupt_artifact_marks_upload_failed(user, digit_png, tiny_artifact):
 def test_delete_removes_row_and_files(
     user, active_model, digit_png, settings, django_capture_on_commit_callbacks
 ):
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     with django_capture_on_commit_callbacks(execute=True):
-        services.prediction_delete(prediction=prediction)
+        predictions.prediction_delete(prediction=prediction)
 
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -239,8 +239,8 @@ def test_delete_removes_row_and_files(
 
 @pytest.mark.django_db
 def test_review_records_reviewer_and_time(user, staff_user, active_model, digit_png):
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    services.prediction_review(prediction=prediction, label=3, reviewer=staff_user)
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    review.prediction_review(prediction=prediction, label=3, reviewer=staff_user)
 
     prediction.refresh_from_db()
     assert prediction.true_label == 3
@@ -250,10 +250,10 @@ def test_review_records_reviewer_and_time(user, staff_user, active_model, digit_
 
 @pytest.mark.django_db
 def test_only_one_model_version_is_active(tiny_artifact):
-    first = services.model_version_register(
+    first = model_versions.model_version_register(
         version="a", artifact_path="a/model.joblib", sha256="a" * 64, params={}, metrics={}
     )
-    second = services.model_version_register(
+    second = model_versions.model_version_register(
         version="b", artifact_path="b/model.joblib", sha256="b" * 64, params={}, metrics={}
     )
     first.refresh_from_db()

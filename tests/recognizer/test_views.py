@@ -3,7 +3,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from recognizer import services
+from recognizer import predictions, review
 from recognizer.models import Prediction
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def prediction(user, active_model, digit_png):
-    return services.prediction_create(
+    return predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
     )
 
@@ -144,9 +144,9 @@ def test_history_lists_only_own_predictions_newest_first(
     client, user, other_user, active_model, digit_png
 ):
     mine = [
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
     ]
-    theirs = services.prediction_create(user=other_user, image_file=io.BytesIO(digit_png))
+    theirs = predictions.prediction_create(user=other_user, image_file=io.BytesIO(digit_png))
     client.force_login(user)
 
     response = client.get(reverse("recognizer:history"))
@@ -158,7 +158,7 @@ def test_history_lists_only_own_predictions_newest_first(
 
 def test_history_paginates_by_20(client, user, active_model, digit_png):
     for _ in range(21):
-        services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     client.force_login(user)
 
     first = client.get(reverse("recognizer:history"))
@@ -169,10 +169,10 @@ def test_history_paginates_by_20(client, user, active_model, digit_png):
 
 
 def test_history_filters_by_digit_and_review(client, user, staff_user, active_model, digit_png):
-    a = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    b = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    a = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    b = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     Prediction.objects.filter(pk=b.pk).update(digit=(a.digit + 1) % 10)
-    services.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
+    review.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
     client.force_login(user)
 
     by_digit = client.get(reverse("recognizer:history"), {"digit": a.digit})
@@ -185,7 +185,7 @@ def test_history_filters_by_digit_and_review(client, user, staff_user, active_mo
 
 
 def test_owner_sees_corrected_label(client, user, staff_user, prediction):
-    services.prediction_review(prediction=prediction, label=4, reviewer=staff_user)
+    review.prediction_review(prediction=prediction, label=4, reviewer=staff_user)
     client.force_login(user)
 
     html = client.get(reverse("recognizer:detail", args=[prediction.pk])).content.decode()
@@ -193,7 +193,7 @@ def test_owner_sees_corrected_label(client, user, staff_user, prediction):
 
 
 def test_failed_prediction_page_explains(client, user, digit_png):
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     client.force_login(user)
 
     html = client.get(reverse("recognizer:detail", args=[prediction.pk])).content.decode()

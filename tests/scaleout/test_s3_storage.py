@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from PIL import Image
 
-from recognizer import artifacts, registry, services
+from recognizer import artifacts, model_versions, predictions, registry
 from recognizer.models import ModelVersion, Prediction
 
 from .conftest import copy_artifact
@@ -25,7 +25,7 @@ SETTINGS_FILE = str(Path(django_settings.BASE_DIR) / "digitsite" / "settings.py"
 def s3_model(s3_storage, settings, tiny_artifact) -> ModelVersion:
     """The tiny model registered the way train_model does it, with the bucket as shared storage."""
     artifact_path = copy_artifact(tiny_artifact, settings.MODEL_DIR, "tiny-s3")
-    return services.model_version_register(
+    return model_versions.model_version_register(
         version="tiny-s3",
         artifact_path=artifact_path,
         sha256=tiny_artifact.sha256,
@@ -36,7 +36,7 @@ def s3_model(s3_storage, settings, tiny_artifact) -> ModelVersion:
 
 @pytest.fixture
 def s3_prediction(s3_model, user, digit_png) -> Prediction:
-    return services.prediction_create(
+    return predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
     )
 
@@ -164,7 +164,7 @@ def test_model_registered_on_one_machine_is_fetched_verified_and_used_on_another
     ]
     assert (local / "forest.npz").read_bytes() == Path(tiny_artifact.path).read_bytes()
 
-    prediction = services.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     assert prediction.status == Prediction.Status.DONE
     assert prediction.model_version == s3_model
 
@@ -197,7 +197,7 @@ def test_missing_copy_in_the_bucket_makes_the_model_unavailable(
 
 def test_absolute_artifact_path_is_refused_with_shared_storage(s3_storage, tiny_artifact):
     with pytest.raises(artifacts.ArtifactError, match="relative to MODEL_DIR"):
-        services.model_version_register(
+        model_versions.model_version_register(
             version="absolute",
             artifact_path=str(Path(tiny_artifact.path).resolve()),
             sha256=tiny_artifact.sha256,
@@ -209,7 +209,7 @@ def test_absolute_artifact_path_is_refused_with_shared_storage(s3_storage, tiny_
 
 def test_filesystem_storage_publishes_nothing(settings, tiny_artifact):
     artifact_path = copy_artifact(tiny_artifact, settings.MODEL_DIR, "tiny-fs")
-    services.model_version_register(
+    model_versions.model_version_register(
         version="tiny-fs",
         artifact_path=artifact_path,
         sha256=tiny_artifact.sha256,

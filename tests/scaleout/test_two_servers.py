@@ -9,7 +9,7 @@ import requests
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from recognizer import services
+from recognizer import model_versions
 from recognizer.models import ModelVersion, Prediction
 
 from .conftest import copy_artifact
@@ -42,7 +42,7 @@ def two_servers(s3_storage, settings, tiny_artifact, tmp_path):
     database_url = postgres_url()
     # Registered here (a third machine), so both servers must fetch it from the bucket.
     for version in ["tiny-a", "tiny-b"]:
-        services.model_version_register(
+        model_versions.model_version_register(
             version=version,
             artifact_path=copy_artifact(tiny_artifact, settings.MODEL_DIR, version),
             sha256=tiny_artifact.sha256,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recognizer import registry, services
+from recognizer import images, registry
 
 
 class Command(BaseCommand):
@@ -41,8 +41,8 @@ class Command(BaseCommand):
     def _classify(self, path: Path, model) -> dict:
         try:
             with path.open("rb") as fh:
-                _, model_input = services.decode_upload(fh)
-        except services.UploadRejected as exc:
+                _, model_input = images.decode_upload(fh)
+        except images.UploadRejected as exc:
             return {"file": str(path), "error": exc.message}
         except OSError as exc:
             return {"file": str(path), "error": f"The file cannot be read ({exc.strerror})."}

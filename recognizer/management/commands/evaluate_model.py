@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.data import load_mnist
 from ml.evaluate import evaluate
-from recognizer import registry
+from recognizer import model_versions, registry
 
 
 class Command(BaseCommand):
@@ -25,8 +25,7 @@ class Command(BaseCommand):
         images, labels = load_mnist("test", data_dir=settings.MNIST_DIR, limit=limit)
         metrics = evaluate(model, images, labels)
         if limit is None:
-            version.metrics = {**version.metrics, **metrics}
-            version.save(update_fields=["metrics"])
+            model_versions.model_version_record_metrics(model_version=version, metrics=metrics)
 
         if as_json:
             self.stdout.write(json.dumps({"model_version": version.version, **metrics}))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recognizer import training
+from recognizer import export
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         tmp = out.with_suffix(".zip.part")
         try:
             with tmp.open("wb") as fh:
-                summary = training.dataset_export(out=fh)
+                summary = export.dataset_export(out=fh)
             tmp.replace(out)
         finally:
             tmp.unlink(missing_ok=True)

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from recognizer import services
+from recognizer import predictions
 from recognizer.models import Prediction
 
 PREFIXES = ("uploads", "thumbnails")
@@ -88,7 +88,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"orphan file: {name}")
         for pk, image in missing_rows:
             if delete_rows:
-                services.prediction_delete(prediction=Prediction.objects.get(pk=pk))
+                predictions.prediction_delete(prediction=Prediction.objects.get(pk=pk))
                 self.stdout.write(f"deleted prediction #{pk}: its image {image or '-'} is gone")
             else:
                 self.stdout.write(f"prediction #{pk} has no file: {image or '-'}")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recognizer import services
+from recognizer import predictions
 from recognizer.models import Prediction
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         queryset = Prediction.objects.all() if all else Prediction.objects.unfinished()
         done = failed = 0
         for prediction in queryset.order_by("created_at").iterator():
-            prediction = services.prediction_run(prediction=prediction)
+            prediction = predictions.prediction_run(prediction=prediction)
             if prediction.status == Prediction.Status.DONE:
                 done += 1
             else:

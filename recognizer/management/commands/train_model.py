@@ -1,14 +1,12 @@
 import sys
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ml.data import load_mnist
-from ml.evaluate import evaluate
-from ml.train import DEFAULT_N_ESTIMATORS, save_artifact, train_model
-from recognizer import services
+from ml.train import DEFAULT_N_ESTIMATORS
+from recognizer import model_versions
 from recognizer.models import ModelVersion
 
 
@@ -53,41 +51,27 @@ class Command(BaseCommand):
             def progress(done: int, total: int) -> None:
                 bar.update(done - bar.n)
 
-            result = train_model(
-                images,
-                labels,
-                n_estimators=n_estimators,
-                max_leaf_nodes=options["max_leaf_nodes"],
-                kind=options["kind"],
+            trained = model_versions.model_version_train(
+                images=images,
+                labels=labels,
+                test_images=test_images,
+                test_labels=test_labels,
+                train_options={
+                    "kind": options["kind"],
+                    "n_estimators": n_estimators,
+                    "max_leaf_nodes": options["max_leaf_nodes"],
+                },
+                data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
                 progress=progress,
+                activate=not options["no_activate"],
             )
 
-        self.stdout.write("Evaluating on the MNIST test set...")
-        metrics = {**result.metrics, **evaluate(result.model, test_images, test_labels)}
-        version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        while ModelVersion.objects.filter(version=version).exists():
-            version += "-b"
-        artifact = save_artifact(
-            result.model,
-            settings.MODEL_DIR / version,
-            version=version,
-            params=result.params,
-            metrics=metrics,
-            data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
-            train_seconds=result.train_seconds,
-        )
-        model_version = services.model_version_register(
-            version=version,
-            artifact_path=str(artifact.path.relative_to(settings.MODEL_DIR)),
-            sha256=artifact.sha256,
-            params={**result.params, "train_seconds": round(result.train_seconds, 1)},
-            metrics=metrics,
-            activate=not options["no_activate"],
-        )
-        state = "active" if model_version.is_active else "registered, not active"
+        version = trained.model_version
+        metrics = trained.metrics
+        state = "active" if version.is_active else "registered, not active"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Model {version} ({state}): accuracy {metrics['accuracy']:.2%} on "
-                f"{metrics['n']} MNIST test images, trained in {result.train_seconds:.0f} s."
+                f"Model {version.version} ({state}): accuracy {metrics['accuracy']:.2%} on "
+                f"{metrics['n']} MNIST test images, trained in {trained.train_seconds:.0f} s."
             )
         )

@@ -1,33 +1,30 @@
-"""Retraining from reviewed corrections, the promotion gate, and the dataset export.
+"""Retraining from reviewed corrections: the data, the promotion gate, and TrainingRun state.
 
-Every write of a TrainingRun or of a retrained ModelVersion goes through here (activation itself
-goes through `services.model_version_activate`).
+Every write of a TrainingRun goes through here; the candidate is made and registered by
+`model_versions.model_version_train`, like any other version.
 """
 
-import csv
 import hashlib
-import io
 import logging
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, BinaryIO
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from scipy import ndimage
 
 from ml.data import load_mnist
 from ml.evaluate import evaluate
-from ml.predict import Model, ModelLoadError, load_model
-from ml.train import DEFAULT_N_ESTIMATORS, save_artifact, train_model
+from ml.predict import Model
+from ml.train import DEFAULT_N_ESTIMATORS
 
-from . import registry, services
+from . import model_versions, registry
 from .models import ModelVersion, Prediction, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -70,7 +67,7 @@ def model_inputs(predictions: list[Prediction]) -> tuple[np.ndarray, np.ndarray]
     images = np.zeros((len(predictions), 28, 28), dtype=np.uint8)
     labels = np.zeros(len(predictions), dtype=np.int64)
     for i, prediction in enumerate(predictions):
-        images[i] = np.frombuffer(bytes(prediction.model_input), dtype=np.uint8).reshape(28, 28)
+        images[i] = prediction.model_input_array
         labels[i] = prediction.true_label
     return images, labels
 
@@ -127,23 +124,24 @@ class RetrainOutcome:
     reason: str
 
 
+class ActiveModelUnusable(Exception):
+    """A model is active but cannot be loaded, so no candidate can be compared with it."""
+
+
 def _load_active() -> tuple[ModelVersion | None, Model | None]:
     active = ModelVersion.objects.active()
     if active is None:
         return None, None
     try:
-        model = load_model(registry.artifact_file(active), expected_sha256=active.sha256)
-    except ModelLoadError as exc:
+        return active, registry.load_version(active)
+    except registry.ModelUnavailable as exc:
         logger.warning("retrain_active_unusable version=%s reason=%s", active.version, exc)
-        return active, None
-    return active, model
-
-
-def _new_version_name() -> str:
-    version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-retrained"
-    while ModelVersion.objects.filter(version=version).exists():
-        version += "-b"
-    return version
+        # Failing open here once promoted a 76% candidate over a 98.6% model that a transient
+        # fault had made unreadable: without a comparison there is no promotion.
+        raise ActiveModelUnusable(
+            f"The active model {active.version} cannot be loaded, so the candidate cannot be "
+            f"compared with it; nothing was promoted. {exc}"
+        ) from exc
 
 
 def _heldout_score(model: Model, images: np.ndarray, labels: np.ndarray) -> dict[str, Any] | None:
@@ -175,11 +173,20 @@ def retrain(
     copies = copies if copies is not None else settings.RETRAIN_CORRECTION_COPIES
     if test_limit is None:
         test_limit = settings.RETRAIN_MNIST_TEST_LIMIT
-    active, active_model = _load_active()
+    active = ModelVersion.objects.active()
+    try:
+        active, active_model = _load_active()
+    except ActiveModelUnusable:
+        if not force:
+            raise
+        active_model = None
     params = dict(active.params) if active is not None else {}
-    n_estimators = n_estimators or int(params.get("n_estimators") or DEFAULT_N_ESTIMATORS)
-    kind = params.get("kind", "rf")
-    max_leaf_nodes = params.get("max_leaf_nodes")
+    train_options = {
+        "kind": params.get("kind", "rf"),
+        "n_estimators": n_estimators or int(params.get("n_estimators") or DEFAULT_N_ESTIMATORS),
+        "max_leaf_nodes": params.get("max_leaf_nodes"),
+        "random_state": seed,
+    }
 
     report(2, "Loading MNIST and the reviewed uploads")
     mnist_x, mnist_y = load_mnist("train", data_dir=settings.MNIST_DIR, limit=limit or None)
@@ -201,19 +208,33 @@ def retrain(
     def tree_progress(done: int, total: int) -> None:
         report(5 + int(75 * done / max(total, 1)), f"Training: {done}/{total} trees")
 
-    result = train_model(
-        X,
-        y,
-        n_estimators=n_estimators,
-        max_leaf_nodes=max_leaf_nodes,
-        kind=kind,
-        random_state=seed,
+    trained = model_versions.model_version_train(
+        images=X,
+        labels=y,
+        test_images=test_x,
+        test_labels=test_y,
+        train_options=train_options,
+        data_source=(
+            f"MNIST train ({len(mnist_y)}) + {len(corr_y)} reviewed uploads "
+            f"x{copies} augmented copies"
+        ),
+        version_suffix="-retrained",
         progress=tree_progress,
+        parent=active,
+        training_data={
+            "mnist": len(mnist_y),
+            "mnist_test": len(test_y),
+            "reviewed_uploads": len(corr_y),
+            "augmented_copies": int(copies),
+            "correction_ids": [p.pk for p in train_rows],
+            "heldout_ids": [p.pk for p in heldout_rows],
+        },
     )
+    candidate = trained.model_version
+    metrics = trained.metrics
 
-    report(82, "Evaluating on the MNIST test set and the held-out reviewed uploads")
-    metrics = {**result.metrics, **evaluate(result.model, test_x, test_y)}
-    candidate_heldout = _heldout_score(result.model, held_x, held_y)
+    report(85, "Scoring both models on the MNIST test set and the held-out reviewed uploads")
+    candidate_heldout = _heldout_score(trained.model, held_x, held_y)
     active_mnist = active_heldout = None
     if active_model is not None:
         active_mnist = evaluate(active_model, test_x, test_y)["accuracy"]
@@ -227,56 +248,24 @@ def retrain(
         candidate_heldout=candidate_heldout["accuracy"] if candidate_heldout else None,
         active_heldout=active_heldout,
     )
-
-    report(95, "Saving the candidate")
-    version = _new_version_name()
-    artifact = save_artifact(
-        result.model,
-        Path(settings.MODEL_DIR) / version,
-        version=version,
-        params=result.params,
-        metrics=metrics,
-        data_source=(
-            f"MNIST train ({len(mnist_y)}) + {len(corr_y)} reviewed uploads "
-            f"x{copies} augmented copies"
-        ),
-        train_seconds=result.train_seconds,
-    )
-    heldout_metrics = {
+    candidate.metrics = metrics
+    candidate.heldout_metrics = {
         **(candidate_heldout or {"accuracy": None, "n": 0}),
         "ids": [p.pk for p in heldout_rows],
         "active_version": active.version if active else None,
         "active_accuracy": active_heldout,
     }
-    training_data = {
-        "mnist": len(mnist_y),
-        "mnist_test": len(test_y),
-        "reviewed_uploads": len(corr_y),
-        "augmented_copies": int(copies),
-        "correction_ids": [p.pk for p in train_rows],
-        "heldout_ids": [p.pk for p in heldout_rows],
-    }
-    candidate = services.model_version_register(
-        version=version,
-        artifact_path=str(artifact.path.relative_to(Path(settings.MODEL_DIR))),
-        sha256=artifact.sha256,
-        params={**result.params, "train_seconds": round(result.train_seconds, 1)},
-        metrics=metrics,
-        activate=False,
-        parent=active,
-        training_data=training_data,
-        heldout_metrics=heldout_metrics,
-        status_note=f"Candidate, not promoted: {reason}" if not ok else reason,
-    )
+    candidate.status_note = reason if ok else f"Candidate, not promoted: {reason}"
+    candidate.save(update_fields=["metrics", "heldout_metrics", "status_note"])
+
     promoted = ok or force
     if promoted:
         note = reason if ok else f"Promoted with --force despite the gate: {reason}"
-        services.model_version_activate(model_version=candidate, note=note)
-        reason = note
+        promoted, reason = _promote_unless_changed(candidate, compared_with=active, note=note)
     report(100, "Done")
     logger.info(
         "retrain_done version=%s promoted=%s accuracy=%.4f reason=%s",
-        version,
+        candidate.version,
         promoted,
         metrics["accuracy"],
         reason,
@@ -284,27 +273,28 @@ def retrain(
     return RetrainOutcome(candidate=candidate, promoted=promoted, reason=reason)
 
 
-def model_version_promote(
-    *, model_version: ModelVersion, user: AbstractBaseUser | None = None
-) -> ModelVersion:
-    """Staff promote a candidate by hand (the gate is advisory here: they know better)."""
-    who = f" by {user.get_username()}" if user is not None else ""
-    return services.model_version_activate(
-        model_version=model_version, note=f"Promoted{who} on {timezone.now():%Y-%m-%d %H:%M} UTC."
-    )
-
-
-def model_version_rollback(
-    *, model_version: ModelVersion, user: AbstractBaseUser | None = None
-) -> ModelVersion:
-    """Make an earlier version active again; the current one is retired."""
-    current = ModelVersion.objects.active()
-    who = f" by {user.get_username()}" if user is not None else ""
-    previous = f" from {current.version}" if current is not None else ""
-    return services.model_version_activate(
-        model_version=model_version,
-        note=f"Rolled back{previous}{who} on {timezone.now():%Y-%m-%d %H:%M} UTC.",
-    )
+def _promote_unless_changed(
+    candidate: ModelVersion, *, compared_with: ModelVersion | None, note: str
+) -> tuple[bool, str]:
+    """Activate the candidate only if the version it was compared with is still the active one:
+    a rollback made by staff while it trained is a decision the candidate must not undo."""
+    with transaction.atomic():
+        current = (
+            ModelVersion.objects.select_for_update()
+            .filter(status=ModelVersion.Status.ACTIVE)
+            .first()
+        )
+        if (current.pk if current else None) != (compared_with.pk if compared_with else None):
+            now_active = current.version if current else "none"
+            reason = (
+                f"Not promoted: the active model changed to {now_active} while this candidate "
+                "trained; promote it by hand if it should serve."
+            )
+            candidate.status_note = reason
+            candidate.save(update_fields=["status_note"])
+            return False, reason
+        model_versions.model_version_activate(model_version=candidate, note=note)
+    return True, note
 
 
 # --- Training runs (what the admin shows while the worker trains) ---------------------------
@@ -320,19 +310,6 @@ def training_run_create(
     if busy is not None:
         raise RetrainRefused(f"Training run #{busy.pk} is already {busy.get_state_display()}.")
     return TrainingRun.objects.create(requested_by=requested_by, force=force)
-
-
-def training_run_enqueue(
-    *, requested_by: AbstractBaseUser | None = None, force: bool = False
-) -> TrainingRun:
-    """Queue a retraining for the background worker (`manage.py db_worker`)."""
-    from .tasks import retrain_task
-
-    run = training_run_create(requested_by=requested_by, force=force)
-    result = retrain_task.enqueue(training_run_id=run.pk)
-    TrainingRun.objects.filter(pk=run.pk, task_id="").update(task_id=str(result.id))
-    run.refresh_from_db()
-    return run
 
 
 def training_run_execute(
@@ -372,51 +349,3 @@ def training_run_execute(
     run.finished_at = timezone.now()
     run.save(update_fields=["state", "candidate", "promoted", "message", "progress", "finished_at"])
     return run
-
-
-# --- Dataset export -------------------------------------------------------------------------
-
-
-@dataclass
-class ExportSummary:
-    images: int
-    duplicates: int
-
-
-def dataset_export(*, out: BinaryIO | Path, predictions: QuerySet | None = None) -> ExportSummary:
-    """Write a zip of the reviewed, non-excluded images (`images/<sha256>.png`) and `labels.csv`
-    (sha256, label, reviewer, reviewed_at). An image uploaded twice is written once, with the
-    label of its latest review.
-    """
-    if predictions is None:
-        predictions = Prediction.objects.all()
-    rows = (
-        predictions.filter(true_label__isnull=False, excluded_from_training=False)
-        .select_related("reviewed_by")
-        .order_by("-reviewed_at", "-id")
-    )
-    seen: set[str] = set()
-    duplicates = 0
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["sha256", "label", "reviewer", "reviewed_at", "file"])
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for prediction in rows.iterator(chunk_size=200):
-            try:
-                with prediction.image.open("rb") as fh:
-                    data = fh.read()
-            except (FileNotFoundError, ValueError):
-                logger.warning("export_missing_image prediction=%s", prediction.pk)
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in seen:
-                duplicates += 1
-                continue
-            seen.add(digest)
-            name = f"images/{digest}.png"
-            archive.writestr(name, data)
-            reviewer = prediction.reviewed_by.get_username() if prediction.reviewed_by else ""
-            reviewed_at = prediction.reviewed_at.isoformat() if prediction.reviewed_at else ""
-            writer.writerow([digest, prediction.true_label, reviewer, reviewed_at, name])
-        archive.writestr("labels.csv", table.getvalue())
-    return ExportSummary(images=len(seen), duplicates=duplicates)

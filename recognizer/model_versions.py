@@ -1,0 +1,170 @@
+"""Model versions: train-and-register, evaluate, activate, promote, roll back.
+
+Every write of a ModelVersion goes through here; which version serves is read by `registry`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from ml.evaluate import evaluate
+from ml.predict import Model
+from ml.train import save_artifact, train_model
+
+from . import artifacts, registry
+from .models import ModelVersion
+
+TreeProgress = Callable[[int, int], None]
+
+
+class ModelVersionUnusable(Exception):
+    """The version's artifact cannot be loaded here (missing, corrupt, other library versions)."""
+
+
+@dataclass
+class TrainedVersion:
+    model_version: ModelVersion
+    model: Model
+    metrics: dict[str, Any]
+    train_seconds: float
+
+
+def new_version_name(suffix: str = "") -> str:
+    version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + suffix
+    while ModelVersion.objects.filter(version=version).exists():
+        version += "-b"
+    return version
+
+
+def model_version_train(
+    *,
+    images: np.ndarray,
+    labels: np.ndarray,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    data_source: str,
+    train_options: dict[str, Any],
+    version_suffix: str = "",
+    progress: TreeProgress | None = None,
+    activate: bool = False,
+    **register_fields: Any,
+) -> TrainedVersion:
+    """Train a model, score it on the test set, save its artifact and register it.
+
+    `train_options` go to `ml.train.train_model` (kind, n_estimators, ...). `train_model`, the
+    retraining and the admin's retrain all come through here, so every version is made alike.
+    """
+    result = train_model(images, labels, progress=progress, **train_options)
+    metrics = {**result.metrics, **evaluate(result.model, test_images, test_labels)}
+    version = new_version_name(version_suffix)
+    artifact = save_artifact(
+        result.model,
+        Path(settings.MODEL_DIR) / version,
+        version=version,
+        params=result.params,
+        metrics=metrics,
+        data_source=data_source,
+        train_seconds=result.train_seconds,
+    )
+    model_version = model_version_register(
+        version=version,
+        artifact_path=str(artifact.path.relative_to(Path(settings.MODEL_DIR))),
+        sha256=artifact.sha256,
+        params={**result.params, "train_seconds": round(result.train_seconds, 1)},
+        metrics=metrics,
+        activate=activate,
+        **register_fields,
+    )
+    return TrainedVersion(
+        model_version=model_version,
+        model=result.model,
+        metrics=metrics,
+        train_seconds=result.train_seconds,
+    )
+
+
+def model_version_register(
+    *,
+    version: str,
+    artifact_path: str,
+    sha256: str,
+    params: dict,
+    metrics: dict,
+    activate: bool = True,
+    **extra,
+) -> ModelVersion:
+    # Files before the row: once a version can be activated, every server can fetch it.
+    artifacts.publish(artifact_path)
+    with transaction.atomic():
+        model_version = ModelVersion.objects.create(
+            version=version,
+            artifact_path=artifact_path,
+            sha256=sha256,
+            params=params,
+            metrics=metrics,
+            **extra,
+        )
+        if activate:
+            model_version_activate(model_version=model_version)
+    return model_version
+
+
+def model_version_record_metrics(*, model_version: ModelVersion, metrics: dict) -> ModelVersion:
+    """Store a fresh evaluation with the version (`evaluate_model`)."""
+    model_version.metrics = {**model_version.metrics, **metrics}
+    model_version.save(update_fields=["metrics"])
+    return model_version
+
+
+def model_version_load(model_version: ModelVersion) -> Model:
+    """The version's model, loaded and hash-checked; ModelVersionUnusable says why not."""
+    try:
+        return registry.load_version(model_version)
+    except registry.ModelUnavailable as exc:
+        raise ModelVersionUnusable(str(exc)) from exc
+
+
+def model_version_activate(*, model_version: ModelVersion, note: str = "") -> ModelVersion:
+    with transaction.atomic():
+        # Retire first: the partial unique index allows only one active row at any moment.
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(
+            pk=model_version.pk
+        ).update(status=ModelVersion.Status.RETIRED)
+        model_version.status = ModelVersion.Status.ACTIVE
+        model_version.status_note = note
+        model_version.save(update_fields=["status", "status_note"])
+    return model_version
+
+
+def model_version_promote(
+    *, model_version: ModelVersion, user: AbstractBaseUser | None = None
+) -> ModelVersion:
+    """Staff promote a candidate by hand (the gate is advisory here: they know better), once its
+    artifact loads: activating a model that cannot serve would fail every upload."""
+    model_version_load(model_version)
+    who = f" by {user.get_username()}" if user is not None else ""
+    return model_version_activate(
+        model_version=model_version, note=f"Promoted{who} on {timezone.now():%Y-%m-%d %H:%M} UTC."
+    )
+
+
+def model_version_rollback(
+    *, model_version: ModelVersion, user: AbstractBaseUser | None = None
+) -> ModelVersion:
+    """Make an earlier version active again, once its artifact loads; the current one retires."""
+    model_version_load(model_version)
+    current = ModelVersion.objects.active()
+    who = f" by {user.get_username()}" if user is not None else ""
+    previous = f" from {current.version}" if current is not None else ""
+    return model_version_activate(
+        model_version=model_version,
+        note=f"Rolled back{previous}{who} on {timezone.now():%Y-%m-%d %H:%M} UTC.",
+    )
