@@ -93,3 +93,13 @@ def digit_photo_bytes(digit_image: np.ndarray, *, fmt: str = "PNG", size: int = 
 def digit_png(mnist_test_slice) -> bytes:
     images, _ = mnist_test_slice
     return digit_photo_bytes(images[0])
+
+
+@pytest.fixture
+def prediction(user, active_model, digit_png):
+    """One upload by `user`, read by the active tiny model."""
+    from recognizer import predictions
+
+    return predictions.prediction_create(
+        user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
+    )

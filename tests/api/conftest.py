@@ -5,8 +5,6 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from recognizer import predictions
-
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
@@ -48,10 +46,3 @@ def named_file(data: bytes, name: str = "digit.png") -> io.BytesIO:
     file = io.BytesIO(data)
     file.name = name
     return file
-
-
-@pytest.fixture
-def prediction(user, active_model, digit_png):
-    return predictions.prediction_create(
-        user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
-    )

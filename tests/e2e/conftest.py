@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser import CHROMIUM, MISSING_MESSAGE, launch, sign_up
+from testkit.browser import CHROMIUM, MISSING_MESSAGE, launch, sign_up
 
 # Sync Playwright runs an event loop in the test thread; Django would then refuse ORM calls made
 # by the test itself (creating users, checking rows) as "async unsafe".

@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 
 from recognizer.models import Prediction
-from tests.e2e.browser import log_in, sign_up
+from testkit.browser import log_in, sign_up
+from testkit.strokes import DIGIT_STROKES, draw_strokes
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.strokes import DIGIT_STROKES, draw_strokes
 
 pytestmark = pytest.mark.e2e
 

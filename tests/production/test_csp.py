@@ -6,8 +6,6 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from recognizer import predictions
-
 pytestmark = pytest.mark.django_db
 
 
@@ -35,11 +33,6 @@ def inline_code(html: str) -> list[str]:
     finder = InlineCodeFinder()
     finder.feed(html)
     return finder.problems
-
-
-@pytest.fixture
-def prediction(user, active_model, digit_png):
-    return predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
 
 
 def test_main_pages_send_csp_and_have_no_inline_code(client, user, staff_user, prediction):

@@ -9,13 +9,6 @@ from recognizer.models import Prediction
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def prediction(user, active_model, digit_png):
-    return predictions.prediction_create(
-        user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
-    )
-
-
 def upload(client, data: bytes, name: str = "digit.png"):
     file = io.BytesIO(data)
     file.name = name

@@ -1,7 +1,7 @@
 """Done-when check: draw 0-9 with plain mouse strokes on /draw/ against a running site.
 
     DJANGO_DEBUG=true DIGITS_VAR_DIR=/tmp/var .venv/bin/python manage.py runserver 127.0.0.1:8765
-    .venv/bin/python -m tests.e2e.check_drawn_digits --base-url http://127.0.0.1:8765
+    .venv/bin/python scripts/check_drawn_digits.py --base-url http://127.0.0.1:8765
 
 Needs a real (fully trained) active model. Prints one line per digit, saves each drawing and the
 28x28 image the model saw under test-artifacts/drawn-digits/, and exits 1 below 9 of 10 right.
@@ -15,8 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser import launch, sign_up
-from tests.e2e.strokes import DIGIT_STROKES, draw_strokes
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from testkit.browser import launch, sign_up
+from testkit.strokes import DIGIT_STROKES, draw_strokes
 
 
 def transform(stroke, scale: float, shift: tuple[float, float]):
