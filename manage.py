@@ -18,6 +18,9 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    from digitsite import startup
+
+    startup.prepare_dirs()
     execute_from_command_line(sys.argv)
 
 

@@ -5,14 +5,23 @@ import gc
 import io
 import logging
 import sys
+from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from PIL import Image
 
 logger = logging.getLogger(__name__)
+
+
+def prepare_dirs() -> None:
+    """The folders a fresh clone lacks: the SQLite file's, and STATIC_ROOT, which WhiteNoise
+    indexes at start-up (it warns when the folder is missing). manage.py, WSGI and the tests'
+    conftest call this; settings only say where things are."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and database["NAME"] != ":memory:":
+        Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def check_secret_key() -> None:
@@ -35,6 +44,9 @@ def warm_up(application) -> None:
     it instead of each copying it: a worker's private memory after its first request went from
     48 MB to 11 MB. Nothing here may stop the server from starting: /healthz says what is wrong.
     """
+    import numpy as np
+    from PIL import Image
+
     from ml import preprocess
     from ml.forest_arrays import warm_up as warm_up_forest
     from recognizer import registry

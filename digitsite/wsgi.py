@@ -6,9 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitsite.settings")
 
-application = get_wsgi_application()
-
-from digitsite import startup  # noqa: E402 - needs the settings configured above
+from digitsite import startup  # reads the settings named above
 
 startup.check_secret_key()
+startup.prepare_dirs()
+application = get_wsgi_application()
 startup.warm_up(application)

@@ -13,6 +13,12 @@ from recognizer import model_versions, registry
 TINY_TRAIN = 2000
 
 
+def pytest_configure(config):
+    from digitsite import startup
+
+    startup.prepare_dirs()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path):
     # Uploads and models of a test never touch the developer's var/ folder.
