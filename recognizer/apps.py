@@ -9,6 +9,8 @@ class RecognizerConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
+        from . import signals  # noqa: F401 - connects the receivers
+
         # Every Pillow decode in the process (not only uploads) refuses images past the upload
         # limit; ml.preprocess.load_image turns the bomb warning into a refusal.
         Image.MAX_IMAGE_PIXELS = settings.UPLOAD_MAX_PIXELS

@@ -182,10 +182,9 @@ def _model_input_from_storage(prediction: Prediction) -> np.ndarray:
 
 
 def prediction_delete(*, prediction: Prediction) -> None:
-    names = [(f.storage, f.name) for f in (prediction.image, prediction.thumbnail) if f.name]
+    """Delete the row; its files follow once that is committed (recognizer.signals)."""
     with transaction.atomic():
         prediction.delete()
-        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
 
 def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:

@@ -95,3 +95,65 @@ def test_nothing_to_report_on_a_clean_store(user, active_model, digit_png):
     assert orphans().strip() == (
         "0 orphan file(s), 0 prediction(s) without a file. Nothing was changed."
     )
+
+
+@pytest.fixture
+def three_uploads(user, active_model, digit_png):
+    return [
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+    ]
+
+
+def stored_files() -> list:
+    return [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+
+
+def test_admin_delete_of_one_prediction_removes_its_files(
+    client, staff_user, three_uploads, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_user)
+    target = three_uploads[0]
+    url = f"/admin/recognizer/prediction/{target.pk}/delete/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"post": "yes"}).status_code == 302
+
+    assert not Prediction.objects.filter(pk=target.pk).exists()
+    assert len(stored_files()) == 4
+    assert "0 orphan file(s)" in orphans("--min-age", "0")
+
+
+def test_admin_bulk_delete_removes_every_file(
+    client, staff_user, three_uploads, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_user)
+    data = {
+        "action": "delete_selected",
+        "_selected_action": [p.pk for p in three_uploads],
+        "post": "yes",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/admin/recognizer/prediction/", data).status_code == 302
+
+    assert Prediction.objects.count() == 0
+    assert stored_files() == []
+
+
+def test_deleting_a_user_removes_their_files(
+    user, three_uploads, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()
+
+    assert Prediction.objects.count() == 0
+    assert stored_files() == []
+
+
+def test_a_rolled_back_delete_keeps_the_files(user, three_uploads):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        three_uploads[0].delete()
+        raise RuntimeError("the request failed after the delete")
+
+    assert Prediction.objects.count() == 3
+    assert len(stored_files()) == 6
