@@ -58,7 +58,12 @@ def _set_label_action(label: int):
     return action
 
 
+RETRAIN_PERMISSION = "recognizer.start_retraining"
+
+
 def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
+    if not request.user.has_perm(RETRAIN_PERMISSION):
+        raise PermissionDenied
     try:
         run = tasks.training_run_enqueue(requested_by=request.user)
     except retraining.RetrainRefused as exc:
@@ -164,6 +169,9 @@ class PredictionAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_retrain_permission(self, request):
+        return request.user.has_perm(RETRAIN_PERMISSION)
+
     def get_urls(self):
         review = [
             path(
@@ -236,7 +244,7 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     @admin.action(
         description="Retrain with reviewed corrections (all of them, in the background)",
-        permissions=["change"],
+        permissions=["retrain"],
     )
     def retrain_with_corrections(self, request, queryset):
         _enqueue_retraining(self, request)
@@ -300,6 +308,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_activate_permission(self, request):
         return request.user.has_perm("recognizer.change_modelversion")
+
+    def has_retrain_permission(self, request):
+        return request.user.has_perm(RETRAIN_PERMISSION)
 
     def get_urls(self):
         return [
@@ -372,7 +383,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(
         description="Retrain with reviewed corrections (in the background)",
-        permissions=["activate"],
+        permissions=["retrain"],
     )
     def retrain_with_corrections(self, request, queryset):
         _enqueue_retraining(self, request)

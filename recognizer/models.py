@@ -279,9 +279,13 @@ class TrainingRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # True while queued or running, NULL once finished: unique, so the database itself refuses a
+    # second run started at the same moment (checking, then creating, would let both through).
+    busy = models.BooleanField(null=True, default=None, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("start_retraining", "Can start a retraining")]
 
     def __str__(self) -> str:
         return f"Training run #{self.pk} ({self.get_state_display()})"

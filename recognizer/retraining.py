@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from scipy import ndimage
@@ -303,13 +303,24 @@ def _promote_unless_changed(
 def training_run_create(
     *, requested_by: AbstractBaseUser | None = None, force: bool = False
 ) -> TrainingRun:
-    recent = timezone.now() - timedelta(hours=2)
-    busy = TrainingRun.objects.filter(
-        state__in=[TrainingRun.State.QUEUED, TrainingRun.State.RUNNING], created_at__gte=recent
-    ).first()
-    if busy is not None:
-        raise RetrainRefused(f"Training run #{busy.pk} is already {busy.get_state_display()}.")
-    return TrainingRun.objects.create(requested_by=requested_by, force=force)
+    # A run still busy after two hours died with its worker (a retrain takes minutes): it no
+    # longer blocks a new one.
+    stale = timezone.now() - timedelta(hours=2)
+    TrainingRun.objects.filter(busy=True, created_at__lt=stale).update(
+        busy=None,
+        state=TrainingRun.State.FAILED,
+        message="Abandoned: still unfinished two hours after it was queued.",
+    )
+    current = TrainingRun.objects.filter(busy=True).first()
+    if current is not None:
+        raise RetrainRefused(
+            f"Training run #{current.pk} is already {current.get_state_display()}."
+        )
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(requested_by=requested_by, force=force, busy=True)
+    except IntegrityError:
+        raise RetrainRefused("Another training run was started at the same moment.") from None
 
 
 def training_run_execute(
@@ -337,7 +348,8 @@ def training_run_execute(
         run.state = TrainingRun.State.FAILED
         run.message = f"Retraining failed: {type(exc).__name__}: {exc}"
         run.finished_at = timezone.now()
-        run.save(update_fields=["state", "message", "finished_at"])
+        run.busy = None
+        run.save(update_fields=["state", "message", "finished_at", "busy"])
         raise
     run.refresh_from_db(fields=["progress", "stage"])
     run.state = TrainingRun.State.SUCCEEDED
@@ -347,5 +359,16 @@ def training_run_execute(
     run.message = f"{outcome.candidate.version} {verdict}: {outcome.reason}"
     run.progress = 100
     run.finished_at = timezone.now()
-    run.save(update_fields=["state", "candidate", "promoted", "message", "progress", "finished_at"])
+    run.busy = None
+    run.save(
+        update_fields=[
+            "state",
+            "candidate",
+            "promoted",
+            "message",
+            "progress",
+            "finished_at",
+            "busy",
+        ]
+    )
     return run
