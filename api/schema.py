@@ -99,8 +99,8 @@ each. If the model cannot be used, the upload is still stored with `status` `fai
 `unsupported_media_type`, `throttled`.
 
 **Rate limits.** {settings.API_THROTTLE_RATE} requests per user, and
-{settings.API_UPLOAD_THROTTLE_RATE} uploaded images per user (a batch of 20 counts 20). Over
-the limit: 429 with a `Retry-After` header in seconds.
+{settings.UPLOAD_RATE} uploaded images per user, shared with the web form and the drawing pad
+(a batch of 20 counts 20). Over the limit: 429 with a `Retry-After` header in seconds.
 """.strip()
 
 

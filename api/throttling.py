@@ -1,45 +1,48 @@
+"""API rate limits, kept in the shared, locked budgets of recognizer.budget (never a per-process
+count, and never a cache's read-then-write)."""
+
+from django.conf import settings
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from recognizer.budget import OverBudget, Rate, budget_spend, upload_budget_spend
 
 
-class UserThrottle(UserRateThrottle):
-    """Requests per user (per IP address for anonymous callers), at API_THROTTLE_RATE."""
+class _BudgetThrottle(BaseThrottle):
+    def __init__(self) -> None:
+        self._wait: float | None = None
 
-    scope = "user"
-
-    def get_rate(self) -> str | None:
-        # DRF reads rates once at import; reading them per request lets settings overrides apply.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-
-class UploadThrottle(UserThrottle):
-    """Images uploaded per user, at API_UPLOAD_THROTTLE_RATE: a batch of 20 costs 20."""
-
-    scope = "upload"
-    cost = 1
-
-    def allow_request(self, request, view) -> bool:
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        files = len(request.FILES.getlist("image")) + len(request.FILES.getlist("images"))
-        # A batch larger than the whole budget is charged the whole budget, so it can succeed.
-        self.cost = max(1, min(files, self.num_requests))
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) + self.cost > self.num_requests:
-            return self.throttle_failure()
-        self.history[:0] = [self.now] * self.cost
-        self.cache.set(self.key, self.history, self.duration)
+    def spend(self, spend) -> bool:
+        try:
+            spend()
+        except OverBudget as exc:
+            self._wait = exc.wait
+            return False
         return True
 
     def wait(self) -> float | None:
-        # Seconds until enough of the oldest uploads fall out of the window to fit this one.
-        excess = len(self.history) + self.cost - self.num_requests
-        if excess <= 0:
-            return None
-        return max(self.history[-excess] + self.duration - self.now, 1.0)
+        return self._wait
+
+
+class UserThrottle(_BudgetThrottle):
+    """Requests per user (per IP address for anonymous callers), at API_THROTTLE_RATE."""
+
+    def allow_request(self, request, view) -> bool:
+        # Read per request, not at import as DRF does, so settings overrides apply.
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get("user")
+        if rate is None:
+            return True
+        user = request.user
+        who = f"user:{user.pk}" if user.is_authenticated else f"ip:{self.get_ident(request)}"
+        return self.spend(lambda: budget_spend(key=f"api:{who}", rate=Rate.parse(rate)))
+
+
+class UploadThrottle(_BudgetThrottle):
+    """Images uploaded per user, from the one budget the web form and the pad share
+    (UPLOAD_RATE): a batch of 20 costs 20."""
+
+    def allow_request(self, request, view) -> bool:
+        if settings.UPLOAD_RATE is None or not request.user.is_authenticated:
+            return True
+        files = len(request.FILES.getlist("image")) + len(request.FILES.getlist("images"))
+        return self.spend(lambda: upload_budget_spend(user=request.user, count=max(files, 1)))

@@ -251,6 +251,11 @@ RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+# All the images of one API batch together, from their headers: 20 phone photos of 12 MP fit, 20
+# lossy 36 MP WebPs (decoded past gunicorn's 30 s timeout in the probe) do not.
+UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 250_000_000)
+# Stored bytes (images and thumbnails) per user; 0 turns the quota off.
+UPLOAD_QUOTA_BYTES = env_int("UPLOAD_QUOTA_BYTES", 1_000_000_000)
 # Django must not reject our uploads before our own limit gives the user a clear message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
@@ -269,20 +274,28 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
-# Requests per user (per IP when anonymous); uploads count each image, so a batch of 20 uses 20.
+# API requests per user (per IP address when anonymous).
 API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "120/min")
-API_UPLOAD_THROTTLE_RATE = env_rate("API_UPLOAD_THROTTLE_RATE", "60/min")
+# Images one user may upload, through the web form, the drawing pad and the API together (a batch
+# of 20 counts 20). API_UPLOAD_THROTTLE_RATE is its older, API-only name.
+UPLOAD_RATE = env_rate("UPLOAD_RATE", env_str("API_UPLOAD_THROTTLE_RATE", "60/min"))
+# Failed token logins per IP address: a wrong token is refused, guessing them is throttled.
+API_BAD_TOKEN_RATE = env_rate("API_BAD_TOKEN_RATE", "30/min")
+# Proxies in front of the app that append to X-Forwarded-For. With 0, the address the server sees
+# identifies an anonymous caller: a client-made X-Forwarded-For is never trusted.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REST_FRAMEWORK = {
     # Token first, so an anonymous client gets 401 with WWW-Authenticate rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE, "upload": API_UPLOAD_THROTTLE_RATE},
+    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE, "bad_token": API_BAD_TOKEN_RATE},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",

@@ -20,6 +20,9 @@ PNG_COMPRESS_LEVEL = 1
 # Box-reduce by an integer factor before the Lanczos filter whenever the image is at least twice
 # the thumbnail: half the cost of filtering from full size, no visible difference at 128 px.
 THUMBNAIL_REDUCING_GAP = 1.0
+# The stored copy's long side at most: a 1.6 MB lossy 6000x6000 WebP was stored as a 29.7 MB
+# lossless PNG. 2048 px keeps every stroke of a photographed digit (the model reads 28x28).
+STORED_MAX_SIDE = 2048
 
 
 class UploadRejected(Exception):
@@ -65,7 +68,12 @@ def decode_stored(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
 
 
 def storable(image: Image.Image) -> Image.Image:
-    """A copy of the decoded image in a mode PNG can hold, transparency kept."""
+    """A copy of the decoded image in a mode PNG can hold, transparency kept, its long side at
+    most STORED_MAX_SIDE."""
+    return _bounded(_png_mode(image))
+
+
+def _png_mode(image: Image.Image) -> Image.Image:
     if image.mode in ("RGB", "RGBA"):
         return _grey_if_lossless(image)
     if image.mode in ("L", "LA"):
@@ -80,6 +88,32 @@ def storable(image: Image.Image) -> Image.Image:
     if image.mode in ("PA", "RGBa", "La"):
         return image.convert("RGBA")
     return image.convert("RGB")
+
+
+def _bounded(image: Image.Image) -> Image.Image:
+    if max(image.size) <= STORED_MAX_SIDE:
+        return image
+    bounded = image.copy()
+    bounded.thumbnail(
+        (STORED_MAX_SIDE, STORED_MAX_SIDE),
+        Image.Resampling.LANCZOS,
+        reducing_gap=THUMBNAIL_REDUCING_GAP,
+    )
+    return bounded
+
+
+def header_pixels(image_file: BinaryIO) -> int:
+    """Width x height as the file's header states them, without decoding (0 if unreadable: the
+    full decode refuses such files with the right sentence)."""
+    position = image_file.tell()
+    try:
+        with Image.open(image_file) as image:
+            width, height = image.size
+        return width * height
+    except Exception:
+        return 0
+    finally:
+        image_file.seek(position)
 
 
 def _grey_if_lossless(image: Image.Image) -> Image.Image:

@@ -90,6 +90,9 @@ class PredictionQuerySet(models.QuerySet):
     def owned_by(self, user) -> "PredictionQuerySet":
         return self.filter(owner=user)
 
+    def stored_bytes(self) -> int:
+        return self.aggregate(total=models.Sum("stored_bytes"))["total"] or 0
+
     def reviewed(self) -> "PredictionQuerySet":
         return self.filter(true_label__isnull=False)
 
@@ -163,6 +166,8 @@ class Prediction(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
     # The 28x28 uint8 image the model saw, row-major: 784 bytes.
     model_input = models.BinaryField(null=True, blank=True)
+    # The stored image and thumbnail, in bytes: what counts against the owner's storage quota.
+    stored_bytes = models.PositiveBigIntegerField(default=0)
 
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -214,6 +219,7 @@ class Prediction(models.Model):
             "original_filename",
             "source",
             "model_input",
+            "stored_bytes",
             "status",
             "error_message",
             "confidence",
@@ -289,3 +295,17 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"Training run #{self.pk} ({self.get_state_display()})"
+
+
+class RateBudget(models.Model):
+    """What one caller spent of one rate limit: the times of the recent spends, newest first.
+
+    A row per key, locked while it is read and written, so concurrent requests on any worker or
+    server never both take the last unit (a cache's read-then-write let 62 of 60 through).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    history = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return self.key

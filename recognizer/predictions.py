@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
 
@@ -36,12 +36,41 @@ RESULT_FIELDS = [
 
 
 @dataclass
-class DecodedUpload:
-    """An upload decoded and checked once: what the batch path hands on to storage."""
+class PreparedUpload:
+    """An upload decoded, checked and encoded for storage: all that is needed to store it."""
 
-    image: Image.Image
+    png: bytes
+    thumbnail: bytes
     model_input: np.ndarray
     original_filename: str = ""
+
+    @property
+    def stored_bytes(self) -> int:
+        return len(self.png) + len(self.thumbnail)
+
+
+def _prepare(image_file: BinaryIO, original_filename: str) -> PreparedUpload:
+    image, model_input = images.decode_upload(image_file)
+    stored = images.storable(image)
+    return PreparedUpload(
+        png=images.png_bytes(stored),
+        thumbnail=images.thumbnail_bytes(stored),
+        model_input=model_input,
+        original_filename=original_filename,
+    )
+
+
+def _check_quota(user: AbstractBaseUser, incoming: int) -> None:
+    quota = settings.UPLOAD_QUOTA_BYTES
+    if not quota:
+        return
+    used = Prediction.objects.owned_by(user).stored_bytes()
+    if used + incoming > quota:
+        raise UploadRejected(
+            "quota_exceeded",
+            f"Your uploads use {used / 1e6:.0f} MB of your {quota / 1e6:.0f} MB of storage, and "
+            "this one does not fit. Delete some uploads in your history to make room.",
+        )
 
 
 def prediction_create(
@@ -56,24 +85,18 @@ def prediction_create(
     Bad input raises UploadRejected and leaves nothing behind. A usable upload is kept even if
     prediction fails: the row is marked failed with the reason and `repredict` finishes it later.
     """
-    image, model_input = images.decode_upload(image_file)
-    return _store(
-        user=user,
-        upload=DecodedUpload(image, model_input, original_filename),
-        source=source,
-    )
+    upload = _prepare(image_file, original_filename)
+    _check_quota(user, upload.stored_bytes)
+    return _store(user=user, upload=upload, source=source)
 
 
-def _store(*, user: AbstractBaseUser, upload: DecodedUpload, source: str) -> Prediction:
-    stored = images.storable(upload.image)
-    png = images.png_bytes(stored)
-    thumbnail = images.thumbnail_bytes(stored)
-
+def _store(*, user: AbstractBaseUser, upload: PreparedUpload, source: str) -> Prediction:
     prediction = Prediction(
         owner=user,
         original_filename=Path(upload.original_filename or "").name[:255],
         source=source,
         model_input=images.model_input_to_bytes(upload.model_input),
+        stored_bytes=upload.stored_bytes,
     )
     # The model runs in this process in well under a millisecond, so the row is written once,
     # with its result or the reason it has none, instead of as pending and then updated.
@@ -81,9 +104,9 @@ def _store(*, user: AbstractBaseUser, upload: DecodedUpload, source: str) -> Pre
     # Files first, then the row; if the row cannot be written, the files go too. The row is one
     # INSERT, outside a transaction: an upload is not a label change, so it writes no label
     # history (its "before" state goes on record at the first change, label_history_start).
-    prediction.image.save("upload.png", ContentFile(png), save=False)
+    prediction.image.save("upload.png", ContentFile(upload.png), save=False)
     try:
-        prediction.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
+        prediction.thumbnail.save("thumb.png", ContentFile(upload.thumbnail), save=False)
         with no_label_history(prediction):
             prediction.save()
     except BaseException:
@@ -217,23 +240,33 @@ def predictions_create_batch(
 ) -> list[Prediction]:
     """Create one prediction per (file, original filename), all or nothing for bad input.
 
-    Every file is decoded and checked before any is stored, so a batch with one bad file leaves
-    nothing behind and the client can resend it fixed. Each file is decoded once: the checked
-    image goes on to the same storage step as a single upload.
+    Every file is decoded, checked and encoded before any is stored, so a batch with one bad file
+    leaves nothing behind and the client can resend it fixed. Each file is decoded once, and the
+    batch's pixels together are bounded first, from the headers, so that one request cannot keep
+    a worker decoding past its timeout.
     """
-    decoded: list[DecodedUpload] = []
+    total = sum(images.header_pixels(image_file) for image_file, _ in files)
+    budget = settings.UPLOAD_BATCH_MAX_PIXELS
+    if total > budget:
+        raise UploadRejected(
+            "too_many_pixels",
+            f"The images of this batch hold {total / 1e6:.0f} million pixels together; a batch "
+            f"may hold at most {budget / 1e6:.0f} million. Send fewer or smaller images at a "
+            "time. Nothing was stored.",
+        )
+    prepared: list[PreparedUpload] = []
     for index, (image_file, filename) in enumerate(files):
         try:
-            image, model_input = images.decode_upload(image_file)
+            prepared.append(_prepare(image_file, filename))
         except UploadRejected as exc:
             raise BatchUploadRejected(
                 index=index, filename=filename, code=exc.code, message=exc.message
             ) from exc
-        decoded.append(DecodedUpload(image, model_input, filename))
+    _check_quota(user, sum(upload.stored_bytes for upload in prepared))
 
     created: list[Prediction] = []
     try:
-        for upload in decoded:
+        for upload in prepared:
             created.append(_store(user=user, upload=upload, source=source))
     except BaseException:
         for prediction in created:

@@ -1,3 +1,5 @@
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import images, predictions
+from .budget import OverBudget, upload_budget_spend
 from .files import file_response, png_response
 from .forms import FeedbackForm, HistoryFilterForm, UploadForm
 from .images import UploadRejected
@@ -26,30 +29,38 @@ def _visible_prediction(request: HttpRequest, pk: int) -> Prediction:
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     status = 200
+    retry_after = None
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
+        status = 400
         if form.is_valid():
             image_file = form.cleaned_data["image"]
             try:
+                upload_budget_spend(user=request.user)
                 prediction = predictions.prediction_create(
                     user=request.user,
                     image_file=image_file,
                     original_filename=image_file.name or "",
                 )
+            except OverBudget as exc:
+                form.add_error("image", exc.message)
+                status, retry_after = 429, exc.wait
             except UploadRejected as exc:
                 form.add_error("image", exc.message)
             else:
                 return redirect("recognizer:detail", pk=prediction.pk)
-        status = 400
     else:
         form = UploadForm()
     recent = Prediction.objects.owned_by(request.user).select_related("model_version")[:6]
-    return render(
+    response = render(
         request,
         "recognizer/upload.html",
         {"form": form, "recent": recent, "max_upload_bytes": settings.UPLOAD_MAX_BYTES},
         status=status,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(math.ceil(retry_after))
+    return response
 
 
 @login_required
@@ -62,11 +73,16 @@ def draw(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _json_error("no_image", form.errors["image"][0], status=400)
     try:
+        upload_budget_spend(user=request.user)
         prediction = predictions.prediction_create(
             user=request.user,
             image_file=form.cleaned_data["image"],
             source=Prediction.Source.DRAWING,
         )
+    except OverBudget as exc:
+        response = _json_error("throttled", exc.message, status=429)
+        response["Retry-After"] = str(math.ceil(exc.wait))
+        return response
     except UploadRejected as exc:
         return _json_error(exc.code, exc.message, status=400)
     # A stored drawing whose prediction failed is still created (201); the body says why.

@@ -15,8 +15,12 @@ def rates(settings):
     def set_rates(user: str = "1000/min", upload: str = "1000/min") -> None:
         settings.REST_FRAMEWORK = {
             **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {"user": user, "upload": upload},
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                "user": user,
+            },
         }
+        settings.UPLOAD_RATE = upload
 
     return set_rates
 
@@ -60,4 +64,29 @@ def test_anonymous_callers_are_throttled_by_address(db, client, rates):
         assert client.get(reverse("api:schema")).status_code == 200
     response = client.get(reverse("api:schema"))
     assert response.status_code == 429
+    assert "Retry-After" in response
+
+
+def test_a_forged_x_forwarded_for_does_not_buy_an_anonymous_caller_a_new_budget(db, client, rates):
+    rates(user="2/min")
+    schema = reverse("api:schema")
+    for n in range(2):
+        assert client.get(schema, headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code == 200
+    assert client.get(schema, headers={"X-Forwarded-For": "10.0.0.9"}).status_code == 429
+
+
+def test_guessing_tokens_is_throttled_per_address(db, client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "bad_token": "3/min",
+        },
+    }
+    for n in range(3):
+        wrong = client.get(LIST, headers={"Authorization": f"Token wrong{n}"})
+        assert wrong.status_code == 401
+    response = client.get(LIST, headers={"Authorization": "Token wrong-again"})
+    assert response.status_code == 429
+    assert response.json()["error"] == "throttled"
     assert "Retry-After" in response

@@ -69,13 +69,22 @@ def test_upload_is_logged_in_one_line_with_prediction_fields(prod_server, digit_
         line
         for line in prod_server.log().splitlines()
         if "request method=POST path=/ status=302" in line
+        and f" prediction={prediction_id}" in line
     ]
+    # One line per request, whatever other tests uploaded on this server.
     assert len(lines) == 1
-    assert f"prediction={prediction_id}" in lines[0]
     assert "model_version=tiny-1" in lines[0]
     assert re.search(r" ms=\d+\.\d ", lines[0])
     assert re.search(r"predict_ms=\d", lines[0])
     assert re.search(r"user=\d+", lines[0])
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(prod_server):
+    prod_server.client().get("/nothing%0A2026-01-01%20INFO%20digitsite.request%20request")
+
+    forged = [line for line in prod_server.log().splitlines() if line.startswith("2026-01-01")]
+    assert forged == []
+    assert "path=/nothing\\n2026-01-01\\x20INFO" in prod_server.log()
 
 
 def test_locked_database_answers_503_with_retry_after_and_keeps_no_file(prod_server, digit_png):

@@ -65,7 +65,7 @@ def two_servers(s3_storage, settings, tiny_artifact, tmp_path):
                 "MODEL_DIR": str(tmp_path / f"server-{name}" / "models"),
                 "MEDIA_ROOT": str(tmp_path / f"server-{name}" / "media"),
                 "MODEL_REFRESH_SECONDS": str(REFRESH_SECONDS),
-                "API_UPLOAD_THROTTLE_RATE": f"{API_UPLOADS_PER_MINUTE}/min",
+                "UPLOAD_RATE": f"{API_UPLOADS_PER_MINUTE}/min",
             }
             servers[name] = Gunicorn(name, env)
         yield servers
