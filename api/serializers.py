@@ -123,6 +123,8 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    """A model version as every signed-in user sees it: what it is and how well it reads."""
+
     parent = serializers.SlugRelatedField(
         slug_field="version",
         read_only=True,
@@ -134,23 +136,27 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     metrics = serializers.DictField(
         read_only=True, help_text="Metrics on the MNIST test set (accuracy, per class, ...)."
     )
+
+    class Meta:
+        model = ModelVersion
+        fields = ["version", "status", "is_active", "created_at", "params", "metrics", "parent"]
+        read_only_fields = fields
+
+
+class ModelVersionStaffSerializer(ModelVersionSerializer):
+    """Plus the internals, for staff who may view model versions: checksums, what it was trained
+    and tested on (other users' prediction ids), and who promoted it."""
+
     heldout_metrics = serializers.DictField(
         read_only=True, help_text="Metrics on held-out reviewed uploads, when measured."
     )
     training_data = serializers.DictField(read_only=True, help_text="What it was trained on.")
 
-    class Meta:
-        model = ModelVersion
+    class Meta(ModelVersionSerializer.Meta):
         fields = [
-            "version",
-            "status",
-            "is_active",
-            "created_at",
-            "params",
-            "metrics",
+            *ModelVersionSerializer.Meta.fields,
             "heldout_metrics",
             "training_data",
-            "parent",
             "sha256",
             "status_note",
         ]

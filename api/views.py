@@ -30,6 +30,7 @@ from .serializers import (
     ErrorSerializer,
     FeedbackSerializer,
     ModelVersionSerializer,
+    ModelVersionStaffSerializer,
     PredictionFilterSerializer,
     PredictionSerializer,
     PredictionUploadSerializer,
@@ -294,16 +295,28 @@ class PredictionImage(PredictionLookupMixin, generics.GenericAPIView):
         return file_response(self.get_object().image)
 
 
+def _model_version_serializer(user):
+    if user.has_perm("recognizer.view_modelversion"):
+        return ModelVersionStaffSerializer
+    return ModelVersionSerializer
+
+
 @extend_schema_view(
     get=extend_schema(
         operation_id="models_list",
         summary="Model versions",
-        description="Every trained model version, newest first, with its parameters and metrics.",
+        description=(
+            "Every trained model version, newest first, with its parameters and metrics. Staff "
+            "who may view model versions also get checksums, training data and notes."
+        ),
     )
 )
 class ModelVersionList(generics.ListAPIView):
     queryset = ModelVersion.objects.select_related("parent")
     serializer_class = ModelVersionSerializer
+
+    def get_serializer_class(self):
+        return _model_version_serializer(self.request.user)
 
 
 @extend_schema_view(
@@ -315,6 +328,9 @@ class ModelVersionList(generics.ListAPIView):
 )
 class ActiveModelVersion(generics.RetrieveAPIView):
     serializer_class = ModelVersionSerializer
+
+    def get_serializer_class(self):
+        return _model_version_serializer(self.request.user)
 
     def get_object(self) -> ModelVersion:
         active = ModelVersion.objects.active()

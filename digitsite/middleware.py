@@ -1,12 +1,13 @@
-"""Request logging, and overload errors turned into 503 answers."""
+"""Request logging and size limits, and overload errors turned into 503 answers."""
 
 import errno
 import logging
 import time
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .security import unavailable_response
 
@@ -64,6 +65,42 @@ class RequestLogMiddleware:
                 user_id,
                 extra,
             )
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body larger than any upload could be, from its Content-Length, before a byte of
+    it is read. The proxy in front should cap bodies too (README, Running in production): a
+    chunked body has no Content-Length to check here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = (
+            settings.REQUEST_MAX_BYTES_API
+            if request.path.startswith("/api/")
+            else settings.REQUEST_MAX_BYTES
+        )
+        if length <= limit:
+            return self.get_response(request)
+        detail = (
+            f"The request is {length / 1e6:.1f} MB; this server accepts at most "
+            f"{limit / 1e6:.0f} MB per request. Send a smaller image (at most "
+            f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB)."
+        )
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"error": "too_large", "detail": detail}, status=413
+            )
+        else:
+            response = HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
+        # The unread body cannot be skipped on a kept-alive connection.
+        response["Connection"] = "close"
+        return response
 
 
 # Storage errors that mean "try again later", not "this request is wrong".

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every answer is logged: HTTPS redirects and static files too.
     "digitsite.middleware.RequestLogMiddleware",
+    "digitsite.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are answered before sessions and auth: they cost nothing per request.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -256,6 +257,10 @@ UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
 UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 250_000_000)
 # Stored bytes (images and thumbnails) per user; 0 turns the quota off.
 UPLOAD_QUOTA_BYTES = env_int("UPLOAD_QUOTA_BYTES", 1_000_000_000)
+# Whole request bodies, refused from Content-Length before they are read (413): one upload on the
+# site, a batch of 20 on the API, each with room for the form's other fields.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", UPLOAD_MAX_BYTES + 1024 * 1024)
+REQUEST_MAX_BYTES_API = env_int("REQUEST_MAX_BYTES_API", 20 * UPLOAD_MAX_BYTES + 1024 * 1024)
 # Django must not reject our uploads before our own limit gives the user a clear message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
@@ -281,9 +286,9 @@ API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "120/min")
 UPLOAD_RATE = env_rate("UPLOAD_RATE", env_str("API_UPLOAD_THROTTLE_RATE", "60/min"))
 # Failed token logins per IP address: a wrong token is refused, guessing them is throttled.
 API_BAD_TOKEN_RATE = env_rate("API_BAD_TOKEN_RATE", "30/min")
-# Proxies in front of the app that append to X-Forwarded-For. With 0, the address the server sees
-# identifies an anonymous caller: a client-made X-Forwarded-For is never trusted.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Proxies in front of the app that append to X-Forwarded-For (the login lockout reads it too).
+# With 0, the address the server sees identifies a caller: a client-made header is never trusted.
+PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
 REST_FRAMEWORK = {
     # Token first, so an anonymous client gets 401 with WWW-Authenticate rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -292,10 +297,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE, "bad_token": API_BAD_TOKEN_RATE},
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "NUM_PROXIES": PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
@@ -409,7 +414,6 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "digitsite.security.lockout_response"
 # Behind N proxies the client address is the N-th from the right of X-Forwarded-For; without a
 # proxy (0) only REMOTE_ADDR counts, so a client cannot pick its own address.
-PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
 if PROXY_COUNT:
     AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
     AXES_IPWARE_PROXY_ORDER = "right-most"

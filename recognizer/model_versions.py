@@ -129,7 +129,7 @@ def model_version_load(model_version: ModelVersion) -> Model:
     try:
         return registry.load_version(model_version)
     except registry.ModelUnavailable as exc:
-        raise ModelVersionUnusable(str(exc)) from exc
+        raise ModelVersionUnusable(exc.detail) from exc
 
 
 def model_version_activate(*, model_version: ModelVersion, note: str = "") -> ModelVersion:

@@ -21,7 +21,25 @@ logger = logging.getLogger(__name__)
 
 
 class ModelUnavailable(Exception):
-    """No usable active model: none is active, or its artifact is missing or corrupt."""
+    """No usable active model: none is active, or its artifact is missing or corrupt.
+
+    The message is shown to users (a failed upload, /healthz): it says what is wrong without
+    checksums or paths; `detail` has them, for the log and for staff.
+    """
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail or message
+
+
+def _public_reason(detail: str) -> str:
+    for words in ("does not exist", "does not match its recorded checksum", "shared storage"):
+        if words in detail:
+            reason = {"shared storage": "is not in the shared storage"}.get(words, words)
+            return f"its file {reason}."
+    if "trained with" in detail or "saved with" in detail or "expects features" in detail:
+        return "it was made by other library versions; retrain it."
+    return "its file cannot be read."
 
 
 @dataclass
@@ -48,12 +66,19 @@ def load_version(version: ModelVersion) -> Model:
         try:
             path = artifacts.fetch(version.artifact_path, expected_sha256=version.sha256)
         except artifacts.ArtifactError as exc:
-            raise ModelUnavailable(f"Model {version.version} cannot be loaded: {exc}") from exc
+            raise _unavailable(version, str(exc)) from exc
     try:
         return load_model(path, expected_sha256=version.sha256)
     except ModelLoadError as exc:
         logger.error("model_load_failed version=%s path=%s error=%s", version.version, path, exc)
-        raise ModelUnavailable(f"Model {version.version} cannot be loaded: {exc}") from exc
+        raise _unavailable(version, str(exc)) from exc
+
+
+def _unavailable(version: ModelVersion, detail: str) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"Model {version.version} cannot be loaded: {_public_reason(detail)}",
+        detail=f"Model {version.version} cannot be loaded: {detail}",
+    )
 
 
 def get_active_model() -> tuple[ModelVersion, Model]:

@@ -135,12 +135,12 @@ def _load_active() -> tuple[ModelVersion | None, Model | None]:
     try:
         return active, registry.load_version(active)
     except registry.ModelUnavailable as exc:
-        logger.warning("retrain_active_unusable version=%s reason=%s", active.version, exc)
+        logger.warning("retrain_active_unusable version=%s reason=%s", active.version, exc.detail)
         # Failing open here once promoted a 76% candidate over a 98.6% model that a transient
         # fault had made unreadable: without a comparison there is no promotion.
         raise ActiveModelUnusable(
             f"The active model {active.version} cannot be loaded, so the candidate cannot be "
-            f"compared with it; nothing was promoted. {exc}"
+            f"compared with it; nothing was promoted. {exc.detail}"
         ) from exc
 
 

@@ -164,3 +164,54 @@ def test_more_files_than_django_reads_is_400(alice, active_model, settings):
     files = [named_file(b"x", f"{i}.png") for i in range(6)]
     body = assert_error(alice.post(LIST, {"images": files}, "multipart"), 400, "too_many_files")
     assert "too many files" in body["detail"]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("target", ["feedback", "review", "decision"])
+def test_deeply_nested_json_is_a_400_not_a_crash(alice, client, staff_user, prediction, target):
+    """Hardening 8: Python's JSON decoder raised RecursionError, a 500, on three endpoints."""
+    client.force_login(staff_user)
+    if target == "feedback":
+        response = alice.post(
+            reverse("api:prediction-feedback", args=[prediction.pk]),
+            DEEP,
+            content_type="application/json",
+        )
+    elif target == "review":
+        response = client.patch(
+            reverse("api:prediction-detail", args=[prediction.pk]),
+            DEEP,
+            content_type="application/json",
+        )
+    else:
+        response = client.post(
+            reverse("api:prediction-decision", args=[prediction.pk]),
+            DEEP,
+            content_type="application/json",
+        )
+
+    body = assert_error(response, 400, "parse_error")
+    assert "nested too deeply" in body["detail"]
+
+
+def test_a_body_announced_larger_than_any_batch_is_refused_before_it_is_read(alice, settings):
+    """Hardening 15: no cap on a request body; now Content-Length over the limit is a 413."""
+    response = alice.post(
+        LIST, {"image": named_file(b"x")}, "multipart", CONTENT_LENGTH=str(500 * 1024 * 1024)
+    )
+
+    body = assert_error(response, 413, "too_large")
+    assert "at most" in body["detail"] and "MB" in body["detail"]
+    assert response["Connection"] == "close"
+    assert Prediction.objects.count() == 0
+
+
+def test_the_site_refuses_an_oversized_upload_body_with_a_sentence(client, user):
+    client.force_login(user)
+    response = client.post(
+        reverse("recognizer:upload"), {"image": named_file(b"x")}, CONTENT_LENGTH="60000000"
+    )
+    assert response.status_code == 413
+    assert "this server accepts at most" in response.content.decode()

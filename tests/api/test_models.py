@@ -33,7 +33,23 @@ def test_active_model(alice, active_model):
     response = alice.get(reverse("api:model-active"))
     assert response.status_code == 200
     assert response.json()["version"] == active_model.version
-    assert response.json()["sha256"] == active_model.sha256
+
+
+def test_internals_are_for_staff_only(alice, client, staff_user, active_model):
+    """Hardening 14: other users' prediction ids, checksums and staff names stay with staff."""
+    active_model.training_data = {"correction_ids": [41, 42]}
+    active_model.status_note = "Promoted by staff"
+    active_model.save()
+
+    public = alice.get(reverse("api:model-active")).json()
+    client.force_login(staff_user)
+    internal = client.get(reverse("api:model-active")).json()
+
+    for name in ("sha256", "training_data", "heldout_metrics", "status_note"):
+        assert name not in public
+    assert "41" not in str(public) and "staff" not in str(public)
+    assert internal["sha256"] == active_model.sha256
+    assert internal["training_data"]["correction_ids"] == [41, 42]
 
 
 def test_models_need_authentication(db, client):

@@ -2,6 +2,7 @@
 
 import errno
 import io
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -48,6 +49,10 @@ def own_artifact(db, tiny_artifact):
     return target_dir / source.name
 
 
+def own_artifact_sha256(artifact: Path) -> str:
+    return json.loads((artifact.parent / "metadata.json").read_text())["sha256"]
+
+
 @pytest.mark.parametrize("fault", ["missing", "corrupt"])
 def test_model_fault_keeps_uploads_reports_it_and_repredict_finishes_them(
     client, user, own_artifact, digit_png, tmp_path, fault
@@ -76,6 +81,11 @@ def test_model_fault_keeps_uploads_reports_it_and_repredict_finishes_them(
     assert health.status_code == 503
     assert health.json()["failed"] == ["model"]
     assert reason in health.json()["checks"]["model"]["error"]
+    # What is wrong, without the internals (hardening 14): no checksum, no server path.
+    sha256 = own_artifact_sha256(own_artifact)
+    for public in (page, health.content.decode(), prediction.error_message):
+        assert str(sha256) not in public
+        assert str(settings.MODEL_DIR) not in public
 
     shutil.copy(good, own_artifact)
     out = io.StringIO()
