@@ -76,6 +76,7 @@ def model_version_train(
     )
     model_version = model_version_register(
         version=version,
+        kind=result.params.get("kind", ModelVersion.Kind.RF),
         artifact_path=str(artifact.path.relative_to(Path(settings.MODEL_DIR))),
         sha256=artifact.sha256,
         params={**result.params, "train_seconds": round(result.train_seconds, 1)},

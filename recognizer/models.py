@@ -34,7 +34,14 @@ class ModelVersion(models.Model):
         ACTIVE = "active", "Active"
         RETIRED = "retired", "Retired"
 
+    class Kind(models.TextChoices):
+        RF = "rf", "Random forest"
+        EXTRATREES = "extratrees", "Extra trees"
+        SVM = "svm", "SVM (RBF, calibrated)"
+        ENSEMBLE = "ensemble", "Ensemble (forest + SVM)"
+
     version = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RF, db_index=True)
     artifact_path = models.CharField(
         max_length=500, help_text="Path of the joblib artifact, relative to MODEL_DIR."
     )
