@@ -99,10 +99,10 @@ class Model:
             kind = self.metadata.get("kind") or self.metadata.get("params", {}).get("kind")
             kind = kind or ("svm" if self.flat is None else "rf")
         if kind not in KINDS:
-            raise ModelLoadError(f"unknown model kind {kind!r}")
+            raise ValueError(f"unknown model kind {kind!r}")
         parts = {"forest": self.flat is not None, "svm": self.svm is not None}
         if parts != {"forest": kind != "svm", "svm": kind in ("svm", "ensemble")}:
-            raise ModelLoadError(f"a {kind} model cannot have the parts {parts}")
+            raise ValueError(f"a {kind} model cannot have the parts {parts}")
         self.kind: str = kind
         if kind == "ensemble":
             if weights is None or set(weights) != {"forest", "svm"}:
@@ -110,7 +110,7 @@ class Model:
             self.weights = {name: float(w) for name, w in weights.items()}
             values = list(self.weights.values())
             if not (all(0 <= w <= 1 for w in values) and sum(values) > 0):
-                raise ModelLoadError(f"the ensemble weights {self.weights} are not a mix")
+                raise ValueError(f"the ensemble weights {self.weights} are not a mix")
         else:
             self.weights = {"svm" if kind == "svm" else "forest": 1.0}
         self.version = version
@@ -287,6 +287,9 @@ def load_model(path: Path, *, expected_sha256: str) -> Model:
         raise ModelLoadError(f"The model file {path.name} could not be loaded: {exc}") from exc
     if metadata.get("kind") not in (None, parts.get("kind", metadata.get("kind"))):
         raise ModelLoadError(f"The metadata in {meta_path.name} names another kind of model.")
-    return Model(
-        **parts, version=str(metadata.get("version", "")), sha256=actual, metadata=metadata
-    )
+    try:
+        return Model(
+            **parts, version=str(metadata.get("version", "")), sha256=actual, metadata=metadata
+        )
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"The model file {path.name} is not a usable model: {exc}") from exc
