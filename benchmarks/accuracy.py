@@ -45,7 +45,7 @@ from ml.train import train_and_save
 from testkit.uploads import BLANK_KINDS, DRAWING_KINDS, ODD_KINDS, PHOTO_KINDS, generate
 from testkit.uploads import KINDS as UPLOAD_KINDS
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99)
 
 
 def naive_input(data: bytes) -> np.ndarray:

@@ -340,3 +340,10 @@ def test_flat_svm_refuses_inconsistent_arrays(svm_result: TrainResult) -> None:
     arrays["n_support"] = arrays["n_support"] + 1
     with pytest.raises(ValueError, match="n_support"):
         FlatSVM(**arrays)
+
+
+def test_forest_sizes_default_per_kind(mnist_train_small: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = mnist_train_small
+    ensemble = train_model(X[:300], y[:300], kind="ensemble")
+    assert ensemble.params["n_estimators"] == 30 == len(ensemble.model.forest.estimators_)
+    assert train_model(X[:100], y[:100], max_leaf_nodes=8).params["n_estimators"] == 100
