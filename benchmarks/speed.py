@@ -117,7 +117,6 @@ def inference_rows(forest: Any, flat: FlatForest, images: np.ndarray) -> list[Ro
             lambda x: forest.predict_proba(x.reshape(1, -1))[0],
         ),
         ("plain loop over tree.predict_proba", plain_loop),
-        ("FlatForest, numpy level by level", lambda x: flat.predict_proba(x, engine="numpy")),
         ("FlatForest, numba (served)", flat.predict_proba),
     ]
     rows, baseline = [], None

@@ -1,4 +1,4 @@
-"""Load MNIST from the IDX .gz files shipped in the repository (or, on request, from OpenML)."""
+"""Load MNIST from the IDX .gz files shipped in the repository."""
 
 from __future__ import annotations
 
@@ -67,27 +67,3 @@ def load_mnist(
     if len(images) != len(labels):
         raise MnistFormatError(f"{len(images)} images but {len(labels)} labels in split {split!r}")
     return images, labels
-
-
-def fetch_openml_mnist(
-    split: Split,
-    *,
-    data_home: Path | None = None,
-    limit: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Download MNIST from OpenML (``mnist_784``); the online alternative to ``load_mnist``.
-
-    Needs network access on first use. Same return format as ``load_mnist``: images uint8
-    (n, 28, 28), labels uint8 (n,). OpenML's first 60,000 rows are the training split.
-    """
-    from sklearn.datasets import fetch_openml
-
-    bunch = fetch_openml(
-        "mnist_784", version=1, as_frame=False, parser="liac-arff", data_home=data_home
-    )
-    X = np.asarray(bunch.data, dtype=np.uint8).reshape(-1, 28, 28)
-    y = np.asarray(bunch.target).astype(np.uint8)
-    X, y = (X[:60000], y[:60000]) if split == "train" else (X[60000:], y[60000:])
-    if limit is not None:
-        X, y = X[:limit], y[:limit]
-    return X, y

@@ -5,9 +5,8 @@
 `predict_proba` walks them in a numba-compiled loop and returns the same float64
 probabilities as the forest's own `predict_proba`, bit for bit.
 
-On disk a forest is a directory of `.npy` files plus `meta.json`. Loading it uses
-`np.load(..., allow_pickle=False)`, so it cannot execute code, and memory-maps the
-arrays by default, so every worker process shares one copy in the page cache.
+On disk a forest is one uncompressed `.npz` file. Loading it uses
+`np.load(..., allow_pickle=False)`, so it cannot execute code.
 
 Layout, for N split nodes over all trees, T trees, L distinct leaf rows, C classes:
 
@@ -30,17 +29,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import numba
 import numpy as np
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
-    numba = None
-
 FORMAT_VERSION = 1
-META_FILE = "meta.json"
 _META_KEY = "meta_json"
 ARRAY_NAMES = (
     "roots",
@@ -52,7 +46,6 @@ ARRAY_NAMES = (
     "leaf_values",
     "classes",
 )
-Engine = Literal["numba", "numpy"]
 
 
 class FlatForest:
@@ -72,7 +65,7 @@ class FlatForest:
         n_features: int,
     ) -> None:
         # Read-only everywhere, so numba compiles (and caches) one specialisation whether the
-        # arrays come from from_sklearn, a plain load or a memory map.
+        # arrays come from from_sklearn or from a file.
         self.roots = _read_only(roots)
         self.feature = _read_only(feature)
         self.threshold = _read_only(threshold)
@@ -150,73 +143,42 @@ class FlatForest:
             n_features=n_features,
         )
 
-    def predict_proba(self, X: np.ndarray, *, engine: Engine = "numba") -> np.ndarray:
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, the same as the source forest's ``predict_proba``.
 
         X: (n_features,) or (n, n_features), cast to float32 as scikit-learn does.
         Returns float64 of shape (n_classes,) or (n, n_classes), columns in ``classes`` order.
-        ``engine="numpy"`` walks all trees one level at a time with numpy instead
-        (about 10x slower); it is the fallback when numba is not installed.
         """
         X = np.asarray(X, dtype=np.float32)
         single = X.ndim == 1
         X2 = np.ascontiguousarray(X.reshape(1, -1) if single else X)
         if X2.ndim != 2 or X2.shape[1] != self.n_features:
             raise ValueError(f"expected {self.n_features} features, got shape {X.shape}")
-        if engine == "numba" and _accumulate is not None:
-            out = np.zeros((X2.shape[0], self.n_classes), dtype=np.float64)
-            _accumulate(
-                X2,
-                self.roots,
-                self.feature,
-                self.threshold,
-                self.missing_left,
-                self.left,
-                self.right,
-                self.leaf_values,
-                out,
-            )
-        else:
-            out = self._predict_proba_numpy(X2)
+        out = np.zeros((X2.shape[0], self.n_classes), dtype=np.float64)
+        _accumulate(
+            X2,
+            self.roots,
+            self.feature,
+            self.threshold,
+            self.missing_left,
+            self.left,
+            self.right,
+            self.leaf_values,
+            out,
+        )
         return out[0] if single else out
 
-    def _predict_proba_numpy(self, X: np.ndarray) -> np.ndarray:
-        # Every (sample, tree) pair advances one level per pass until all reach a leaf.
-        n = X.shape[0]
-        node = np.tile(self.roots.astype(np.int64), n)
-        sample = np.repeat(np.arange(n), self.n_trees)
-        active = np.flatnonzero(node >= 0)
-        while active.size:
-            at = node[active]
-            value = X[sample[active], self.feature[at]]
-            go_left = (value <= self.threshold[at]) | (
-                np.isnan(value) & (self.missing_left[at] == 1)
-            )
-            node[active] = np.where(go_left, self.left[at], self.right[at])
-            active = active[node[active] >= 0]
-        leaves = self.leaf_values[~node].reshape(n, self.n_trees, self.n_classes)
-        # A sum over axis 1 adds tree after tree, the order scikit-learn uses.
-        return leaves.sum(axis=1) / self.n_trees
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays that define the forest, by name (see the module docstring)."""
+        return {name: np.ascontiguousarray(getattr(self, name)) for name in ARRAY_NAMES}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the forest; return the path.
-
-        A path ending in ``.npz`` gets one uncompressed ``.npz`` file (the serving artifact: one
-        file to hash, publish and fetch); any other path a directory of ``<name>.npy`` files plus
-        ``meta.json``, which `load` can memory-map.
-        """
+        """Write the forest as one uncompressed ``.npz`` file (the serving artifact); return it."""
         path = Path(path)
-        arrays = {name: np.ascontiguousarray(getattr(self, name)) for name in ARRAY_NAMES}
-        if path.suffix == ".npz":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A file handle, not a name: np.savez would append ".npz" to a temporary name.
-            with path.open("wb") as fh:
-                np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(self._meta()))})
-            return path
-        path.mkdir(parents=True, exist_ok=True)
-        for name, array in arrays.items():
-            np.save(path / f"{name}.npy", array)
-        (path / META_FILE).write_text(json.dumps(self._meta(), indent=2) + "\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A file handle, not a name: np.savez would append ".npz" to a temporary name.
+        with path.open("wb") as fh:
+            np.savez(fh, **self.arrays(), **{_META_KEY: np.array(json.dumps(self._meta()))})
         return path
 
     def _meta(self) -> dict[str, Any]:
@@ -230,34 +192,34 @@ class FlatForest:
         }
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> FlatForest:
-        """Read a forest written by `save` (an ``.npz`` file, or a directory memory-mapped
-        read-only unless ``mmap=False``).
+    def load(cls, path: str | os.PathLike[str]) -> FlatForest:
+        """Read a forest written by `save`.
 
         Never unpickles; raises ValueError on a file that needs pickle, on an unknown
         format, on arrays that differ from the sha256 in their metadata, or on arrays whose
         indices would make a walk leave its arrays.
+        """
+        path = Path(path)
+        with np.load(path, allow_pickle=False) as bundle:
+            meta = json.loads(str(bundle[_META_KEY]))
+            if meta.get("format") != "flat-forest" or meta.get("format_version") != FORMAT_VERSION:
+                raise ValueError(f"{path} is not a flat-forest version {FORMAT_VERSION} file")
+            arrays = {name: bundle[name] for name in ARRAY_NAMES}
+        return cls.from_arrays(arrays, n_features=meta["n_features"], sha256=meta.get("sha256"))
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], *, n_features: int, sha256: str | None
+    ) -> FlatForest:
+        """A forest from the arrays of `arrays`, checked against their recorded ``sha256``.
+
         The returned forest is ready to serve: its first prediction is made here, so the
         one-off cost of numba (loading the compiled walk from its cache, or compiling it)
         is paid at load time, and before fork when a server preloads the model.
         """
-        path = Path(path)
-        if path.is_file():
-            with np.load(path, allow_pickle=False) as bundle:
-                meta = json.loads(str(bundle[_META_KEY]))
-                arrays = {name: bundle[name] for name in ARRAY_NAMES}
-        else:
-            meta = json.loads((path / META_FILE).read_text())
-            mode = "r" if mmap else None
-            arrays = {
-                name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
-                for name in ARRAY_NAMES
-            }
-        if meta.get("format") != "flat-forest" or meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a flat-forest version {FORMAT_VERSION} file")
-        forest = cls(**arrays, n_features=meta["n_features"])
-        if forest.sha256() != meta.get("sha256"):
-            raise ValueError(f"{path} does not match the sha256 in its metadata")
+        forest = cls(**{name: arrays[name] for name in ARRAY_NAMES}, n_features=n_features)
+        if forest.sha256() != sha256:
+            raise ValueError("the forest's arrays do not match the sha256 in their metadata")
         forest.predict_proba(np.zeros(forest.n_features, dtype=np.float32))
         return forest
 
@@ -379,8 +341,6 @@ def _walk(
 
 
 def _jit(function: Any) -> Any:
-    if numba is None:  # pragma: no cover - numba is pinned in requirements.txt
-        return None
     try:
         return numba.njit(cache=True, nogil=True)(function)
     except RuntimeError:

@@ -1,23 +1,40 @@
-"""Load a trained artifact safely and predict digit probabilities from ``to_mnist`` images."""
+"""Load a trained model and predict digit probabilities from ``to_mnist`` images.
+
+A model is one of four kinds on the same ``featurize`` features: ``rf`` and ``extratrees`` (a
+forest, served as a `FlatForest`), ``svm`` (an RBF SVC with temperature-calibrated
+probabilities, served as a `FlatSVM`) and ``ensemble`` (both, their probabilities averaged with
+weights chosen on held-out data). Every kind is served from one ``.npz`` file read without
+pickle.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
+from ml.svm_arrays import FlatSVM
 
-# The serving artifact: the forest as flat arrays in one .npz, loaded without unpickling.
+Kind = Literal["rf", "extratrees", "svm", "ensemble"]
+KINDS: tuple[str, ...] = ("rf", "extratrees", "svm", "ensemble")
+FOREST_KINDS = ("rf", "extratrees")
+
+# The serving artifact of every kind. Forest kinds keep the flat-forest file format; svm and
+# ensemble use the "digits-model" format below. The name stays for the callers that know it.
 ARTIFACT_NAME = "forest.npz"
-# The joblib pickle of the fitted scikit-learn forest: the training record, never served.
+# The joblib pickle of the fitted scikit-learn estimator(s): the training record, never served.
 RECORD_NAME = "model.joblib"
 METADATA_NAME = "metadata.json"
 N_CLASSES = 10
+
+MODEL_FORMAT = "digits-model"
+MODEL_FORMAT_VERSION = 1
+_META_KEY = "meta_json"
 
 # Predictions whose top probability is below this are flagged "low confidence". Chosen from
 # benchmarks/accuracy.py (MNIST test plus 2,400 generated uploads, default model; table in
@@ -25,6 +42,15 @@ N_CLASSES = 10
 # only about 70% of the time, the rest about 99.5%, and two thirds of all errors are flagged.
 # Higher thresholds flag many correct answers for few extra errors caught.
 LOW_CONFIDENCE_THRESHOLD = 0.5
+# Per kind, from the same benchmark (docs/benchmarks.md, "SVM and ensemble"). The calibrated
+# kinds are confident where the forest hedges, so the same share of errors is caught at a
+# different probability. Artifacts record theirs in metadata.json; this is the fallback.
+LOW_CONFIDENCE_THRESHOLDS: dict[str, float] = {
+    "rf": LOW_CONFIDENCE_THRESHOLD,
+    "extratrees": LOW_CONFIDENCE_THRESHOLD,
+    "svm": LOW_CONFIDENCE_THRESHOLD,
+    "ensemble": LOW_CONFIDENCE_THRESHOLD,
+}
 
 
 class ModelLoadError(Exception):
@@ -32,40 +58,80 @@ class ModelLoadError(Exception):
 
 
 class Model:
-    """A fitted forest plus the feature step it was trained with.
+    """A fitted model of one kind plus the feature step it was trained with.
 
-    ``flat`` is the forest as a `FlatForest`, which serves every prediction (bit-identical to
-    scikit-learn's ``predict_proba``, about 100x faster per image). ``forest`` is the fitted
-    scikit-learn RandomForest/ExtraTrees when the model was trained in this process (``None``
-    when loaded from an artifact). ``featurize`` maps (n, 28, 28) float32 images to the
-    forest's (n, F) float32 input.
+    Serving parts: ``flat``, a `FlatForest` (kinds ``rf``, ``extratrees`` and ``ensemble``, else
+    ``None``) and ``svm``, a `FlatSVM` (kinds ``svm`` and ``ensemble``, else ``None``);
+    ``weights`` is ``{"forest": w, "svm": 1 - w}`` for the ensemble (one part has weight 1
+    otherwise). ``forest`` and ``calibrated_svm`` are the fitted scikit-learn estimators when
+    the model was trained in this process (``None`` when loaded from an artifact).
+    ``featurize`` maps (n, 28, 28) float32 images to the parts' (n, F) float32 input.
+    ``low_confidence_threshold``: flag predictions whose top probability is below it.
     """
 
     def __init__(
         self,
-        forest: Any,
+        forest: Any = None,
         *,
+        kind: str | None = None,
+        svm: FlatSVM | Any = None,
+        weights: dict[str, float] | None = None,
         version: str,
         sha256: str,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        if isinstance(forest, FlatForest):
+        if isinstance(forest, FlatForest) or forest is None:
             self.forest = None
             self.flat = forest
         else:
             self.forest = forest
             self.flat = FlatForest.from_sklearn(forest)
+        if isinstance(svm, FlatSVM) or svm is None:
+            self.calibrated_svm = None
+            self.svm = svm
+        else:
+            self.calibrated_svm = svm
+            self.svm = FlatSVM.from_sklearn(svm)
+        if self.flat is None and self.svm is None:
+            raise ValueError("a model needs a forest, an SVM or both")
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        if kind is None:
+            kind = self.metadata.get("kind") or self.metadata.get("params", {}).get("kind")
+            kind = kind or ("svm" if self.flat is None else "rf")
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}")
+        parts = {"forest": self.flat is not None, "svm": self.svm is not None}
+        if parts != {"forest": kind != "svm", "svm": kind in ("svm", "ensemble")}:
+            raise ValueError(f"a {kind} model cannot have the parts {parts}")
+        self.kind: str = kind
+        if kind == "ensemble":
+            if weights is None or set(weights) != {"forest", "svm"}:
+                raise ValueError("an ensemble needs weights {'forest': w, 'svm': 1 - w}")
+            self.weights = {name: float(w) for name, w in weights.items()}
+            values = list(self.weights.values())
+            if not (all(0 <= w <= 1 for w in values) and sum(values) > 0):
+                raise ValueError(f"the ensemble weights {self.weights} are not a mix")
+        else:
+            self.weights = {"svm" if kind == "svm" else "forest": 1.0}
         self.version = version
         self.sha256 = sha256
-        self.metadata: dict[str, Any] = dict(metadata or {})
         self.featurize = featurize
-        classes = np.asarray(self.flat.classes).astype(np.int64)
-        if classes.min() < 0 or classes.max() >= N_CLASSES:
-            raise ModelLoadError(f"the model's classes {classes.tolist()} are not digits 0-9")
-        self._columns = classes
+        # Each part's classes, the digit columns its probabilities fill.
+        self.columns: dict[str, np.ndarray] = {}
+        for name, part in (("forest", self.flat), ("svm", self.svm)):
+            if part is None:
+                continue
+            classes = np.asarray(part.classes).astype(np.int64)
+            if classes.min() < 0 or classes.max() >= N_CLASSES:
+                raise ModelLoadError(f"the model's classes {classes.tolist()} are not digits 0-9")
+            self.columns[name] = classes
+        threshold = self.metadata.get("low_confidence_threshold")
+        self.low_confidence_threshold: float = float(
+            threshold if threshold is not None else LOW_CONFIDENCE_THRESHOLDS[kind]
+        )
 
     def __repr__(self) -> str:
-        return f"<Model {self.version} sha256={self.sha256[:12]}>"
+        return f"<Model {self.kind} {self.version} sha256={self.sha256[:12]}>"
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities for ``to_mnist`` output.
@@ -78,11 +144,75 @@ class Model:
         batch = x.reshape(1, 28, 28) if single else x
         if batch.ndim != 3 or batch.shape[1:] != (28, 28):
             raise ValueError(f"expected (28, 28) or (n, 28, 28) images, got shape {x.shape}")
-        proba = self.flat.predict_proba(featurize(batch))
-        out = np.zeros((len(batch), N_CLASSES), dtype=np.float64)
-        out[:, self._columns] = proba
-        out /= out.sum(axis=1, keepdims=True)
+        out = self.predict_proba_features(featurize(batch))
         return out[0] if single else out
+
+    def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
+        """Like `predict_proba`, from ``featurize`` output: float32 (n, F) -> float64 (n, 10)."""
+        out = np.zeros((len(features), N_CLASSES), dtype=np.float64)
+        for name, proba in self.part_probas(features).items():
+            out[:, self.columns[name]] += self.weights[name] * proba
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def part_probas(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """Each part's own probabilities, float64 (n, C_part), columns in the part's classes."""
+        parts: dict[str, np.ndarray] = {}
+        if self.flat is not None:
+            parts["forest"] = self.flat.predict_proba(features)
+        if self.svm is not None:
+            parts["svm"] = self.svm.predict_proba(features)
+        return parts
+
+    def save_npz(self, path: Path) -> Path:
+        """Write the serving file: a flat-forest file for the forest kinds, else a
+        "digits-model" file holding ``forest_<name>`` and ``svm_<name>`` arrays plus its meta."""
+        path = Path(path)
+        if self.kind in FOREST_KINDS:
+            return self.flat.save(path)
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "kind": self.kind,
+            "weights": self.weights,
+        }
+        if self.flat is not None:
+            arrays |= {f"forest_{k}": v for k, v in self.flat.arrays().items()}
+            meta["forest"] = {"n_features": self.flat.n_features, "sha256": self.flat.sha256()}
+        if self.svm is not None:
+            arrays |= {f"svm_{k}": v for k, v in self.svm.arrays().items()}
+            meta["svm"] = {"sha256": self.svm.sha256()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(meta))})
+        return path
+
+
+def _read_npz(path: Path) -> dict[str, Any]:
+    """The parts of a serving file as `Model` keyword arguments (``forest``, ``svm``, ...)."""
+    with np.load(path, allow_pickle=False) as bundle:
+        meta = json.loads(str(bundle[_META_KEY]))
+        if meta.get("format") == "flat-forest":
+            return {"forest": FlatForest.load(path)}
+        if meta.get("format") != MODEL_FORMAT or meta.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ValueError(f"not a {MODEL_FORMAT} version {MODEL_FORMAT_VERSION} file")
+        parts: dict[str, Any] = {"kind": meta["kind"], "weights": meta.get("weights")}
+        if "forest" in meta:
+            parts["forest"] = FlatForest.from_arrays(
+                _prefixed(bundle, "forest_"),
+                n_features=meta["forest"]["n_features"],
+                sha256=meta["forest"]["sha256"],
+            )
+        if "svm" in meta:
+            parts["svm"] = FlatSVM.from_arrays(
+                _prefixed(bundle, "svm_"), sha256=meta["svm"]["sha256"]
+            )
+    return parts
+
+
+def _prefixed(bundle: Any, prefix: str) -> dict[str, np.ndarray]:
+    return {k.removeprefix(prefix): bundle[k] for k in bundle.files if k.startswith(prefix)}
 
 
 def file_sha256(path: Path) -> str:
@@ -152,7 +282,14 @@ def load_model(path: Path, *, expected_sha256: str) -> Model:
     _check_versions(metadata)
 
     try:
-        flat = FlatForest.load(path)
-    except (OSError, ValueError, KeyError) as exc:
+        parts = _read_npz(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"The model file {path.name} could not be loaded: {exc}") from exc
-    return Model(flat, version=str(metadata.get("version", "")), sha256=actual, metadata=metadata)
+    if metadata.get("kind") not in (None, parts.get("kind", metadata.get("kind"))):
+        raise ModelLoadError(f"The metadata in {meta_path.name} names another kind of model.")
+    try:
+        return Model(
+            **parts, version=str(metadata.get("version", "")), sha256=actual, metadata=metadata
+        )
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"The model file {path.name} is not a usable model: {exc}") from exc

@@ -115,7 +115,7 @@ def test_evaluate_returns_the_documented_shape(
 ) -> None:
     X, y = mnist_test_small
     report = evaluate(ml_result.model, X, y)
-    assert set(report) == {"accuracy", "n", "per_class", "confusion"}
+    assert set(report) == {"accuracy", "n", "per_class", "confusion", "calibration"}
     assert report["n"] == len(y)
     assert set(report["per_class"]) == {str(d) for d in range(10)}
     assert set(report["per_class"]["3"]) == {"precision", "recall", "support"}
