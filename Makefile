@@ -37,8 +37,9 @@ migrate: install
 
 setup: migrate
 
+# KIND=rf|svm|ensemble|extratrees (default: ensemble, see docs/benchmarks.md).
 train: setup
-	$(PY) manage.py train_model
+	$(PY) manage.py train_model $(if $(KIND),--kind $(KIND))
 
 run: setup
 	$(PY) manage.py train_model --if-none-active

@@ -247,6 +247,9 @@ TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.Databa
 # reviewed correction are added, so a few dozen corrections weigh against 60,000 MNIST images.
 RETRAIN_MNIST_LIMIT = env_int("RETRAIN_MNIST_LIMIT", 0)
 RETRAIN_CORRECTION_COPIES = env_int("RETRAIN_CORRECTION_COPIES", 10)
+# Rows an SVM or ensemble retraining trains on at most (MNIST is sampled to make room for every
+# correction and its copies): its fit grows with the square of the rows.
+RETRAIN_SVM_MAX_ROWS = env_int("RETRAIN_SVM_MAX_ROWS", 60_000)
 # MNIST test images the candidate and the active model are compared on (0 = all 10,000).
 RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
 

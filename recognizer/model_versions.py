@@ -15,9 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from ml.evaluate import evaluate
 from ml.predict import Model
-from ml.train import save_artifact, train_model
+from ml.train import train_and_save
 
 from . import artifacts, registry
 from .models import ModelVersion
@@ -59,20 +58,20 @@ def model_version_train(
 ) -> TrainedVersion:
     """Train a model, score it on the test set, save its artifact and register it.
 
-    `train_options` go to `ml.train.train_model` (kind, n_estimators, ...). `train_model`, the
-    retraining and the admin's retrain all come through here, so every version is made alike.
+    `train_options` go to `ml.train.train_model` (kind, n_estimators, max_svm_train, ...).
+    `train_model`, the retraining and the admin's retrain all come through here, so every version
+    is made alike.
     """
-    result = train_model(images, labels, progress=progress, **train_options)
-    metrics = {**result.metrics, **evaluate(result.model, test_images, test_labels)}
     version = new_version_name(version_suffix)
-    artifact = save_artifact(
-        result.model,
-        Path(settings.MODEL_DIR) / version,
+    result, artifact, metrics = train_and_save(
+        images,
+        labels,
+        out_dir=Path(settings.MODEL_DIR) / version,
         version=version,
-        params=result.params,
-        metrics=metrics,
         data_source=data_source,
-        train_seconds=result.train_seconds,
+        test=(test_images, test_labels),
+        progress=progress,
+        **train_options,
     )
     model_version = model_version_register(
         version=version,

@@ -21,8 +21,8 @@ from scipy import ndimage
 
 from ml.data import load_mnist
 from ml.evaluate import evaluate
-from ml.predict import Model
-from ml.train import DEFAULT_N_ESTIMATORS
+from ml.predict import FOREST_KINDS, Model
+from ml.train import DEFAULT_KIND
 
 from . import model_versions, registry
 from .models import ModelVersion, Prediction, TrainingRun
@@ -181,9 +181,11 @@ def retrain(
             raise
         active_model = None
     params = dict(active.params) if active is not None else {}
+    # A retraining keeps the active model's kind: staff compare like with like.
+    kind = active.kind if active is not None else DEFAULT_KIND
     train_options = {
-        "kind": params.get("kind", "rf"),
-        "n_estimators": n_estimators or int(params.get("n_estimators") or DEFAULT_N_ESTIMATORS),
+        "kind": kind,
+        "n_estimators": n_estimators or params.get("n_estimators"),
         "max_leaf_nodes": params.get("max_leaf_nodes"),
         "random_state": seed,
     }
@@ -195,18 +197,28 @@ def retrain(
     corr_x, corr_y = model_inputs(train_rows)
     held_x, held_y = model_inputs(heldout_rows)
 
-    parts_x = [mnist_x, corr_x]
-    parts_y = [mnist_y, corr_y]
+    parts_x = [corr_x]
+    parts_y = [corr_y]
     if copies > 0 and len(corr_y):
         parts_x.append(augment(corr_x, copies, seed=seed))
         parts_y.append(np.repeat(corr_y, copies))
-    X = np.concatenate(parts_x)
-    y = np.concatenate(parts_y)
+    corrections = sum(len(part) for part in parts_y)
+    if kind not in FOREST_KINDS:
+        # An SVM's fit grows with the square of its rows: MNIST makes room for every correction
+        # and its copies within the bound, so a retraining stays within minutes.
+        room = max(settings.RETRAIN_SVM_MAX_ROWS - corrections, 0)
+        if len(mnist_y) > room:
+            keep = np.sort(np.random.default_rng(seed).permutation(len(mnist_y))[:room])
+            mnist_x, mnist_y = mnist_x[keep], mnist_y[keep]
+    X = np.concatenate([mnist_x, *parts_x])
+    y = np.concatenate([mnist_y, *parts_y])
 
     report(5, f"Training on {len(mnist_y)} MNIST images and {len(corr_y)} corrections")
 
+    unit = "trees" if kind in FOREST_KINDS else "%"
+
     def tree_progress(done: int, total: int) -> None:
-        report(5 + int(75 * done / max(total, 1)), f"Training: {done}/{total} trees")
+        report(5 + int(75 * done / max(total, 1)), f"Training: {done}/{total} {unit}")
 
     trained = model_versions.model_version_train(
         images=X,

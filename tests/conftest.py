@@ -35,10 +35,21 @@ def mnist_test_slice():
 
 
 @pytest.fixture(scope="session")
-def tiny_artifact(tmp_path_factory):
-    """A 10-tree forest on 2000 MNIST images, saved like a real artifact (built once per run)."""
-    images, labels = load_mnist("train", limit=TINY_TRAIN)
-    result = train_model(images, labels, n_estimators=10, random_state=0)
+def mnist_train_small():
+    return load_mnist("train", limit=TINY_TRAIN)
+
+
+@pytest.fixture(scope="session")
+def tiny_result(mnist_train_small):
+    """The one tiny model of a test run: a 10-tree forest on 2000 MNIST images."""
+    images, labels = mnist_train_small
+    return train_model(images, labels, n_estimators=10, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory, tiny_result):
+    """The tiny model saved like a real artifact (once per run)."""
+    result = tiny_result
     out_dir = tmp_path_factory.mktemp("tiny-model")
     return save_artifact(
         result.model,

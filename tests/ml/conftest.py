@@ -1,4 +1,4 @@
-"""Shared fixtures for the ml tests: small MNIST slices and one tiny trained model per session."""
+"""Fixtures for the ml tests: a small test slice, the run's tiny forest, tiny svm and ensemble."""
 
 from __future__ import annotations
 
@@ -12,19 +12,14 @@ from ml.train import Artifact, TrainResult, save_artifact, train_model
 
 
 @pytest.fixture(scope="session")
-def mnist_train_small() -> tuple[np.ndarray, np.ndarray]:
-    return load_mnist("train", limit=2000)
-
-
-@pytest.fixture(scope="session")
 def mnist_test_small() -> tuple[np.ndarray, np.ndarray]:
     return load_mnist("test", limit=300)
 
 
 @pytest.fixture(scope="session")
-def ml_result(mnist_train_small: tuple[np.ndarray, np.ndarray]) -> TrainResult:
-    X, y = mnist_train_small
-    return train_model(X, y, n_estimators=10, random_state=0)
+def ml_result(tiny_result: TrainResult) -> TrainResult:
+    # The run's one tiny forest (tests/conftest.py), not a second one trained the same way.
+    return tiny_result
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ml.data import load_mnist
-from ml.train import DEFAULT_N_ESTIMATORS
+from ml.predict import FOREST_KINDS, KINDS
+from ml.train import DEFAULT_KIND
 from recognizer import model_versions
 from recognizer.models import ModelVersion
 
@@ -14,11 +15,21 @@ class Command(BaseCommand):
     help = "Train a model on MNIST, evaluate it on the MNIST test set, register it and activate it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--n-estimators", type=int, default=DEFAULT_N_ESTIMATORS)
+        parser.add_argument(
+            "--kind",
+            choices=KINDS,
+            default=DEFAULT_KIND,
+            help=f"The model kind (default {DEFAULT_KIND}; docs/benchmarks.md compares them).",
+        )
+        parser.add_argument(
+            "--n-estimators",
+            type=int,
+            default=None,
+            help="Trees of the forest kinds and the ensemble's forest (default: the kind's).",
+        )
         parser.add_argument(
             "--max-leaf-nodes", type=int, default=None, help="Cap tree size (smaller artifact)."
         )
-        parser.add_argument("--kind", choices=["rf", "extratrees"], default="rf")
         parser.add_argument(
             "--limit", type=int, default=None, help="Train on the first N MNIST images only."
         )
@@ -37,18 +48,20 @@ class Command(BaseCommand):
             self.stdout.write(f"Model {active.version} is active; not training.")
             return
 
+        kind = options["kind"]
         n_estimators = options["n_estimators"]
-        if n_estimators < 1:
+        if n_estimators is not None and n_estimators < 1:
             raise CommandError("--n-estimators must be at least 1.")
         images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=options["limit"])
         test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
-        self.stdout.write(
-            f"Training a {options['kind']} of {n_estimators} trees on {len(labels)} MNIST images."
-        )
+        self.stdout.write(f"Training a {kind} model on {len(labels)} MNIST images.")
 
-        with tqdm(total=n_estimators, unit="tree", desc="Training", file=sys.stderr) as bar:
+        # Forests report trees; the SVM kinds report percent of their expected time.
+        unit = "tree" if kind in FOREST_KINDS else "%"
+        with tqdm(unit=unit, desc="Training", file=sys.stderr) as bar:
 
             def progress(done: int, total: int) -> None:
+                bar.total = total
                 bar.update(done - bar.n)
 
             trained = model_versions.model_version_train(
@@ -57,7 +70,7 @@ class Command(BaseCommand):
                 test_images=test_images,
                 test_labels=test_labels,
                 train_options={
-                    "kind": options["kind"],
+                    "kind": kind,
                     "n_estimators": n_estimators,
                     "max_leaf_nodes": options["max_leaf_nodes"],
                 },
@@ -69,9 +82,12 @@ class Command(BaseCommand):
         version = trained.model_version
         metrics = trained.metrics
         state = "active" if version.is_active else "registered, not active"
+        ece = (metrics.get("calibration") or {}).get("ece")
+        calibration = f", calibration error {ece:.2%}" if ece is not None else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Model {version.version} ({state}): accuracy {metrics['accuracy']:.2%} on "
-                f"{metrics['n']} MNIST test images, trained in {trained.train_seconds:.0f} s."
+                f"Model {version.version} ({version.kind}, {state}): accuracy "
+                f"{metrics['accuracy']:.2%} on {metrics['n']} MNIST test images{calibration}, "
+                f"trained in {trained.train_seconds:.0f} s."
             )
         )
