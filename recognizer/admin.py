@@ -271,6 +271,7 @@ class PredictionAdmin(SimpleHistoryAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = [
         "version",
+        "kind",
         "created_at",
         "accuracy",
         "heldout_accuracy",
@@ -280,10 +281,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "sha256_short",
         "stats_link",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "kind"]
     actions = ["promote_candidate", "roll_back_to_this_version", "retrain_with_corrections"]
     readonly_fields = [
         "version",
+        "kind",
         "stats_link",
         "status",
         "status_note",

@@ -70,6 +70,55 @@ def _day_bars(per_day: list[dict]) -> tuple[list[Bar], int]:
     return bars, peak
 
 
+RELIABILITY_SIZE = 240
+
+
+def _reliability(calibration: dict | None) -> dict | None:
+    """The reliability diagram's geometry: per confidence bin, a bar as tall as the share of
+    right answers, against the diagonal a perfectly calibrated model would follow."""
+    if not calibration or not calibration.get("bins"):
+        return None
+    size = RELIABILITY_SIZE
+    bars = []
+    for row in calibration["bins"]:
+        if not row.get("count"):
+            continue
+        x = size * row["lower"]
+        width = size * (row["upper"] - row["lower"])
+        accuracy = row["accuracy"] or 0.0
+        bars.append(
+            {
+                "x": round(x + 1, 1),
+                "width": round(width - 2, 1),
+                "y": round(size * (1 - accuracy), 1),
+                "height": round(size * accuracy, 1),
+                "x2": round(x + width - 1, 1),
+                "gap_y": round(size * (1 - row["confidence"]), 1),
+                "lower": row["lower"],
+                "upper": row["upper"],
+                "count": row["count"],
+                "accuracy": accuracy,
+                "confidence": row["confidence"],
+            }
+        )
+    return {"ece": calibration.get("ece"), "bars": bars, "size": size}
+
+
+def versions_side_by_side() -> list[dict]:
+    """Every version, of whatever kind, with the numbers they are compared on."""
+    return [
+        {
+            "version": v,
+            "kind": v.get_kind_display(),
+            "accuracy": v.metrics.get("accuracy"),
+            "ece": (v.metrics.get("calibration") or {}).get("ece"),
+            "heldout": (v.heldout_metrics or {}).get("accuracy"),
+            "train_seconds": (v.params or {}).get("train_seconds"),
+        }
+        for v in ModelVersion.objects.order_by("-created_at")[:20]
+    ]
+
+
 def model_version_stats(version: ModelVersion) -> dict:
     predictions = Prediction.objects.filter(model_version=version, status=Prediction.Status.DONE)
     total = predictions.count()
@@ -105,4 +154,6 @@ def model_version_stats(version: ModelVersion) -> dict:
         "chart_width": CHART_WIDTH,
         "chart_height": CHART_HEIGHT,
         "days_shown": DAYS_SHOWN,
+        "reliability": _reliability(version.metrics.get("calibration")),
+        "versions": versions_side_by_side(),
     }

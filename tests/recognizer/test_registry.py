@@ -152,3 +152,37 @@ def test_stats_page_is_staff_only(client, user, active_model):
     client.force_login(user)
     url = reverse("admin:recognizer_modelversion_stats", args=[active_model.pk])
     assert client.get(url).status_code == 302
+
+
+def test_stats_page_shows_the_kind_a_reliability_diagram_and_versions_side_by_side(
+    client, staff_user, active_model, tiny_artifact
+):
+    from ml.evaluate import calibration
+
+    confidence = [0.95] * 8 + [0.55] * 4
+    correct = [True] * 7 + [False] + [True, True, False, False]
+    active_model.metrics = {"accuracy": 0.9, "calibration": calibration(confidence, correct)}
+    active_model.save()
+    svm = model_versions.model_version_register(
+        version="svm-1",
+        kind="svm",
+        artifact_path=active_model.artifact_path,
+        sha256=active_model.sha256,
+        params={"kind": "svm"},
+        metrics={"accuracy": 0.99, "calibration": {"ece": 0.012, "bins": []}},
+        activate=False,
+    )
+    client.force_login(staff_user)
+
+    response = client.get(reverse("admin:recognizer_modelversion_stats", args=[active_model.pk]))
+
+    html = response.content.decode()
+    stats = response.context["stats"]
+    assert [bar["count"] for bar in stats["reliability"]["bars"]] == [4, 8]
+    assert stats["reliability"]["bars"][1]["accuracy"] == pytest.approx(7 / 8)
+    assert 'data-testid="ece">' in html and 'class="reliability"' in html
+    table = html.split('data-testid="versions-table"')[1]
+    assert "svm-1" in table and "SVM (RBF, calibrated)" in table and "Random forest" in table
+    assert "1.20%" in table
+    assert svm.kind == "svm"
+    assert " style=" not in html.split('<div class="model-stats">')[1]
