@@ -1,5 +1,9 @@
+from functools import wraps
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +27,31 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("recognizer:upload")
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            password_reset_enabled=settings.PASSWORD_RESET_ENABLED, **kwargs
+        )
+
+
+def _password_reset_available(view):
+    """Without a mail server the reset pages say so, instead of mailing links nowhere."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.PASSWORD_RESET_ENABLED:
+            return render(request, "registration/password_reset_unavailable.html", status=404)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+password_reset = _password_reset_available(auth_views.PasswordResetView.as_view())
+password_reset_done = _password_reset_available(auth_views.PasswordResetDoneView.as_view())
+password_reset_confirm = _password_reset_available(auth_views.PasswordResetConfirmView.as_view())
+password_reset_complete = _password_reset_available(auth_views.PasswordResetCompleteView.as_view())
 
 
 @never_cache
