@@ -6,10 +6,11 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("token/", views.api_token, name="api_token"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password_reset/", views.password_reset, name="password_reset"),
     path("password_reset/done/", views.password_reset_done, name="password_reset_done"),
     path("reset/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
     path("reset/done/", views.password_reset_complete, name="password_reset_complete"),
-    # logout/ (POST) and password_change/ from django.contrib.auth.
+    # logout/ (POST) and password_change/done/ from django.contrib.auth.
     path("", include("django.contrib.auth.urls")),
 ]

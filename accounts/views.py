@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
-from . import services
+from . import attempts, services
 from .forms import SignupForm
 
 
@@ -34,6 +34,26 @@ class LoginView(auth_views.LoginView):
         return super().get_context_data(
             password_reset_enabled=settings.PASSWORD_RESET_ENABLED, **kwargs
         )
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's view, with failed old-password checks counted and, past the limit, refused."""
+
+    def post(self, request, *args, **kwargs):
+        if attempts.password_checks_blocked(user=request.user):
+            # Refused before the form is validated: validating it would check the password.
+            context = self.get_context_data(
+                form=self.form_class(user=request.user), refusal=attempts.refusal_message()
+            )
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(attempts.window_seconds())
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            attempts.password_failure_record(user=self.request.user)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 def _password_reset_available(view):
