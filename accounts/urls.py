@@ -3,6 +3,9 @@ from django.urls import include, path
 from . import views
 
 urlpatterns = [
+    path("", views.account, name="account"),
+    path("export/", views.account_export_download, name="account_export"),
+    path("delete/", views.account_delete, name="account_delete"),
     path("signup/", views.signup, name="signup"),
     path("token/", views.api_token, name="api_token"),
     path("login/", views.LoginView.as_view(), name="login"),

@@ -1,19 +1,22 @@
+import tempfile
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
 from . import attempts, services
-from .forms import SignupForm
+from .data_export import account_export
+from .forms import EmailChangeForm, PasswordConfirmForm, SignupForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,23 +39,35 @@ class LoginView(auth_views.LoginView):
         )
 
 
+def _refused(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """429 for a form that asks for the password once too many wrong ones were given."""
+    response = render(
+        request, template, {**context, "refusal": attempts.refusal_message()}, status=429
+    )
+    response["Retry-After"] = str(attempts.window_seconds())
+    return response
+
+
+def _password_form_valid(request: HttpRequest, form) -> bool:
+    valid = form.is_valid()
+    if form.has_error("password", "password_incorrect") or form.has_error(
+        "old_password", "password_incorrect"
+    ):
+        attempts.password_failure_record(user=request.user)
+    return valid
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's view, with failed old-password checks counted and, past the limit, refused."""
 
     def post(self, request, *args, **kwargs):
         if attempts.password_checks_blocked(user=request.user):
             # Refused before the form is validated: validating it would check the password.
-            context = self.get_context_data(
-                form=self.form_class(user=request.user), refusal=attempts.refusal_message()
-            )
-            response = self.render_to_response(context, status=429)
-            response["Retry-After"] = str(attempts.window_seconds())
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        if form.has_error("old_password", "password_incorrect"):
-            attempts.password_failure_record(user=self.request.user)
+            context = self.get_context_data(form=self.form_class(user=request.user))
+            return _refused(request, self.template_name, context)
+        form = self.get_form()
+        if _password_form_valid(request, form):
+            return self.form_valid(form)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
@@ -72,6 +87,63 @@ password_reset = _password_reset_available(auth_views.PasswordResetView.as_view(
 password_reset_done = _password_reset_available(auth_views.PasswordResetDoneView.as_view())
 password_reset_confirm = _password_reset_available(auth_views.PasswordResetConfirmView.as_view())
 password_reset_complete = _password_reset_available(auth_views.PasswordResetCompleteView.as_view())
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """The account page; its form changes the email address."""
+    template = "accounts/account.html"
+    if request.method == "POST":
+        form = EmailChangeForm(request.POST, user=request.user)
+        if attempts.password_checks_blocked(user=request.user):
+            return _refused(request, template, {"form": EmailChangeForm(user=request.user)})
+        if _password_form_valid(request, form):
+            services.user_email_set(user=request.user, email=form.cleaned_data["email"])
+            messages.success(request, "Your email address was saved.")
+            return redirect("account")
+        return render(request, template, {"form": form}, status=400)
+    form = EmailChangeForm(user=request.user, initial={"email": request.user.email})
+    return render(request, template, {"form": form})
+
+
+@never_cache
+@login_required
+@require_GET
+def account_export_download(request: HttpRequest) -> FileResponse:
+    # A temporary file, not memory: the images of a long history can be large.
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it once sent)
+    account_export(user=request.user, request=request, out=out)
+    out.seek(0)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"digits-{request.user.get_username()}-{stamp}.zip",
+        content_type="application/zip",
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    template = "accounts/account_delete.html"
+    if request.method == "POST":
+        form = PasswordConfirmForm(request.POST, user=request.user)
+        if attempts.password_checks_blocked(user=request.user):
+            return _refused(request, template, {"form": PasswordConfirmForm(user=request.user)})
+        if _password_form_valid(request, form):
+            user = request.user
+            logout(request)
+            services.account_delete(user=user)
+            messages.success(
+                request, "Your account, your images and your predictions were deleted."
+            )
+            return redirect("login")
+        return render(request, template, {"form": form}, status=400)
+    return render(request, template, {"form": PasswordConfirmForm(user=request.user)})
 
 
 @never_cache
