@@ -8,6 +8,7 @@ urlpatterns = [
     path("delete/", views.account_delete, name="account_delete"),
     path("signup/", views.signup, name="signup"),
     path("token/", views.api_token, name="api_token"),
+    path("token/replace/", views.api_token_replace, name="api_token_replace"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password_reset/", views.password_reset, name="password_reset"),

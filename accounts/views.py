@@ -18,6 +18,9 @@ from . import attempts, services
 from .data_export import account_export
 from .forms import EmailChangeForm, PasswordConfirmForm, SignupForm
 
+# The new key waits here between the POST that makes it and the page that shows it once.
+NEW_TOKEN_SESSION_KEY = "accounts_new_api_token"
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
@@ -150,28 +153,44 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request: HttpRequest) -> HttpResponse:
-    new_key = None
-    status = 200
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "create":
-            # Shown once, on this response only; the page never displays the key again.
-            new_key = services.api_token_create(user=request.user).key
-        elif action == "revoke":
+            replacing = Token.objects.filter(user=request.user).exists()
+            if replacing and request.POST.get("replace") != "yes":
+                return redirect("api_token_replace")
+            key = services.api_token_create(user=request.user).key
+            request.session[NEW_TOKEN_SESSION_KEY] = key
+            return redirect("api_token")
+        if action == "revoke":
             if services.api_token_revoke(user=request.user):
                 messages.success(request, "Your API token was revoked. It no longer works.")
             return redirect("api_token")
-        else:
-            messages.error(request, "Choose to create or to revoke your token.")
-            status = 400
+        messages.error(request, "Choose to create or to revoke your token.")
+        return _token_page(request, new_key=None, status=400)
+    # Shown once: taken out of the session by the first page that shows it.
+    return _token_page(request, new_key=request.session.pop(NEW_TOKEN_SESSION_KEY, None))
+
+
+def _token_page(request: HttpRequest, *, new_key: str | None, status: int = 200) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
     return render(
         request,
         "accounts/token.html",
         {
             "token": token,
-            "new_key": new_key,
+            # A key revoked or replaced since (in another tab) is not worth showing.
+            "new_key": new_key if token and token.key == new_key else None,
             "predictions_url": request.build_absolute_uri(reverse("api:prediction-list")),
         },
         status=status,
     )
+
+
+@never_cache
+@login_required
+@require_GET
+def api_token_replace(request: HttpRequest) -> HttpResponse:
+    if not Token.objects.filter(user=request.user).exists():
+        return redirect("api_token")
+    return render(request, "accounts/token_replace.html")
