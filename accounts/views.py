@@ -138,9 +138,9 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         if attempts.password_checks_blocked(user=request.user):
             return _refused(request, template, {"form": PasswordConfirmForm(user=request.user)})
         if _password_form_valid(request, form):
-            user = request.user
+            # Deleted first: if that fails, the user is still logged in to see the error.
+            services.account_delete(user=request.user)
             logout(request)
-            services.account_delete(user=user)
             messages.success(
                 request, "Your account, your images and your predictions were deleted."
             )

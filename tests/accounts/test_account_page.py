@@ -199,3 +199,16 @@ def test_deleting_an_account_leaves_nothing_behind(
     assert "0 orphan file(s), 0 prediction(s) without a file" in _orphans()
     assert Prediction.objects.filter(pk=kept.pk).exists()
     assert client.get(reverse("recognizer:history")).status_code == 302
+
+
+def test_account_deletion_is_refused_after_too_many_wrong_passwords(client, user, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client.force_login(user)
+    for _ in range(3):
+        client.post(reverse("account_delete"), {"password": "wrong-guess"})
+
+    response = client.post(reverse("account_delete"), {"password": "correct-horse-9"})
+
+    assert response.status_code == 429
+    assert 'data-testid="password-refused"' in response.content.decode()
+    assert get_user_model().objects.filter(pk=user.pk).exists()
