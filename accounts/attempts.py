@@ -1,4 +1,5 @@
-"""Failed password checks of a logged-in user (password change, account deletion).
+"""Failed password checks of a logged-in user (password change, email, account deletion), and
+password reset mails per address.
 
 django-axes counts failed logins only; a stolen session could otherwise try passwords here without
 limit. Failures are counted per user in the shared cache (a database table every worker sees),
@@ -23,14 +24,24 @@ def password_checks_blocked(*, user: AbstractBaseUser) -> bool:
 
 
 def password_failure_record(*, user: AbstractBaseUser) -> None:
-    """Count one failure; the window starts at the first failure and is not extended by more."""
-    key = _key(user)
+    _count(_key(user))
+
+
+def reset_mail_allowed(*, email: str) -> bool:
+    """Count a reset request for this address; False past the limit, so that nobody can flood
+    an inbox with reset mails through the form."""
+    return _count(f"accounts:reset-mails:{email.strip().lower()}") <= settings.AXES_FAILURE_LIMIT
+
+
+def _count(key: str) -> int:
+    """Add one; the window starts at the first count and is not extended by more."""
     cache.add(key, 0, timeout=window_seconds())
     try:
-        cache.incr(key)
+        return cache.incr(key)
     except ValueError:
         # The window ended between add() and incr().
         cache.set(key, 1, timeout=window_seconds())
+        return 1
 
 
 def refusal_message() -> str:

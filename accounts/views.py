@@ -86,7 +86,15 @@ def _password_reset_available(view):
     return wrapper
 
 
-password_reset = _password_reset_available(auth_views.PasswordResetView.as_view())
+class PasswordResetView(auth_views.PasswordResetView):
+    def form_valid(self, form):
+        if not attempts.reset_mail_allowed(email=form.cleaned_data["email"]):
+            # The same answer as a sent mail: the page must not tell which addresses exist.
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+password_reset = _password_reset_available(PasswordResetView.as_view())
 password_reset_done = _password_reset_available(auth_views.PasswordResetDoneView.as_view())
 password_reset_confirm = _password_reset_available(auth_views.PasswordResetConfirmView.as_view())
 password_reset_complete = _password_reset_available(auth_views.PasswordResetCompleteView.as_view())

@@ -84,3 +84,17 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(client, reset_on, alice_
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
+
+
+def test_reset_mails_to_one_address_stop_after_the_limit(
+    client, reset_on, alice_with_email, settings
+):
+    settings.AXES_FAILURE_LIMIT = 2
+
+    responses = [
+        client.post(reverse("password_reset"), {"email": "Alice@example.com"}) for _ in range(4)
+    ]
+
+    assert [r.status_code for r in responses] == [302] * 4
+    assert {r["Location"] for r in responses} == {reverse("password_reset_done")}
+    assert len(mail.outbox) == 2
