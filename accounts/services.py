@@ -1,8 +1,11 @@
-"""Writes for accounts: the API token a user creates and revokes on /accounts/token/."""
+"""Writes for accounts: API tokens, the email address, and deleting an account."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
+
+from recognizer.models import Prediction
+from recognizer.predictions import prediction_delete
 
 
 def api_token_create(*, user: AbstractBaseUser) -> Token:
@@ -15,3 +18,23 @@ def api_token_create(*, user: AbstractBaseUser) -> Token:
 def api_token_revoke(*, user: AbstractBaseUser) -> bool:
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted > 0
+
+
+def user_email_set(*, user: AbstractBaseUser, email: str) -> AbstractBaseUser:
+    user.email = email
+    user.save(update_fields=["email"])
+    return user
+
+
+def account_delete(*, user: AbstractBaseUser) -> None:
+    """Delete the user, their predictions with the label history of each, and the image files.
+
+    One transaction: the files go only once the rows are gone for good (prediction_delete removes
+    them on commit), so a failure part-way keeps everything.
+    """
+    with transaction.atomic():
+        for prediction in Prediction.objects.owned_by(user).iterator():
+            prediction_delete(prediction=prediction)
+        # Deleting a prediction records a last history row; the history names the owner.
+        Prediction.history.filter(owner_id=user.pk).delete()
+        user.delete()

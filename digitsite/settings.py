@@ -333,7 +333,22 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail (password reset links). Development prints mails to the console; production sends them over
+# SMTP. A reset mail is a login link, so without a mail server the reset pages are turned off rather
+# than writing links to the server log.
+_CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+_SMTP_EMAIL = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", _CONSOLE_EMAIL if DEBUG else _SMTP_EMAIL)
+EMAIL_HOST = env_str("EMAIL_HOST", "") or ""
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+PASSWORD_RESET_ENABLED = DEBUG or (
+    bool(EMAIL_HOST) if EMAIL_BACKEND == _SMTP_EMAIL else EMAIL_BACKEND != _CONSOLE_EMAIL
+)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # Servers log to stdout; manage.py sets stderr so that command output (e.g. --json) stays clean.

@@ -1,0 +1,100 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from accounts import services
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "another-Strong-456"
+
+
+@pytest.fixture
+def reset_on(settings):
+    settings.PASSWORD_RESET_ENABLED = True
+
+
+@pytest.fixture
+def alice_with_email(user):
+    return services.user_email_set(user=user, email="alice@example.com")
+
+
+def _reset_link() -> str:
+    [message] = mail.outbox
+    return re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body).group(1)
+
+
+def test_reset_mail_is_branded_and_has_a_link(client, reset_on, alice_with_email):
+    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "Digits: choose a new password"
+    assert "Digits" in message.body
+    assert "alice" in message.body
+    assert _reset_link()
+
+
+def test_reset_pages_use_the_site_look(client, reset_on):
+    for url in (reverse("password_reset"), reverse("password_reset_done")):
+        page = client.get(url).content.decode()
+        assert "Django administration" not in page
+        assert 'class="site-header"' in page
+
+
+def test_reset_link_sets_a_new_password_and_revokes_the_token(client, reset_on, alice_with_email):
+    services.api_token_create(user=alice_with_email)
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+
+    form_page = client.get(_reset_link(), follow=True)
+    assert 'data-testid="password-reset-confirm"' in form_page.content.decode()
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        follow=True,
+    )
+
+    assert 'data-testid="password-reset-complete"' in done.content.decode()
+    alice_with_email.refresh_from_db()
+    assert alice_with_email.check_password(NEW_PASSWORD)
+    assert not Token.objects.filter(user=alice_with_email).exists()
+
+
+def test_used_reset_link_says_it_does_not_work(client, reset_on, alice_with_email):
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    link = _reset_link()
+    form_page = client.get(link, follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    page = client.get(link, follow=True).content.decode()
+
+    assert 'data-testid="password-reset-invalid"' in page
+
+
+def test_unknown_email_gets_the_same_answer_and_no_mail(client, reset_on, alice_with_email):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []
+
+
+def test_reset_mails_to_one_address_stop_after_the_limit(
+    client, reset_on, alice_with_email, settings
+):
+    settings.AXES_FAILURE_LIMIT = 2
+
+    responses = [
+        client.post(reverse("password_reset"), {"email": "Alice@example.com"}) for _ in range(4)
+    ]
+
+    assert [r.status_code for r in responses] == [302] * 4
+    assert {r["Location"] for r in responses} == {reverse("password_reset_done")}
+    assert len(mail.outbox) == 2
