@@ -168,7 +168,7 @@ def test_navigation_links_every_section(client, staff_user):
         reverse("recognizer:draw"),
         reverse("recognizer:history"),
         reverse("admin:index"),
-        reverse("password_change"),
+        reverse("account"),
         reverse("logout"),
     ]:
         assert f'"{url}"' in html
