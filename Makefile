@@ -66,12 +66,13 @@ serve: install
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 # The whole suite twice: on SQLite and the filesystem, then on a real PostgreSQL (installed and
-# started when missing) with the two gunicorn servers sharing it. Chromium is installed when
+# started when missing) with the two gunicorn servers sharing it; tests/ml touch no database, so
+# the second pass leaves them out. Chromium is installed when
 # missing, for the browser tests. PYTEST_ARGS narrows both passes; `make test-sqlite` runs one.
 test: install-dev
 	bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
-	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml)
 
 test-sqlite: install-dev
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)

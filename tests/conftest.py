@@ -20,6 +20,13 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's real cost (about 0.7 s per test user on 2 shared cores) buys a test nothing; the
+    # servers the production tests start keep the real hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path):
     # Uploads and models of a test never touch the developer's var/ folder.
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -7,12 +7,6 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The users of these tests log in with tokens; PBKDF2's cost would dominate their run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_cache():
     # Throttle history lives in the cache; every test starts with a clean budget.
     cache.clear()

@@ -13,11 +13,6 @@ from recognizer import predictions, review
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def reviewed(user, other_user, staff_user, active_model, digit_png, mnist_test_slice):
     from tests.conftest import digit_photo_bytes

@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:recognizer_modelversion_changelist"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def candidate(tiny_artifact, active_model):
     return model_versions.model_version_register(

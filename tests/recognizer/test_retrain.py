@@ -17,7 +17,6 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 @pytest.fixture(autouse=True)
 def _small_and_fast(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TASKS = IMMEDIATE
     settings.MODEL_REFRESH_SECONDS = 0
     # The tiny active model is 10 trees on 2000 MNIST images; candidates are trained alike.

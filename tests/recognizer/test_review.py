@@ -17,12 +17,6 @@ REVIEW = "admin:recognizer_prediction_review"
 DECIDE = "api:prediction-decision"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The default PBKDF2 costs seconds per test user on this shared machine.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def copies_of(prediction: Prediction, n: int) -> list[Prediction]:
     """More rows like one real upload (sharing its files), without predicting each again."""
     fields = {
