@@ -19,7 +19,6 @@ file. Exit status 1 if there was any error or any lost or orphaned upload.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -39,70 +38,13 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml import preprocess  # noqa: E402
-from ml.data import load_mnist  # noqa: E402
+from benchmarks.workload import KINDS, make_images, sign_up_session  # noqa: E402
 
-KINDS = ("canvas", "photo", "photo_12mp")
-PASSWORD = "load-test-Pa55word!"
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 DETAIL = re.compile(r"^/predictions/(\d+)/$")
-
-
-# ---------------------------------------------------------------------------------------------
-# Test images: MNIST digits drawn on a canvas, or photographed on paper.
-
-
-def _ink(digit: np.ndarray, size: int) -> np.ndarray:
-    """The digit as ink coverage in [0, 1], scaled to size x size."""
-    image = Image.fromarray(digit, mode="L").resize((size, size), Image.Resampling.BICUBIC)
-    return np.asarray(image, dtype=np.float32) / 255.0
-
-
-def canvas_png(digit: np.ndarray) -> bytes:
-    ink = _ink(digit, 280)
-    pixels = (255 * (1 - ink)).clip(0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").convert("RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def phone_photo(digit: np.ndarray, width: int, height: int, seed: int) -> bytes:
-    """Dark ink on slightly uneven, noisy paper, the digit filling about a third of the frame."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    light = 215 + 25 * (x / width) - 15 * (y / height)
-    paper = light + rng.normal(0, 4, size=(height, width)).astype(np.float32)
-    side = min(width, height) // 3
-    ink = _ink(digit, side)
-    top, left = (height - side) // 2, (width - side) // 2
-    paper[top : top + side, left : left + side] *= 1 - 0.8 * ink
-    rgb = np.stack([paper, paper * 0.98, paper * 0.94], axis=-1).clip(0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(rgb, mode="RGB").save(buffer, format="JPEG", quality=88)
-    return buffer.getvalue()
-
-
-def make_images(variants: int) -> dict[str, list[bytes]]:
-    digits, _ = load_mnist("test", limit=variants * 3)
-    images = {
-        "canvas": [canvas_png(digits[i]) for i in range(variants)],
-        "photo": [phone_photo(digits[variants + i], 1600, 1200, i) for i in range(variants)],
-        "photo_12mp": [
-            phone_photo(digits[2 * variants + i], 4000, 3000, i) for i in range(variants)
-        ],
-    }
-    # Every test image must be one the site accepts, or the error count would mean nothing.
-    for kind, blobs in images.items():
-        for blob in blobs:
-            preprocess.to_mnist(preprocess.load_image(blob))
-        sizes = ", ".join(f"{len(b) / 1e6:.2f}" for b in blobs)
-        print(f"  {kind}: {len(blobs)} images, MB: {sizes}", file=sys.stderr)
-    return images
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,43 +284,6 @@ class Run:
         return time.monotonic() - started
 
 
-def sign_up_session(
-    url: str, username: str, *, timeout: float = 60
-) -> tuple[requests.Session, requests.Response, float]:
-    """Sign a new user up through the real form; the session sends the CSRF token from then on.
-
-    Returns the session, the sign-up POST's response (302 on success) and that POST's seconds.
-    """
-    session = requests.Session()
-    page = session.get(f"{url}/accounts/signup/", timeout=timeout)
-    started = time.perf_counter()
-    response = session.post(
-        f"{url}/accounts/signup/",
-        data={
-            "username": username,
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "csrfmiddlewaretoken": _csrf(page.text),
-        },
-        allow_redirects=False,
-        timeout=timeout,
-    )
-    seconds = time.perf_counter() - started
-    if response.status_code == 302:
-        token = session.cookies.get("csrftoken") or _csrf(
-            session.get(f"{url}/", timeout=timeout).text
-        )
-        session.headers["X-CSRFToken"] = token
-    return session, response, seconds
-
-
-def _csrf(html: str) -> str:
-    match = CSRF_FIELD.search(html)
-    if not match:
-        raise RuntimeError("no CSRF token in the page")
-    return match.group(1)
-
-
 def _why(response: requests.Response) -> str:
     return f"HTTP {response.status_code}"
 
@@ -553,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     args.load_before = os.getloadavg()[0]
 
     print("Making test images...", file=sys.stderr)
-    images = make_images(args.variants)
+    images = {kind: make_images(kind, args.variants) for kind in KINDS}
     deployment = (
         Deployment(url=args.url.rstrip("/"), env=dict(os.environ))
         if args.url
