@@ -366,7 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         help="serve this trained artifact folder (forest.npz, metadata.json) instead of training",
     )
     parser.add_argument("--users", type=int, default=8, help="locust users")
-    parser.add_argument("--spawn-rate", type=float, help="users started per second (all at once)")
+    parser.add_argument(
+        "--spawn-rate", type=float, help="users started per second (default: all at once)"
+    )
     parser.add_argument("--run-time", default="30s", help="locust's run time, e.g. 30s or 2m")
     parser.add_argument(
         "--json-file", type=Path, help="keep locust's statistics in <JSON_FILE>.json"

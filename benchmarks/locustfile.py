@@ -103,9 +103,11 @@ class SiteUser(FastHttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            if response.status_code != 302:
+            signed_up = response.status_code == 302
+            if not signed_up:
                 response.failure(f"sign-up answered {response.status_code}, not 302")
-                raise StopUser()
+        if not signed_up:
+            raise StopUser()
         # Django rotates the token at login; the new one is in the cookie the sign-up set.
         cookies = {cookie.name: cookie.value for cookie in self.client.cookiejar}
         self.csrf_header = {"X-CSRFToken": cookies["csrftoken"]}
