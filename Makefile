@@ -90,7 +90,9 @@ format: install-dev
 bench-accuracy: install-dev
 	$(PY) benchmarks/accuracy.py $(if $(PREVIOUS),--model $(PREVIOUS)) $(BENCH_ARGS)
 
-# Load benchmark: gunicorn on loopback, simulated users; BENCH_ARGS="--help" lists the knobs.
+# Load benchmark: locust users (benchmarks/locustfile.py) headless against gunicorn on loopback,
+# then a check that nothing was lost; BENCH_ARGS="--help" lists the knobs, e.g.
+# BENCH_ARGS="--users 4 --run-time 20s CanvasDrawer".
 bench-load: install-dev
 	$(PY) benchmarks/load.py $(BENCH_ARGS)
 

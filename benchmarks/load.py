@@ -1,108 +1,46 @@
-"""Load benchmark: simulated users against gunicorn on loopback, then a check that nothing was lost.
+"""Load benchmark: locust users against gunicorn on loopback, then a check that nothing was lost.
 
 By default it builds a throwaway deployment in a temporary folder (SQLite, or the database given
 by --database-url / DATABASE_URL: use a dedicated one, the run activates its own model there),
-migrates it, trains a model, starts gunicorn with --workers, and runs the users. With --url it
-targets a running server instead; run it then with the server's DATABASE_URL and MEDIA_ROOT so
-the check after the run reads the same database and files.
+migrates it, trains a model (or serves --artifact), starts gunicorn with --workers, warms every
+worker up, and runs locust headless with the users of benchmarks/locustfile.py for --run-time.
+With --url it targets a running server instead; run it then with the server's DATABASE_URL and
+MEDIA_ROOT so the check after the run reads the same database and files.
 
-Each user signs up, then until --duration or --max-uploads is reached uploads a mix of 280x280
-canvas PNG drawings, phone photos (1600x1200 JPEG) and 12 MP phone photos (4000x3000 JPEG), and
-reads its history every few uploads. It reports requests/s, uploads/s and p50/p95 latency per
-kind, the error count, and checks that successful uploads = rows = stored files, with no orphan
-file. Exit status 1 if there was any error or any lost or orphaned upload.
+Each locust user signs up, then uploads with no pause (canvas drawings, 2 MP and 12 MP phone
+photos) or reads its history; the statistics start once all have signed up. It prints locust's
+requests/s and p50/p95 per kind, the failures, and checks that the successful uploads locust
+counted = rows = stored images, with no orphan file. Exit status 1 on any failure or any lost or
+orphaned upload. Arguments it does not know go to locust as they are.
 
-    .venv/bin/python benchmarks/load.py --users 8 --duration 30
+    .venv/bin/python benchmarks/load.py --users 8 --run-time 30s
+    .venv/bin/python benchmarks/load.py --artifact var/models/<version> --users 4 CanvasDrawer
     .venv/bin/python benchmarks/load.py --database-url postgres://digits:...@127.0.0.1/digits_bench
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
-import random
 import re
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import requests
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml import preprocess  # noqa: E402
-from ml.data import load_mnist  # noqa: E402
+from benchmarks.workload import KINDS, make_images, sign_up_session  # noqa: E402
 
-KINDS = ("canvas", "photo", "photo_12mp")
-PASSWORD = "load-test-Pa55word!"
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-DETAIL = re.compile(r"^/predictions/(\d+)/$")
-
-
-# ---------------------------------------------------------------------------------------------
-# Test images: MNIST digits drawn on a canvas, or photographed on paper.
-
-
-def _ink(digit: np.ndarray, size: int) -> np.ndarray:
-    """The digit as ink coverage in [0, 1], scaled to size x size."""
-    image = Image.fromarray(digit, mode="L").resize((size, size), Image.Resampling.BICUBIC)
-    return np.asarray(image, dtype=np.float32) / 255.0
-
-
-def canvas_png(digit: np.ndarray) -> bytes:
-    ink = _ink(digit, 280)
-    pixels = (255 * (1 - ink)).clip(0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").convert("RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def phone_photo(digit: np.ndarray, width: int, height: int, seed: int) -> bytes:
-    """Dark ink on slightly uneven, noisy paper, the digit filling about a third of the frame."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    light = 215 + 25 * (x / width) - 15 * (y / height)
-    paper = light + rng.normal(0, 4, size=(height, width)).astype(np.float32)
-    side = min(width, height) // 3
-    ink = _ink(digit, side)
-    top, left = (height - side) // 2, (width - side) // 2
-    paper[top : top + side, left : left + side] *= 1 - 0.8 * ink
-    rgb = np.stack([paper, paper * 0.98, paper * 0.94], axis=-1).clip(0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(rgb, mode="RGB").save(buffer, format="JPEG", quality=88)
-    return buffer.getvalue()
-
-
-def make_images(variants: int) -> dict[str, list[bytes]]:
-    digits, _ = load_mnist("test", limit=variants * 3)
-    images = {
-        "canvas": [canvas_png(digits[i]) for i in range(variants)],
-        "photo": [phone_photo(digits[variants + i], 1600, 1200, i) for i in range(variants)],
-        "photo_12mp": [
-            phone_photo(digits[2 * variants + i], 4000, 3000, i) for i in range(variants)
-        ],
-    }
-    # Every test image must be one the site accepts, or the error count would mean nothing.
-    for kind, blobs in images.items():
-        for blob in blobs:
-            preprocess.to_mnist(preprocess.load_image(blob))
-        sizes = ", ".join(f"{len(b) / 1e6:.2f}" for b in blobs)
-        print(f"  {kind}: {len(blobs)} images, MB: {sizes}", file=sys.stderr)
-    return images
+LOCUSTFILE = ROOT / "benchmarks" / "locustfile.py"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,18 +66,19 @@ class Deployment:
 # Registers and activates an artifact folder written by train_model (no training in the run).
 REGISTER = """
 import json, pathlib
-from recognizer import services
+from recognizer import model_versions
 from recognizer.models import ModelVersion
 folder = pathlib.Path({folder!r})
 meta = json.loads((folder / "metadata.json").read_text())
 version = ModelVersion.objects.filter(version=meta["version"]).first() or (
-    services.model_version_register(
-        version=meta["version"], artifact_path=str(folder / "forest.npz"),
+    model_versions.model_version_register(
+        version=meta["version"], kind=meta.get("kind", "rf"),
+        artifact_path=str(folder / "forest.npz"),
         sha256=meta["sha256"], params=meta.get("params", {{}}), metrics=meta.get("metrics", {{}}),
     )
 )
 if version.status != "active":
-    services.model_version_activate(model_version=version)
+    model_versions.model_version_activate(model_version=version)
 """
 
 
@@ -160,6 +99,9 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
         "DATABASE_URL": args.database_url or f"sqlite:///{var / 'db.sqlite3'}",
         # Loopback has no TLS proxy in front: no HTTPS redirect, cookies over plain HTTP.
         "DJANGO_HTTPS": "false",
+        # A simulated user uploads hundreds of images a minute: the per-user upload budget that
+        # stops a real one would measure the budget, not the server.
+        "UPLOAD_RATE": "1000000/min",
     }
     what = f"register {args.artifact}" if args.artifact else f"train a model ({args.train_args})"
     print(f"Deployment in {var}: migrate, {what}", file=sys.stderr)
@@ -215,197 +157,122 @@ def start_deployment(args: argparse.Namespace) -> Deployment:
 
 
 # ---------------------------------------------------------------------------------------------
-# Simulated users.
+# The users: a warm-up, then locust.
+
+
+def warm_up(url: str, workers: int) -> None:
+    """Every worker loads the model before locust starts: this measures serving, not the cold
+    start. The warm-up user's uploads are not counted (its name has no run prefix)."""
+    session, _, _ = sign_up_session(url, f"warm{uuid.uuid4().hex[:8]}")
+    drawing = make_images("canvas", variants=1)[0]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for response in pool.map(
+            lambda _: session.post(
+                f"{url}/",
+                files={"image": ("warm.png", drawing, "image/png")},
+                allow_redirects=False,
+                timeout=60,
+            ),
+            range(4 * workers),
+        ):
+            if response.status_code != 302:
+                raise SystemExit(f"warm-up upload failed: HTTP {response.status_code}")
+
+
+def run_locust(args: argparse.Namespace, url: str, prefix: str, json_prefix: Path) -> int:
+    """Locust headless for --run-time; its statistics go to <json_prefix>.json."""
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        f"--locustfile={LOCUSTFILE}",
+        "--headless",
+        f"--host={url}",
+        f"--users={args.users}",
+        f"--spawn-rate={args.spawn_rate or args.users}",
+        f"--run-time={args.run_time}",
+        # Users finish the request they are in: an upload locust did not see end would be a row
+        # the check below cannot tell from a lost one.
+        "--stop-timeout=60",
+        "--reset-stats",
+        f"--json-file={json_prefix}",
+        "--only-summary",
+        f"--username-prefix={prefix}",
+        *args.locust_args,
+    ]
+    print(" ".join(command[1:]), file=sys.stderr)
+    return subprocess.run(command, cwd=ROOT).returncode
 
 
 @dataclass
-class Sample:
-    kind: str
-    ok: bool
-    seconds: float
-    finished: float
-    detail: str = ""
+class Kind:
+    name: str
+    ok: int
+    failures: int
+    per_second: float
+    p50_ms: float
+    p95_ms: float
 
 
-class Run:
-    def __init__(self, args: argparse.Namespace, url: str, images: dict[str, list[bytes]]):
-        self.args = args
-        self.url = url
-        self.images = images
-        self.prefix = f"load{uuid.uuid4().hex[:8]}"
-        self.samples: list[Sample] = []
-        self.upload_ids: list[int] = []
-        self.lock = threading.Lock()
-        self.uploads_started = 0
-        self.deadline = 0.0
-        weights = [args.canvas, args.photo, args.photo_12mp]
-        self.weights = [w / sum(weights) for w in weights]
+def read_stats(json_prefix: Path) -> list[Kind]:
+    """Locust's counts and response times per request name, from the JSON it writes at the end
+    (its CSV is rewritten once a second, so it can miss the last requests).
 
-    def record(self, sample: Sample, upload_id: int | None = None) -> None:
-        with self.lock:
-            self.samples.append(sample)
-            if upload_id is not None:
-                self.upload_ids.append(upload_id)
-
-    def take_upload_slot(self) -> bool:
-        with self.lock:
-            if self.uploads_started >= self.args.max_uploads or time.monotonic() >= self.deadline:
-                return False
-            self.uploads_started += 1
-            return True
-
-    def sign_up(self, index: int) -> requests.Session:
-        session, response, seconds = sign_up_session(self.url, f"{self.prefix}-{index}")
-        ok = response.status_code == 302
-        self.record(Sample("signup", ok, seconds, time.monotonic(), _why(response)))
-        if not ok:
-            raise RuntimeError(f"sign-up failed: {response.status_code}")
-        return session
-
-    def sign_up_or_record(self, index: int) -> requests.Session | None:
-        try:
-            return self.sign_up(index)
-        except Exception as exc:
-            self.record(Sample("signup", False, 0.0, time.monotonic(), repr(exc)))
-            return None
-
-    def warm_up(self) -> None:
-        """Every worker loads the model before the clock starts: this measures serving, not the
-        cold start. The warm-up user's uploads are not counted (they have their own prefix)."""
-        session, _, _ = sign_up_session(self.url, f"warm{self.prefix}")
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for response in pool.map(
-                lambda _: session.post(
-                    f"{self.url}/",
-                    files={"image": ("warm.png", self.images["canvas"][0], "image/png")},
-                    allow_redirects=False,
-                    timeout=60,
-                ),
-                range(4 * self.args.workers),
-            ):
-                if response.status_code != 302:
-                    raise SystemExit(f"warm-up upload failed: HTTP {response.status_code}")
-
-    def user(self, index: int, session: requests.Session | None) -> None:
-        if session is None:
-            return
-        rng = random.Random(self.args.seed * 1000 + index)
-        uploads = 0
-        while self.take_upload_slot():
-            kind = rng.choices(KINDS, weights=self.weights)[0]
-            self.upload(session, kind, rng.choice(self.images[kind]))
-            uploads += 1
-            if uploads % self.args.history_every == 0:
-                self.history(session)
-
-    def upload(self, session: requests.Session, kind: str, blob: bytes) -> None:
-        name = "drawing.png" if kind == "canvas" else "IMG_0001.jpg"
-        mime = "image/png" if kind == "canvas" else "image/jpeg"
-        started = time.perf_counter()
-        try:
-            response = session.post(
-                f"{self.url}/",
-                files={"image": (name, blob, mime)},
-                allow_redirects=False,
-                timeout=60,
+    A rate is the answers after an entry's first one over the time from that first answer to its
+    last, and a percentile is taken from locust's response-time histogram the way locust does."""
+    entries = json.loads(Path(f"{json_prefix}.json").read_text())
+    kinds = []
+    for entry in sorted(entries, key=lambda e: e["name"]):
+        count, failures = entry["num_requests"], entry["num_failures"]
+        window = (entry["last_request_timestamp"] or 0) - entry["start_time"]
+        histogram = sorted((int(ms), n) for ms, n in entry["response_times"].items())
+        kinds.append(
+            Kind(
+                name=entry["name"],
+                ok=count - failures,
+                failures=failures,
+                per_second=(count - 1) / window if window > 0 else float("nan"),
+                p50_ms=_percentile(histogram, count, 0.50),
+                p95_ms=_percentile(histogram, count, 0.95),
             )
-        except requests.RequestException as exc:
-            self.record(
-                Sample(kind, False, time.perf_counter() - started, time.monotonic(), repr(exc))
-            )
-            return
-        elapsed = time.perf_counter() - started
-        match = DETAIL.match(response.headers.get("Location", ""))
-        ok = response.status_code == 302 and match is not None
-        self.record(
-            Sample(kind, ok, elapsed, time.monotonic(), "" if ok else _why(response)),
-            int(match.group(1)) if ok else None,
         )
-
-    def history(self, session: requests.Session) -> None:
-        started = time.perf_counter()
-        try:
-            response = session.get(f"{self.url}/predictions/", timeout=60)
-            ok, why = response.status_code == 200, _why(response)
-        except requests.RequestException as exc:
-            ok, why = False, repr(exc)
-        self.record(Sample("history", ok, time.perf_counter() - started, time.monotonic(), why))
-
-    def go(self) -> float:
-        """Sign everyone up, then run the users; returns the seconds of the timed part."""
-        self.warm_up()
-        with ThreadPoolExecutor(max_workers=self.args.users) as pool:
-            sessions = list(pool.map(self.sign_up_or_record, range(self.args.users)))
-            started = time.monotonic()
-            self.deadline = started + self.args.duration
-            list(pool.map(self.user, range(self.args.users), sessions))
-        return time.monotonic() - started
+    return kinds
 
 
-def sign_up_session(
-    url: str, username: str, *, timeout: float = 60
-) -> tuple[requests.Session, requests.Response, float]:
-    """Sign a new user up through the real form; the session sends the CSRF token from then on.
-
-    Returns the session, the sign-up POST's response (302 on success) and that POST's seconds.
-    """
-    session = requests.Session()
-    page = session.get(f"{url}/accounts/signup/", timeout=timeout)
-    started = time.perf_counter()
-    response = session.post(
-        f"{url}/accounts/signup/",
-        data={
-            "username": username,
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "csrfmiddlewaretoken": _csrf(page.text),
-        },
-        allow_redirects=False,
-        timeout=timeout,
-    )
-    seconds = time.perf_counter() - started
-    if response.status_code == 302:
-        token = session.cookies.get("csrftoken") or _csrf(
-            session.get(f"{url}/", timeout=timeout).text
-        )
-        session.headers["X-CSRFToken"] = token
-    return session, response, seconds
-
-
-def _csrf(html: str) -> str:
-    match = CSRF_FIELD.search(html)
-    if not match:
-        raise RuntimeError("no CSRF token in the page")
-    return match.group(1)
-
-
-def _why(response: requests.Response) -> str:
-    return f"HTTP {response.status_code}"
+def _percentile(histogram: list[tuple[int, int]], count: int, fraction: float) -> float:
+    """locust.stats.calculate_response_time_percentile, without importing locust (and gevent's
+    monkey-patching) into this process."""
+    seen = 0
+    for ms, n in reversed(histogram):
+        seen += n
+        if count - seen <= int(count * fraction):
+            return ms
+    return float("nan")
 
 
 # ---------------------------------------------------------------------------------------------
-# Nothing lost: successful uploads = rows = stored files, and no orphan file.
+# Nothing lost: the successful uploads locust counted = rows = stored files, and no orphan file.
 
 
-def integrity(run: Run, env: dict[str, str]) -> dict:
+def integrity(users: int, uploads: int, prefix: str, env: dict[str, str]) -> dict:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digitsite.settings")
     import django
 
     django.setup()
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.core.files.storage import FileSystemStorage, default_storage
 
     from recognizer.models import Prediction
 
-    rows = Prediction.objects.filter(owner__username__startswith=f"{run.prefix}-")
-    row_ids = set(rows.values_list("pk", flat=True))
+    rows = Prediction.objects.filter(owner__username__startswith=f"{prefix}-")
     names = {name for pair in rows.values_list("image", "thumbnail") for name in pair if name}
     result = {
-        "successful_uploads": len(run.upload_ids),
-        "rows": len(row_ids),
-        "uploads_without_row": len(set(run.upload_ids) - row_ids),
-        "rows_without_upload": len(row_ids - set(run.upload_ids)),
+        # Sign-ups happen before locust's statistics start: a failed one shows here.
+        "signed_up": get_user_model().objects.filter(username__startswith=f"{prefix}-").count(),
+        "successful_uploads": uploads,
+        "rows": rows.count(),
         "statuses": dict(
             sorted(
                 (status, rows.filter(status=status).count())
@@ -432,11 +299,11 @@ def integrity(run: Run, env: dict[str, str]) -> dict:
         result["orphan_files"] = len(on_disk - every_row)
     else:
         result["files_missing"] = sum(1 for n in names if not default_storage.exists(n))
-        result["stored_images"] = len(row_ids) - result["files_missing"]
+        result["stored_images"] = result["rows"] - result["files_missing"]
         result["orphan_files"] = None
     result["ok"] = (
-        result["successful_uploads"] == result["rows"] == result["stored_images"]
-        and result["uploads_without_row"] == result["rows_without_upload"] == 0
+        result["signed_up"] == users
+        and result["successful_uploads"] == result["rows"] == result["stored_images"]
         and result["files_missing"] == 0
         and not result["orphan_files"]
     )
@@ -447,82 +314,45 @@ def integrity(run: Run, env: dict[str, str]) -> dict:
 # Report.
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def report(args, run: Run, elapsed: float, check: dict, database: str) -> dict:
-    by_kind: dict[str, list[Sample]] = defaultdict(list)
-    for sample in run.samples:
-        by_kind[sample.kind].append(sample)
-    steady = [s for s in run.samples if s.kind != "signup"]
-    errors = [s for s in run.samples if not s.ok]
-    rows = []
-    for kind in (*KINDS, "history", "signup"):
-        samples = by_kind.get(kind, [])
-        if not samples:
-            continue
-        ok = [s.seconds * 1000 for s in samples if s.ok]
-        rows.append(
-            {
-                "kind": kind,
-                "ok": len(ok),
-                "errors": len(samples) - len(ok),
-                "per_second": len(ok) / elapsed,
-                "p50_ms": percentile(ok, 50),
-                "p95_ms": percentile(ok, 95),
-            }
-        )
-    uploads_ok = sum(r["ok"] for r in rows if r["kind"] in KINDS)
+def report(args, kinds: list[Kind], check: dict, database: str) -> None:
     load = os.getloadavg()
-    summary = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, load average before {args.load_before:.1f}, after "
-        f"{load[0]:.1f}",
-        "database": database,
-        "workers": args.workers,
-        "users": args.users,
-        "seconds": round(elapsed, 2),
-        "requests": len(steady),
-        "requests_per_second": len(steady) / elapsed,
-        "uploads_per_second": uploads_ok / elapsed,
-        "errors": len(errors),
-        "error_examples": sorted({f"{s.kind}: {s.detail}" for s in errors})[:5],
-        "kinds": rows,
-        "integrity": check,
-    }
+    uploads = [k for k in kinds if k.name in KINDS]
     lines = [
-        f"{summary['date']} | {summary['machine']}",
-        f"database {database}, gunicorn {args.workers} workers, {args.users} users, "
-        f"{elapsed:.1f} s",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC} | {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average before {args.load_before:.1f}, "
+        f"after {load[0]:.1f}",
+        f"database {database}, gunicorn {args.workers} workers, {args.users} locust users, "
+        f"{args.run_time}",
         "",
-        "| kind | ok | errors | per s | p50 ms | p95 ms |",
+        "| kind | ok | failures | per s | p50 ms | p95 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in rows:
-        rate = "-" if r["kind"] == "signup" else f"{r['per_second']:.1f}"
+    for k in kinds:
         lines.append(
-            f"| {r['kind']} | {r['ok']} | {r['errors']} | {rate} | "
-            f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |"
+            f"| {k.name} | {k.ok} | {k.failures} | {k.per_second:.1f} | {k.p50_ms:.0f} | "
+            f"{k.p95_ms:.0f} |"
         )
     lines += [
         "",
-        f"requests/s {summary['requests_per_second']:.1f} (sign-ups excluded), uploads/s "
-        f"{summary['uploads_per_second']:.1f}, errors {summary['errors']}",
-        f"nothing lost: successful uploads {check['successful_uploads']} = rows {check['rows']} = "
-        f"stored images {check['stored_images']}; missing files {check['files_missing']}, "
-        f"orphan files {check['orphan_files']}; statuses {check['statuses']} -> "
+        f"uploads/s {sum(k.per_second for k in uploads):.1f}, failures "
+        f"{sum(k.failures for k in kinds)}",
+        f"nothing lost: signed up {check['signed_up']} of {args.users}; successful uploads "
+        f"{check['successful_uploads']} = rows {check['rows']} = stored images "
+        f"{check['stored_images']}; missing files {check['files_missing']}, orphan files "
+        f"{check['orphan_files']}; statuses {check['statuses']} -> "
         f"{'OK' if check['ok'] else 'FAILED'}",
     ]
-    if summary["error_examples"]:
-        lines.append(f"errors, e.g.: {summary['error_examples']}")
     print("\n".join(lines))
-    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Other arguments go to locust as they are: user classes to run (default all, by "
+        "weight: CanvasDrawer, PhotoUploader, TwelveMPUploader, HistoryBrowser), "
+        "--config-users, ...",
+        allow_abbrev=False,
+    )
     parser.add_argument("--url", help="target a running server instead of starting one")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -539,40 +369,37 @@ def main(argv: list[str] | None = None) -> int:
         "--artifact",
         help="serve this trained artifact folder (forest.npz, metadata.json) instead of training",
     )
-    parser.add_argument("--users", type=int, default=8)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of uploads")
-    parser.add_argument("--max-uploads", type=int, default=20000)
-    parser.add_argument("--canvas", type=float, default=0.7, help="share of canvas drawings")
-    parser.add_argument("--photo", type=float, default=0.2, help="share of 2 MP photos")
-    parser.add_argument("--photo-12mp", type=float, default=0.1, help="share of 12 MP photos")
-    parser.add_argument("--history-every", type=int, default=5, help="uploads per history read")
-    parser.add_argument("--variants", type=int, default=4, help="distinct images per kind")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="also print the summary as JSON")
-    args = parser.parse_args(argv)
+    parser.add_argument("--users", type=int, default=8, help="locust users")
+    parser.add_argument(
+        "--spawn-rate", type=float, help="users started per second (default: all at once)"
+    )
+    parser.add_argument("--run-time", default="30s", help="locust's run time, e.g. 30s or 2m")
+    parser.add_argument(
+        "--json-file", type=Path, help="keep locust's statistics in <JSON_FILE>.json"
+    )
+    args, args.locust_args = parser.parse_known_args(argv)
     args.load_before = os.getloadavg()[0]
 
-    print("Making test images...", file=sys.stderr)
-    images = make_images(args.variants)
     deployment = (
         Deployment(url=args.url.rstrip("/"), env=dict(os.environ))
         if args.url
         else start_deployment(args)
     )
     try:
-        run = Run(args, deployment.url, images)
-        print(f"Running {args.users} users for {args.duration:.0f} s...", file=sys.stderr)
-        elapsed = run.go()
-        check = integrity(run, deployment.env)
+        prefix = f"load{uuid.uuid4().hex[:8]}"
+        warm_up(deployment.url, args.workers)
+        with tempfile.TemporaryDirectory(prefix="digits-locust-") as scratch:
+            json_prefix = args.json_file or Path(scratch) / "stats"
+            code = run_locust(args, deployment.url, prefix, json_prefix)
+            kinds = read_stats(json_prefix)
+        uploads = sum(k.ok for k in kinds if k.name in KINDS)
+        check = integrity(args.users, uploads, prefix, deployment.env)
         from django.db import connection
 
-        database = connection.vendor
-        summary = report(args, run, elapsed, check, database)
-        if args.json:
-            print(json.dumps(summary, indent=2))
+        report(args, kinds, check, connection.vendor)
     finally:
         deployment.stop()
-    return 0 if summary["errors"] == 0 and check["ok"] else 1
+    return 0 if code == 0 and check["ok"] else 1
 
 
 if __name__ == "__main__":

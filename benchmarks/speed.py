@@ -295,7 +295,7 @@ def shared_memory_row(flat_path: Path) -> Row:
 
 def test_images() -> dict[str, bytes]:
     """The load benchmark's canvas drawing and 12 MP phone photo, each of an MNIST test digit."""
-    from benchmarks.load import canvas_png, phone_photo
+    from benchmarks.workload import canvas_png, phone_photo
     from ml.data import load_mnist as load_digits
 
     digits, _ = load_digits("test", limit=2)
@@ -550,7 +550,7 @@ def gunicorn_memory(artifact_dir: Path, workers: int, workdir: Path) -> dict[str
 
     import requests
 
-    from benchmarks.load import sign_up_session
+    from benchmarks.workload import sign_up_session
 
     var = workdir / f"gunicorn-{workers}"
     shutil.copytree(workdir / "var", var, ignore=shutil.ignore_patterns("media", "numba"))
