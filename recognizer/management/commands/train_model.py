@@ -54,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError("--n-estimators must be at least 1.")
         images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=options["limit"])
         test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
-        self.stdout.write(f"Training a {kind} model on {len(labels)} MNIST images.")
+        self.stdout.write(f"Training the {kind} kind on {len(labels)} MNIST images.")
 
         # Forests report trees; the SVM kinds report percent of their expected time.
         unit = "tree" if kind in FOREST_KINDS else "%"
