@@ -65,9 +65,11 @@ def _model(args: argparse.Namespace) -> tuple[Model, str]:
     return model, f"trained here on {len(y)} images in {result.train_seconds:.0f} s ({out})"
 
 
-def _numbers_table(model: Model, per_kind: int, seed: int, show: int) -> dict[str, dict]:
+def _numbers_table(
+    model: Model, kinds: list[str], per_kind: int, seed: int, show: int
+) -> dict[str, dict]:
     rows: dict[str, dict] = {}
-    for kind in numbers.KINDS:
+    for kind in kinds:
         exact = count_ok = digits_ok = digits_n = refused = 0
         wrong: list[str] = []
         ups = numbers.generate(kind, per_kind, seed=seed)
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--show-errors", type=int, default=0, help="list N misreads per kind")
+    parser.add_argument("--kinds", nargs="+", default=list(numbers.KINDS), choices=numbers.KINDS)
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
     # One core, as the target says; the forest predicts single-threaded anyway.
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     model, source = _model(args)
     print(f"model: {source}", flush=True)
     print("numbers (auto mode):", flush=True)
-    rows = _numbers_table(model, args.per_kind, args.seed, args.show_errors)
+    rows = _numbers_table(model, args.kinds, args.per_kind, args.seed, args.show_errors)
     singles: dict[str, dict] = {}
     if args.singles_per_kind > 0:
         print("single digits, auto vs digit mode:", flush=True)

@@ -18,6 +18,10 @@ from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from ml.preprocess import NoDigitFound, locate_digit
 from ml.segment import DigitCrop, segment
 
+# A line no wider than this many times its height holds one digit, however many marks it has:
+# two digits side by side are wider unless both are 1s (measured on testkit/numbers.py).
+ONE_DIGIT_ASPECT = 0.85
+
 Mode = Literal["auto", "digit", "number"]
 MODES: tuple[Mode, ...] = ("auto", "digit", "number")
 
@@ -116,11 +120,27 @@ def read(
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "digit":
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
-    crops = segment(image, predict_proba=model.predict_proba)
-    if mode == "auto" and len(crops) == 1:
+    try:
+        crops = segment(image, predict_proba=model.predict_proba)
+    except NoDigitFound:
+        if mode == "number":
+            raise
+        # A lone stroke the line's rules drop (a 1 as long as a margin line) is still a digit.
+        return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+    if mode == "auto" and _one_digit_wide(crops):
         try:
             return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
         except NoDigitFound:
             # The line's one mark passed the segmenter but not the single-digit selection.
             pass
     return _reading(crops, model, low_confidence_threshold, "number")
+
+
+def _one_digit_wide(crops: list[DigitCrop]) -> bool:
+    """Whether the line is one mark, or no wider than one digit can be (a 5 whose bar came
+    off, a 0 in two strokes): numbers of two or more digits are wider."""
+    if len(crops) == 1:
+        return True
+    x0, y0 = min(c.box[0] for c in crops), min(c.box[1] for c in crops)
+    x1, y1 = max(c.box[2] for c in crops), max(c.box[3] for c in crops)
+    return x1 - x0 <= ONE_DIGIT_ASPECT * (y1 - y0)

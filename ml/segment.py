@@ -14,7 +14,6 @@ whose pieces the model reads most confidently.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,14 +38,26 @@ MAX_MARKS = 20
 REFINE_BELOW = 48
 REFINE_HEIGHT = 64
 REFINE_MAX_LONG_SIDE = 1024
-# A mark at most this many line heights wide is read whole unless a cut reads clearly better;
-# wider ones are always cut. Handwritten digits are 0.3-1.0 of their height wide.
-SPLIT_ABOVE = 0.95
+# A mark at most this many line heights wide is read whole; up to ALWAYS_SPLIT_ABOVE it is read
+# whole unless cuts read clearly better; wider ones (unless alone in the line) are always cut.
+# Handwritten digits are 0.3-1.0 of their height wide.
+SPLIT_ABOVE = 0.8
 ALWAYS_SPLIT_ABOVE = 1.45
-# Mean log-confidence a cut must gain over reading the mark whole.
+ALONE_SPLIT_ABOVE = 1.7
+# A mark the model reads whole this surely is not cut, unless it is too wide for one digit.
+SURE_WHOLE = 0.9
+# Log-probability the cut pieces must gain over reading the mark whole.
 SPLIT_MARGIN = 0.35
-# A piece narrower than this many line heights is not a digit (a 1 is about 0.2 wide).
+# A piece is 0.12-1.15 line heights wide (a 1 is about 0.2).
 MIN_PIECE_WIDTH = 0.12
+MAX_PIECE_WIDTH = 1.15
+# A piece narrower than this many heights and not read as a 1 loses this log-probability.
+NARROW_PIECE = 0.3
+NARROW_PENALTY = 0.7
+# Log-probability a cut costs per stroke it crosses.
+CROSSING_PENALTY = 0.35
+# Candidate cuts are also tried every GRID_STEP line heights.
+GRID_STEP = 0.2
 
 PredictProba = Callable[[np.ndarray], np.ndarray]
 
@@ -92,19 +103,42 @@ def _stroke_width(mask: np.ndarray) -> float:
 
 def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
     """Label the marks, joining pieces less than about a stroke width apart (a dotted or broken
-    stroke). Returns the (h, w) int32 labels and one single-mark group per label."""
+    stroke), and drop blots and the dashes of a ruled margin line. Returns the (h, w) int32
+    labels and one single-mark group per label kept."""
     mask = marks.mask
-    reach = max(1, round(0.6 * _stroke_width(mask)))
+    width = _stroke_width(mask)
+    reach = max(1, round(0.6 * width))
     linked = ndi.binary_dilation(mask, iterations=reach)
     labels, n = ndi.label(linked, structure=np.ones((3, 3), dtype=bool))
     labels = np.where(mask, labels, 0).astype(np.int32)
-    mass = np.bincount(labels.ravel(), weights=marks.ink.ravel(), minlength=n + 1)
+    flat = labels.ravel()
+    mass = np.bincount(flat, weights=marks.ink.ravel(), minlength=n + 1)
+    area = np.bincount(flat, minlength=n + 1)
+    edge = np.bincount(flat[(mask & ~ndi.binary_erosion(mask)).ravel()], minlength=n + 1)
     groups = []
     for i, sl in enumerate(ndi.find_objects(labels), start=1):
         if sl is None:
             continue
-        groups.append(_Group([i], sl[0].start, sl[0].stop, sl[1].start, sl[1].stop, float(mass[i])))
-    return labels, groups
+        g = _Group([i], sl[0].start, sl[0].stop, sl[1].start, sl[1].stop, float(mass[i]))
+        # A blot or a shadow: solid, its strokes as wide as a third of its length.
+        solid = area[i] > 0.7 * g.height * g.width
+        if solid and 2 * area[i] / max(1, edge[i]) > 0.3 * max(g.height, g.width) and n > 1:
+            continue
+        groups.append(g)
+    return labels, _without_margin_line(groups, width, mask.shape[0])
+
+
+def _without_margin_line(groups: list[_Group], stroke: float, frame_height: int) -> list[_Group]:
+    """Drop the dashes of a vertical rule (a notebook's margin line, broken where it is faint):
+    two or more thin marks in the same columns spanning half the frame's height."""
+    thin = [g for g in groups if g.width <= max(3.0, 2.5 * stroke) and g.height > 2 * g.width]
+    dropped: set[int] = set()
+    for g in thin:
+        column = [t for t in thin if _overlap(g.x0, g.x1, t.x0, t.x1) > 0]
+        span = max(t.y1 for t in column) - min(t.y0 for t in column)
+        if len(column) >= 2 and span >= 0.5 * frame_height:
+            dropped.update(id(t) for t in column)
+    return [g for g in groups if id(g) not in dropped]
 
 
 def _line_height(groups: list[_Group]) -> float:
@@ -192,15 +226,49 @@ def _group(groups: list[_Group], height: float) -> list[_Group]:
 class _Piece:
     mask: np.ndarray  # (h, w) bool, the piece's ink
     box: tuple[int, int, int, int]  # y0, y1, x0, x1 analysed pixels
-    allowed: np.ndarray
+    allowed: np.ndarray  # (h, w) bool, where its soft crop may take ink from
 
 
-def _piece(marks: Marks, own: np.ndarray, c0: int, c1: int) -> _Piece | None:
-    """The part of ``own`` (a digit group's ink) between columns c0 and c1, minus the stray tips
-    of a neighbour's strokes that cross the cut."""
-    cols = np.zeros(own.shape[1], dtype=bool)
-    cols[c0:c1] = True
-    part = own & cols[None, :]
+def _cut_paths(own: np.ndarray, columns: list[int], reach: int) -> np.ndarray:
+    """For each of ``columns``, the top-to-bottom cut of least ink through ``own`` (h, w) bool
+    that starts near it, moves at most one column per row and stays within ``reach`` of it.
+    Returns (len(columns), h) int64 columns."""
+    h, w = own.shape
+    offsets = np.arange(-reach, reach + 1)
+    centre = np.asarray(columns)[:, None]
+    span = centre + offsets[None, :]  # (k, 2 * reach + 1)
+    inside = (span >= 0) & (span < w)
+    # Ink costs most; drifting from the chosen column a little, so empty runs stay straight.
+    cost = own[:, np.clip(span, 0, w - 1)].astype(np.float32)  # (h, k, 2 * reach + 1)
+    cost += np.float32(0.01) * np.abs(offsets)
+    cost[:, ~inside] = np.inf
+    total = cost[0].copy()
+    back = np.zeros(cost.shape, dtype=np.int8)
+    pad = np.full((len(columns), 1), np.inf, dtype=np.float32)
+    for y in range(1, h):
+        choices = np.stack([np.hstack([pad, total[:, :-1]]), total, np.hstack([total[:, 1:], pad])])
+        step = np.argmin(choices, axis=0)
+        total = np.take_along_axis(choices, step[None], axis=0)[0] + cost[y]
+        back[y] = step - 1
+    at = np.argmin(total, axis=1)
+    rows = np.arange(len(columns))
+    paths = np.empty((len(columns), h), dtype=np.int64)
+    for y in range(h - 1, -1, -1):
+        paths[:, y] = at
+        at = at + back[y, rows, at]
+    return paths - reach + centre
+
+
+def _piece(
+    marks: Marks, own: np.ndarray, group: _Group, left: np.ndarray, right: np.ndarray
+) -> _Piece | None:
+    """The ink of ``own`` (a digit group's pixels) between the cuts ``left`` and ``right``
+    ((group height,) columns within the group's box), minus the stray tips of a neighbour's
+    strokes that cross a cut."""
+    y0, y1, x0, x1 = group.y0, group.y1, group.x0, group.x1
+    xs = np.arange(x1 - x0)[None, :]
+    between = (xs >= left[:, None]) & (xs < right[:, None])
+    part = own[y0:y1, x0:x1] & between
     labels, n = ndi.label(part, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
         return None
@@ -209,40 +277,37 @@ def _piece(marks: Marks, own: np.ndarray, c0: int, c1: int) -> _Piece | None:
         keep = np.concatenate([[False], areas >= 0.15 * areas.max()])
         part = keep[labels]
     ys = np.flatnonzero(part.any(axis=1))
-    xs = np.flatnonzero(part.any(axis=0))
-    box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
-    allowed = ~(marks.mask & ~part) & cols[None, :]
-    return _Piece(part, box, allowed)
+    cols = np.flatnonzero(part.any(axis=0))
+    box = (y0 + int(ys[0]), y0 + int(ys[-1]) + 1, x0 + int(cols[0]), x0 + int(cols[-1]) + 1)
+    full = np.zeros_like(own)
+    full[y0:y1, x0:x1] = part
+    allowed = ~(marks.mask & ~full)
+    allowed[y0:y1, x0:x1] &= between
+    return _Piece(full, box, allowed)
 
 
-def _cut_candidates(own: np.ndarray, x0: int, x1: int, pieces: int, height: float) -> list:
-    """Sets of ``pieces - 1`` cut columns across [x0, x1), near even spacing, at thin ink."""
-    width = x1 - x0
-    profile = own[:, x0:x1].sum(axis=0).astype(np.float64)
-    per_cut: list[list[int]] = []
-    for k in range(1, pieces):
-        centre = width * k / pieces
-        half = max(1, round(0.3 * width / pieces))
-        lo, hi = max(1, round(centre - half)), min(width - 1, round(centre + half))
-        if hi <= lo:
-            return []
-        window = profile[lo:hi]
-        order = np.argsort(window + 1e-3 * np.abs(np.arange(lo, hi) - centre), kind="stable")
-        picks: list[int] = []
-        for j in order:
-            column = lo + int(j)
-            if all(abs(column - p) > 0.1 * height for p in picks):
-                picks.append(column)
-            if len(picks) == 2:
-                break
-        per_cut.append([x0 + c for c in picks])
-    min_width = MIN_PIECE_WIDTH * height
-    candidates = []
-    for cuts in itertools.product(*per_cut):
-        edges = [x0, *cuts, x1]
-        if all(b - a >= min_width for a, b in itertools.pairwise(edges)):
-            candidates.append(list(cuts))
-    return candidates
+def _crossings(along: np.ndarray) -> int:
+    """How many separate runs of ink a cut meets: ``along`` (h,) bool, the ink under its path."""
+    return int(np.count_nonzero(along[1:] & ~along[:-1]) + int(along[0]))
+
+
+def _cut_columns(own: np.ndarray, height: float) -> list[int]:
+    """Candidate columns to cut a group's ink (h, w) bool: the local minima of the column
+    profile (where few pixels are ink), and a regular grid between them, since where two
+    digits overlap the way between them is rarely the thinnest column."""
+    w = own.shape[1]
+    profile = ndi.uniform_filter1d(own.sum(axis=0).astype(np.float64), 3)
+    edge = max(1, round(MIN_PIECE_WIDTH * height))
+    spacing = max(2, round(0.12 * height))
+    low = ndi.minimum_filter1d(profile, 2 * spacing + 1)
+    minima = [c for c in range(edge, w - edge + 1) if profile[c] <= low[c]]
+    step = max(2, round(GRID_STEP * height))
+    grid = list(range(edge, w - edge + 1, step))
+    picks: list[int] = []
+    for c in sorted(minima, key=lambda c: profile[c]) + grid:
+        if all(abs(c - p) >= 0.5 * spacing for p in picks):
+            picks.append(c)
+    return sorted(picks)
 
 
 def _crop_input(marks: Marks, piece: _Piece) -> np.ndarray | None:
@@ -255,51 +320,95 @@ def _split(
     group: _Group,
     height: float,
     predict_proba: PredictProba | None,
+    *,
+    alone: bool,
 ) -> list[tuple[_Piece, np.ndarray]]:
-    """Read a group whole or cut into pieces, whichever the model is surest of."""
-    x0, x1 = group.x0, group.x1
-    ratio = group.width / height
-    whole = _piece(marks, own, x0, x1)
-    options: list[list[int]] = []
-    if ratio <= ALWAYS_SPLIT_ABOVE:
-        options.append([])
-    if ratio > SPLIT_ABOVE:
-        most = max(2, min(MAX_MARKS, math.ceil(ratio / 0.45)))
-        fewest = max(2, math.floor(ratio / 1.2))
-        for pieces in range(fewest, most + 1):
-            options += _cut_candidates(own, x0, x1, pieces, height)
-            if predict_proba is None and len(options) > 1:
-                break
-    if not options:
-        options.append([])
-    readings: list[tuple[list[int], list[tuple[_Piece, np.ndarray]]]] = []
-    for cuts in options:
-        if not cuts:
-            parts = [whole]
-        else:
-            edges = [x0, *cuts, x1]
-            parts = [_piece(marks, own, a, b) for a, b in itertools.pairwise(edges)]
-        read = []
-        for part in parts:
-            x = _crop_input(marks, part) if part is not None else None
-            if x is not None:
-                read.append((part, x))
-        if len(read) == len(parts):
-            readings.append((cuts, read))
-    if not readings:
+    """Read a group whole or cut into pieces, whichever the model finds most probable.
+
+    Cuts are chosen among least-ink paths at candidate columns; the pieces' joint probability
+    (the product of each piece's top probability) decides. A group ``alone`` in its line may be
+    read whole at any width, but only if no cut reads clearly better (single digits must not be
+    over-cut); otherwise groups wider than ``MAX_PIECE_WIDTH`` heights are always cut.
+    """
+    gh, gw = group.height, group.width
+    full_left = np.zeros(gh, dtype=np.int64)
+    full_right = np.full(gh, gw, dtype=np.int64)
+    whole = _piece(marks, own, group, full_left, full_right)
+    ratio = gw / height
+    if whole is None:
         return []
-    if predict_proba is None or len(readings) == 1:
-        # Without a model: the first option (whole if allowed, else the thinnest-ink cut).
-        return readings[0][1]
-    batch = np.stack([x for _, read in readings for _, x in read])
-    proba = predict_proba(batch)
-    scores, at = [], 0
-    for cuts, read in readings:
-        top = proba[at : at + len(read)].max(axis=1)
-        at += len(read)
-        score = float(np.mean(np.log(np.maximum(top, 1e-3))))
-        scores.append(score - (SPLIT_MARGIN if cuts and options[0] == [] else 0.0))
-    return readings[int(np.argmax(scores))][1]
+    x = x_whole = _crop_input(marks, whole)
+    if ratio <= SPLIT_ABOVE or predict_proba is None:
+        return [(whole, x)] if x is not None else []
+    sure = x is not None and float(predict_proba(x[None]).max()) >= SURE_WHOLE
+    if sure and ratio <= ALWAYS_SPLIT_ABOVE:
+        return [(whole, x)]
+    local = own[group.y0 : group.y1, group.x0 : group.x1]
+    reach = max(1, round(0.2 * height))
+    columns = _cut_columns(local, height)
+    cuts = [full_left, *(_cut_paths(local, columns, reach) if columns else []), full_right]
+    rows = np.arange(gh)
+    # Strokes each cut crosses: one where two digits touch, two through the middle of a 0.
+    crossed = [0] + [_crossings(local[rows, np.minimum(c, gw - 1)]) for c in cuts[1:-1]] + [0]
+    widest = MAX_PIECE_WIDTH * height
+    narrowest = MIN_PIECE_WIDTH * height
+    middle = [float(np.median(c)) for c in cuts]
+    spans = []
+    for i, j in itertools.combinations(range(len(cuts)), 2):
+        width = middle[j] - middle[i]
+        is_whole = i == 0 and j == len(cuts) - 1
+        fits = narrowest <= width <= widest and not is_whole
+        if fits or (is_whole and ratio <= (ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE)):
+            spans.append((i, j))
+    pieces, inputs, keep = [], [], []
+    for i, j in spans:
+        if (i, j) == (0, len(cuts) - 1):
+            piece, x = whole, x_whole
+        else:
+            piece = _piece(marks, own, group, cuts[i], cuts[j])
+            x = _crop_input(marks, piece) if piece is not None else None
+        if x is not None:
+            keep.append((i, j))
+            pieces.append(piece)
+            inputs.append(x)
+    if not inputs:
+        return []
+    proba = predict_proba(np.stack(inputs))
+    score = {}
+    for k, span in enumerate(keep):
+        digit = int(np.argmax(proba[k]))
+        value = float(np.log(max(proba[k, digit], 1e-3)))
+        # A sliver read as anything but a 1 is most likely part of a digit.
+        if middle[span[1]] - middle[span[0]] < NARROW_PIECE * height and digit != 1:
+            value -= NARROW_PENALTY
+        score[span] = value
+    index = {span: k for k, span in enumerate(keep)}
+    last = len(cuts) - 1
+    # best[j][n]: the highest total log-probability of n pieces from the left edge to cut j.
+    best = [[(-np.inf, -1)] * (last + 1) for _ in range(last + 1)]
+    best[0][0] = (0.0, -1)
+    for j in range(1, last + 1):
+        for i in range(j):
+            if (i, j) not in score:
+                continue
+            for n in range(1, j + 1):
+                prev = best[i][n - 1][0]
+                total = prev + score[(i, j)] - CROSSING_PENALTY * crossed[i]
+                if prev > -np.inf and total > best[j][n][0]:
+                    best[j][n] = (total, i)
+    # The count of pieces whose mean log-probability is highest (the whole has a head start).
+    means = [best[last][n][0] / n if n else -np.inf for n in range(last + 1)]
+    if np.isfinite(means[1]) and (0, last) in score:
+        means[1] += SPLIT_MARGIN
+    count = int(np.argmax(means))
+    if not np.isfinite(means[count]):
+        return []
+    chain, j = [], last
+    for n in range(count, 0, -1):
+        i = best[j][n][1]
+        chain.append(index[(i, j)])
+        j = i
+    return [(pieces[k], inputs[k]) for k in reversed(chain)]
 
 
 def _analyse(
@@ -358,7 +467,7 @@ def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) ->
     crops: list[DigitCrop] = []
     for d in digits:
         own = np.isin(labels, d.labels)
-        for piece, x in _split(marks, own, d, height, predict_proba):
+        for piece, x in _split(marks, own, d, height, predict_proba, alone=len(digits) == 1):
             crops.append(DigitCrop(box=marks.image_box(piece.box), model_input=x))
         if len(crops) > MAX_MARKS:
             raise _too_many(len(crops))
