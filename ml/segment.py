@@ -39,11 +39,10 @@ REFINE_BELOW = 48
 REFINE_HEIGHT = 64
 REFINE_MAX_LONG_SIDE = 1024
 # A mark at most this many line heights wide is read whole; up to ALWAYS_SPLIT_ABOVE it is read
-# whole unless cuts read clearly better; wider ones (unless alone in the line) are always cut.
+# whole unless cuts read clearly better; wider ones are always cut.
 # Handwritten digits are 0.3-1.0 of their height wide.
 SPLIT_ABOVE = 0.8
 ALWAYS_SPLIT_ABOVE = 1.45
-ALONE_SPLIT_ABOVE = 1.7
 # A mark the model reads whole this surely is not cut, unless it is too wide for one digit.
 SURE_WHOLE = 0.9
 # Log-probability the cut pieces must gain over reading the mark whole.
@@ -51,6 +50,7 @@ SPLIT_MARGIN = 0.35
 # A piece is 0.12-1.15 line heights wide (a 1 is about 0.2).
 MIN_PIECE_WIDTH = 0.12
 MAX_PIECE_WIDTH = 1.15
+MIN_PIECE_HEIGHT = 0.5
 # A piece narrower than this many heights and not read as a 1 loses this log-probability.
 NARROW_PIECE = 0.3
 NARROW_PENALTY = 0.7
@@ -320,15 +320,14 @@ def _split(
     group: _Group,
     height: float,
     predict_proba: PredictProba | None,
-    *,
-    alone: bool,
 ) -> list[tuple[_Piece, np.ndarray]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
-    Cuts are chosen among least-ink paths at candidate columns; the pieces' joint probability
-    (the product of each piece's top probability) decides. A group ``alone`` in its line may be
-    read whole at any width, but only if no cut reads clearly better (single digits must not be
-    over-cut); otherwise groups wider than ``MAX_PIECE_WIDTH`` heights are always cut.
+    Without ``predict_proba`` the group is read whole. Otherwise a group up to SPLIT_ABOVE
+    line heights wide is read whole, and so is one up to ALWAYS_SPLIT_ABOVE that the model reads
+    whole with at least SURE_WHOLE. Else cuts are chosen among least-ink paths from candidate
+    columns: the count of pieces whose mean log-probability (less CROSSING_PENALTY per stroke
+    a cut crosses) is highest wins, reading whole having a head start of SPLIT_MARGIN.
     """
     gh, gw = group.height, group.width
     full_left = np.zeros(gh, dtype=np.int64)
@@ -358,7 +357,7 @@ def _split(
         width = middle[j] - middle[i]
         is_whole = i == 0 and j == len(cuts) - 1
         fits = narrowest <= width <= widest and not is_whole
-        if fits or (is_whole and ratio <= (ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE)):
+        if fits or (is_whole and ratio <= ALWAYS_SPLIT_ABOVE):
             spans.append((i, j))
     pieces, inputs, keep = [], [], []
     for i, j in spans:
@@ -366,6 +365,9 @@ def _split(
             piece, x = whole, x_whole
         else:
             piece = _piece(marks, own, group, cuts[i], cuts[j])
+            if piece is not None and piece.box[1] - piece.box[0] < MIN_PIECE_HEIGHT * height:
+                # A tip or a tail cut off a digit, not a digit: digits stand as tall as the line.
+                piece = None
             x = _crop_input(marks, piece) if piece is not None else None
         if x is not None:
             keep.append((i, j))
@@ -464,13 +466,15 @@ def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) ->
         if refined is not None:
             marks, labels, groups, height = refined
             digits = _group(groups, height)
+            if len(digits) > MAX_MARKS:
+                raise _too_many(len(digits))
     crops: list[DigitCrop] = []
     for d in digits:
         own = np.isin(labels, d.labels)
-        for piece, x in _split(marks, own, d, height, predict_proba, alone=len(digits) == 1):
+        for piece, x in _split(marks, own, d, height, predict_proba):
             crops.append(DigitCrop(box=marks.image_box(piece.box), model_input=x))
-        if len(crops) > MAX_MARKS:
-            raise _too_many(len(crops))
+    if len(crops) > MAX_MARKS:
+        raise _too_many(len(crops))
     if not crops:
         raise NoDigitFound()
     return crops
