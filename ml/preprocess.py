@@ -805,11 +805,18 @@ class Marks:
         box: tuple[int, int, int, int],
         *,
         allowed: np.ndarray | None = None,
+        origin: tuple[int, int] = (0, 0),
     ) -> np.ndarray:
         """Soft ink of the ``selected`` (h, w) bool pixels in ``box`` (y0, y1, x0, x1), cropped
         as for a single digit: (h', w') float32 in [0, 1]; pass it to ``normalise_crop``.
-        ``allowed`` (h, w) bool keeps the halo off a neighbour's ink."""
-        return _soft_crop(self.ink, self.sigma, selected, box, allowed=allowed)
+        ``allowed`` (h, w) bool keeps the halo off a neighbour's ink. ``selected``, ``allowed``
+        and ``box`` may cover a window of the analysed pixels whose top-left is ``origin``
+        (y, x); a window reaching 2 pixels past ``box`` (or the frame) gives the same crop."""
+        oy, ox = origin
+        h, w = selected.shape
+        return _soft_crop(
+            self.ink[oy : oy + h, ox : ox + w], self.sigma, selected, box, allowed=allowed
+        )
 
 
 def _all_marks(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
