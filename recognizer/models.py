@@ -155,6 +155,11 @@ REVIEW_QUEUE_ORDERING = [
 
 
 class Prediction(models.Model):
+    class Mode(models.TextChoices):
+        AUTO = "auto", "Whatever it holds"
+        DIGIT = "digit", "One digit"
+        NUMBER = "number", "A number"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
@@ -183,6 +188,16 @@ class Prediction(models.Model):
 
     digit = models.PositiveSmallIntegerField(
         null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    # The whole reading, leading zeros kept ("042"); one digit's text is that digit. For a number
+    # `digit`, `probabilities` and `model_input` are NULL (they are per digit, in `digits`),
+    # `confidence` is the product of the digits' and `low_confidence` is any digit's.
+    text = models.CharField(max_length=32, blank=True, db_index=True)
+    mode = models.CharField(
+        max_length=8,
+        choices=Mode.choices,
+        default=Mode.AUTO,
+        help_text="What the uploader asked it to be read as.",
     )
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(null=True, blank=True)
@@ -226,6 +241,8 @@ class Prediction(models.Model):
             "original_filename",
             "source",
             "model_input",
+            "text",
+            "mode",
             "stored_bytes",
             "status",
             "error_message",
@@ -265,6 +282,103 @@ class Prediction(models.Model):
     @property
     def probability_rows(self) -> list[tuple[int, float]]:
         return list(enumerate(self.probabilities or []))
+
+
+class DigitReadingQuerySet(models.QuerySet):
+    def for_user(self, user) -> "DigitReadingQuerySet":
+        if user.has_perm("recognizer.view_prediction"):
+            return self
+        return self.filter(prediction__owner=user)
+
+    def training_usable(self) -> "DigitReadingQuerySet":
+        """Reviewed digits of uploads not excluded: what retraining and the export use."""
+        return self.filter(true_label__isnull=False, prediction__excluded_from_training=False)
+
+
+class DigitReading(models.Model):
+    """One digit of an upload's reading, left to right: its box, what the model saw and said,
+    and its labels (the owner's claim, the reviewed truth)."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="digits")
+    position = models.PositiveSmallIntegerField(help_text="0 is the leftmost digit.")
+    # The digit's ink in the stored image's pixels (x1, y1 exclusive).
+    x0 = models.PositiveIntegerField()
+    y0 = models.PositiveIntegerField()
+    x1 = models.PositiveIntegerField()
+    y1 = models.PositiveIntegerField()
+    # The 28x28 uint8 image the model saw, row-major: 784 bytes.
+    model_input = models.BinaryField()
+    digit = models.PositiveSmallIntegerField(choices=DIGIT_CHOICES, validators=digit_validators)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    low_confidence = models.BooleanField(default=False)
+
+    user_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    user_label_at = models.DateTimeField(null=True, blank=True)
+    true_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviewed_digits",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DigitReadingQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=[
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            "model_input",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+        ]
+    )
+
+    class Meta:
+        ordering = ["prediction", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prediction", "position"], name="recognizer_one_digit_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Digit {self.position} of prediction #{self.prediction_id}"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def model_input_array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.model_input), dtype=np.uint8).reshape(28, 28)
+
+    @property
+    def probability_rows(self) -> list[tuple[int, float]]:
+        return list(enumerate(self.probabilities or []))
+
+    @property
+    def is_correct(self) -> bool | None:
+        if self.true_label is None:
+            return None
+        return self.true_label == self.digit
 
 
 class TrainingRun(models.Model):
