@@ -206,6 +206,15 @@ def model_input_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def stored_size(field: FieldFile) -> tuple[int, int] | None:
+    """(width, height) of a stored image from its header, or None if it cannot be read."""
+    try:
+        with field.open("rb") as fh, Image.open(fh) as image:
+            return image.size
+    except Exception:
+        return None
+
+
 def delete_files(*fields: FieldFile) -> None:
     for field in fields:
         if field.name:

@@ -121,12 +121,15 @@ class PredictionQuerySet(models.QuerySet):
         )
 
     def filter_by(
-        self, *, digit: int | None = None, reviewed: bool | None = None
+        self, *, digit: int | None = None, reviewed: bool | None = None, text: str | None = None
     ) -> "PredictionQuerySet":
-        """The history and API filters: a predicted digit, reviewed or not (None: any)."""
+        """The history and API filters: a predicted digit, reviewed or not, the text read
+        containing `text` (None: any)."""
         queryset = self
         if digit is not None:
             queryset = queryset.filter(digit=digit)
+        if text:
+            queryset = queryset.filter(text__contains=text)
         if reviewed is not None:
             queryset = queryset.reviewed() if reviewed else queryset.unreviewed()
         return queryset

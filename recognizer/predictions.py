@@ -284,16 +284,36 @@ def prediction_delete(*, prediction: Prediction) -> None:
         prediction.delete()
 
 
-def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:
-    """The owner says the prediction is wrong and names the digit; staff review it later."""
+def prediction_feedback(
+    *, prediction: Prediction, label: int, position: int | None = None
+) -> Prediction:
+    """The owner says a digit of the reading is wrong (`position`, from 0 at the left; it may be
+    left out when one digit was read) and names the right one; staff review it later."""
     if not 0 <= int(label) <= 9:
         raise ValueError("A label is a digit from 0 to 9.")
-    label_history_start(prediction)
-    prediction.user_label = int(label)
-    prediction.user_label_at = timezone.now()
-    prediction._history_user = prediction.owner
-    prediction._change_reason = "owner feedback"
-    prediction.save(update_fields=["user_label", "user_label_at"])
+    digits = list(prediction.digits.all())
+    if position is None and len(digits) > 1:
+        raise ValueError("Say which digit is wrong: its position, 0 for the leftmost.")
+    if position is not None and not 0 <= position < max(len(digits), 1):
+        raise ValueError(f"This reading has no digit at position {position}.")
+    now = timezone.now()
+    with transaction.atomic():
+        if digits:
+            digit = digits[position or 0]
+            label_history_start(digit)
+            digit.user_label = int(label)
+            digit.user_label_at = now
+            digit._history_user = prediction.owner
+            digit._change_reason = "owner feedback"
+            digit.save(update_fields=["user_label", "user_label_at"])
+        if len(digits) <= 1:
+            # One digit: the upload's own claim too, as before numbers were read.
+            label_history_start(prediction)
+            prediction.user_label = int(label)
+            prediction.user_label_at = now
+            prediction._history_user = prediction.owner
+            prediction._change_reason = "owner feedback"
+            prediction.save(update_fields=["user_label", "user_label_at"])
     return prediction
 
 
