@@ -128,6 +128,13 @@ class DecisionSerializer(serializers.Serializer):
         },
     )
 
+    position = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="Which digit of the upload, 0 for the leftmost; may be left out when one "
+        "digit was read. exclude applies to the whole upload.",
+    )
+
     def validate(self, attrs):
         if attrs["action"] == "label" and "label" not in attrs:
             raise serializers.ValidationError({"label": "A label is a digit from 0 to 9."})

@@ -212,12 +212,15 @@ class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
         prediction = self.get_object()
         decision = ReviewSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        review.prediction_review(
-            prediction=prediction,
-            label=decision.validated_data["true_label"],
-            reviewer=request.user,
-        )
-        return Response(self.get_serializer(prediction).data)
+        try:
+            review.prediction_review(
+                prediction=prediction,
+                label=decision.validated_data["true_label"],
+                reviewer=request.user,
+            )
+        except review.ReviewRefused as exc:
+            raise ApiError("invalid", str(exc)) from exc
+        return Response(self.get_serializer(self.get_object()).data)
 
     def perform_destroy(self, instance: Prediction) -> None:
         predictions.prediction_delete(prediction=instance)
@@ -228,9 +231,10 @@ class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
         operation_id="predictions_decide",
         summary="Reviewers: one review decision",
         description=(
-            "What the review screen sends for each upload: a label, confirm the model, accept "
-            "the owner's claim, or exclude it from training. Needs the change_prediction "
-            "permission; recorded in the label history with the reviewer."
+            "What the review screen sends for each digit of an upload (`position`): a label, "
+            "confirm the model, accept the owner's claim, or exclude the upload from training. "
+            "Needs the change_prediction permission; recorded in the label history with the "
+            "reviewer."
         ),
         request=DecisionSerializer,
         responses={200: PredictionSerializer},
@@ -251,7 +255,7 @@ class PredictionDecision(PredictionLookupMixin, generics.GenericAPIView):
         except review.ReviewRefused as exc:
             raise ApiError("invalid", str(exc)) from exc
         return Response(
-            PredictionSerializer(prediction, context=self.get_serializer_context()).data
+            PredictionSerializer(self.get_object(), context=self.get_serializer_context()).data
         )
 
 

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import export, model_versions, retraining, review, tasks
-from .models import REVIEW_QUEUE_ORDERING, ModelVersion, Prediction, TrainingRun
+from .models import REVIEW_QUEUE_ORDERING, DigitReading, ModelVersion, Prediction, TrainingRun
 from .stats import model_version_stats
 
 REVIEW_BATCH = 60
@@ -210,9 +210,12 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if "true_label" in form.changed_data:
-            review.prediction_review(
-                prediction=obj, label=form.cleaned_data["true_label"], reviewer=request.user
-            )
+            try:
+                review.prediction_review(
+                    prediction=obj, label=form.cleaned_data["true_label"], reviewer=request.user
+                )
+            except review.ReviewRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
         else:
             super().save_model(request, obj, form, change)
 
@@ -254,8 +257,9 @@ class PredictionAdmin(SimpleHistoryAdmin):
     def review_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
-        queue = Prediction.objects.needs_review().review_queue()
-        items = list(queue.select_related("owner")[:REVIEW_BATCH])
+        # One item per digit: a number's digits come together, in the upload's place.
+        queue = DigitReading.objects.needs_review().review_queue()
+        items = list(queue.select_related("prediction")[:REVIEW_BATCH])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -293,6 +293,34 @@ class DigitReadingQuerySet(models.QuerySet):
             return self
         return self.filter(prediction__owner=user)
 
+    def needs_review(self) -> "DigitReadingQuerySet":
+        return self.filter(
+            true_label__isnull=True,
+            prediction__excluded_from_training=False,
+            prediction__status=Prediction.Status.DONE,
+        )
+
+    def review_queue(self) -> "DigitReadingQuerySet":
+        """In the order of their uploads' review queue (claims on any digit first), each
+        upload's digits left to right."""
+        claimed = DigitReading.objects.filter(
+            prediction=models.OuterRef("prediction"), user_label__isnull=False
+        )
+        rank = models.Case(
+            models.When(prediction__user_label__isnull=False, then=models.Value(0)),
+            models.When(models.Exists(claimed), then=models.Value(0)),
+            models.When(prediction__low_confidence=True, then=models.Value(1)),
+            default=models.Value(2),
+            output_field=models.IntegerField(),
+        )
+        return self.order_by(
+            rank.asc(),
+            models.F("prediction__confidence").asc(nulls_first=True),
+            models.F("prediction__created_at").desc(),
+            models.F("prediction_id").desc(),
+            "position",
+        )
+
     def training_usable(self) -> "DigitReadingQuerySet":
         """Reviewed digits of uploads not excluded: what retraining and the export use."""
         return self.filter(true_label__isnull=False, prediction__excluded_from_training=False)

@@ -130,3 +130,26 @@ def number_png(mnist_test_slice) -> bytes:
     four = images[list(labels).index(4)]
     two = images[list(labels).index(2)]
     return number_photo_bytes([four, two])
+
+
+def copies_of(prediction, n: int) -> list:
+    """More rows like one real upload (sharing its files) with its digits, without reading each
+    again."""
+    from recognizer.models import DigitReading, Prediction
+
+    def fields(row) -> dict:
+        return {
+            f.attname: getattr(row, f.attname)
+            for f in type(row)._meta.concrete_fields
+            if not f.primary_key and f.attname != "prediction_id"
+        }
+
+    digits = list(prediction.digits.all())
+    copies = []
+    for _ in range(n):
+        copy = Prediction.objects.create(**fields(prediction))
+        DigitReading.objects.bulk_create(
+            [DigitReading(prediction=copy, **fields(d)) for d in digits]
+        )
+        copies.append(copy)
+    return copies
