@@ -55,7 +55,8 @@ class ModelVersion(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
     )
-    # What it was trained on: {"mnist": n, "reviewed_uploads": n, "correction_ids": [...]}.
+    # What it was trained on: {"mnist": n, "reviewed_uploads": n, "reviewed_digits": n,
+    # "correction_ids": [upload ids], ...}.
     training_data = models.JSONField(default=dict, blank=True)
     # Metrics on the held-out slice of reviewed uploads (the MNIST test metrics are in `metrics`).
     heldout_metrics = models.JSONField(default=dict, blank=True)
