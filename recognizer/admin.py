@@ -83,12 +83,67 @@ def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> N
     )
 
 
+class DigitReadingInline(admin.TabularInline):
+    """The digits read, for reading only: labels change through the review screen and API."""
+
+    model = DigitReading
+    fields = [
+        "position",
+        "digit",
+        "confidence",
+        "low_confidence",
+        "user_label",
+        "true_label",
+        "reviewed_by",
+        "reviewed_at",
+        "history_link",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Label history")
+    def history_link(self, obj: DigitReading):
+        url = reverse("admin:recognizer_digitreading_history", args=[obj.pk])
+        return format_html('<a href="{}">History</a>', url)
+
+
+@admin.register(DigitReading)
+class DigitReadingAdmin(SimpleHistoryAdmin):
+    """Each digit's label history (who changed which label, when); nothing is edited here."""
+
+    list_display = ["prediction", "position", "digit", "user_label", "true_label", "reviewed_by"]
+    list_select_related = ["prediction", "reviewed_by"]
+    history_list_display = ["true_label", "user_label", "reviewed_by"]
+    search_fields = ["=prediction__id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("recognizer.view_prediction")
+
+
 @admin.register(Prediction)
 class PredictionAdmin(SimpleHistoryAdmin):
+    inlines = [DigitReadingInline]
     list_display = [
         "thumb",
         "id",
         "owner",
+        "text",
         "digit",
         "confidence_pct",
         "low_confidence",
@@ -132,6 +187,8 @@ class PredictionAdmin(SimpleHistoryAdmin):
         "source",
         "status",
         "error_message",
+        "mode",
+        "text",
         "digit",
         "confidence",
         "probabilities",

@@ -128,3 +128,25 @@ def test_review_screen_shows_each_digit_with_its_number(client, staff_user, numb
     assert mine == ["0", "1"]
     assert html.count('data-testid="review-context"') == 2
     assert reverse("recognizer:digit_input", args=[number.pk, 1]) in html
+
+
+def test_admin_shows_each_digit_and_its_label_history(client, staff_user, number):
+    review.digit_review(digit=number.digits.get(position=0), label=4, reviewer=staff_user)
+    client.force_login(staff_user)
+
+    page = client.get(reverse("admin:recognizer_prediction_change", args=[number.pk]))
+
+    assert page.status_code == 200
+    digit = number.digits.get(position=0)
+    history_url = reverse("admin:recognizer_digitreading_history", args=[digit.pk])
+    assert history_url in page.content.decode()
+    history = client.get(history_url)
+    assert history.status_code == 200
+    assert "staff" in history.content.decode()
+
+
+def test_digit_history_is_for_reviewers_only(client, user, number):
+    digit = number.digits.get(position=0)
+    client.force_login(user)
+    url = reverse("admin:recognizer_digitreading_history", args=[digit.pk])
+    assert client.get(url).status_code == 302
