@@ -101,19 +101,28 @@ class PredictionQuerySet(models.QuerySet):
     def stored_bytes(self) -> int:
         return self.aggregate(total=models.Sum("stored_bytes"))["total"] or 0
 
+    def _reviewed_q(self) -> Q:
+        # A one-digit upload is reviewed when it has its true label; a number when every one of
+        # its digits has.
+        digits = DigitReading.objects.filter(prediction=models.OuterRef("pk"))
+        number_reviewed = (
+            Q(digit__isnull=True)
+            & Q(models.Exists(digits))
+            & ~Q(models.Exists(digits.filter(true_label__isnull=True)))
+        )
+        return Q(true_label__isnull=False) | number_reviewed
+
     def reviewed(self) -> "PredictionQuerySet":
-        return self.filter(true_label__isnull=False)
+        return self.filter(self._reviewed_q())
 
     def unreviewed(self) -> "PredictionQuerySet":
-        return self.filter(true_label__isnull=True)
+        return self.exclude(self._reviewed_q())
 
     def unfinished(self) -> "PredictionQuerySet":
         return self.exclude(status=Prediction.Status.DONE)
 
     def needs_review(self) -> "PredictionQuerySet":
-        return self.filter(
-            true_label__isnull=True, excluded_from_training=False, status=Prediction.Status.DONE
-        )
+        return self.unreviewed().filter(excluded_from_training=False, status=Prediction.Status.DONE)
 
     def training_usable(self) -> "PredictionQuerySet":
         """Reviewed, not excluded, with the 28x28 input the model saw: what retraining can use."""
@@ -267,8 +276,21 @@ class Prediction(models.Model):
         return f"Prediction #{self.pk} ({self.get_status_display()})"
 
     @property
+    def reviewed_text(self) -> str | None:
+        """The reviewed reading: the true label, or for a number its digits' true labels once
+        every one is reviewed; None until then."""
+        if self.true_label is not None:
+            return str(self.true_label)
+        if len(self.text) < 2:
+            return None
+        labels = [d.true_label for d in self.digits.all()]
+        if not labels or None in labels:
+            return None
+        return "".join(map(str, labels))
+
+    @property
     def is_reviewed(self) -> bool:
-        return self.true_label is not None
+        return self.reviewed_text is not None
 
     @property
     def is_correct(self) -> bool | None:

@@ -169,7 +169,11 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     filters = HistoryFilterForm(request.GET or None)
-    rows = Prediction.objects.owned_by(request.user).select_related("model_version")
+    rows = (
+        Prediction.objects.owned_by(request.user)
+        .select_related("model_version")
+        .prefetch_related("digits")
+    )
     if filters.is_valid():
         rows = rows.filter_by(**filters.cleaned_data)
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))

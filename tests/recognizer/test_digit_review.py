@@ -150,3 +150,22 @@ def test_digit_history_is_for_reviewers_only(client, user, number):
     client.force_login(user)
     url = reverse("admin:recognizer_digitreading_history", args=[digit.pk])
     assert client.get(url).status_code == 302
+
+
+def test_a_number_is_reviewed_once_every_digit_is(client, staff_user, user, number):
+    first, second = number.digits.order_by("position")
+    review.digit_review(digit=first, label=4, reviewer=staff_user)
+    assert number in Prediction.objects.needs_review()
+    assert number not in Prediction.objects.reviewed()
+
+    review.digit_review(digit=second, label=2, reviewer=staff_user)
+
+    assert number not in Prediction.objects.needs_review()
+    assert number in Prediction.objects.reviewed()
+    assert number not in Prediction.objects.unreviewed()
+    assert Prediction.objects.get(pk=number.pk).reviewed_text == "42"
+    client.force_login(user)
+    html = client.get(reverse("recognizer:history"), {"reviewed": "yes"}).content.decode()
+    assert "reviewed: 42" in html
+    page = client.get(reverse("recognizer:detail", args=[number.pk])).content.decode()
+    assert 'data-testid="true-label">42<' in page
