@@ -1,6 +1,7 @@
 """A prediction as JSON: one shape for the API, the drawing pad and the review screen."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import DigitReading, Prediction
@@ -71,7 +72,8 @@ class PredictionSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     page_url = serializers.SerializerMethodField(help_text="The prediction's page on the site.")
     model_input_url = serializers.SerializerMethodField(
-        help_text="The 28x28 image the model saw, as a PNG."
+        help_text="The 28x28 image the model saw, as a PNG, when one digit was read; null for a "
+        "number (see each digit's) or before it is read."
     )
     reviewed = serializers.BooleanField(source="is_reviewed", read_only=True)
     digits = DigitReadingSerializer(
@@ -128,5 +130,8 @@ class PredictionSerializer(serializers.ModelSerializer):
     def get_page_url(self, prediction: Prediction) -> str:
         return reverse("recognizer:detail", args=[prediction.pk])
 
-    def get_model_input_url(self, prediction: Prediction) -> str:
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_input_url(self, prediction: Prediction) -> str | None:
+        if not prediction.model_input:
+            return None
         return reverse("recognizer:model_input", args=[prediction.pk])

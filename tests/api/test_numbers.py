@@ -27,7 +27,7 @@ def test_a_number_answers_text_and_each_digit(alice, active_model, number_png):
     body = response.json()
     prediction = Prediction.objects.get()
     assert body["mode"] == "auto"
-    assert body["digit"] is None
+    assert body["digit"] is None and body["model_input_url"] is None
     assert body["text"] == prediction.text and len(body["text"]) == 2
     digits = body["digits"]
     assert [d["position"] for d in digits] == [0, 1]
