@@ -68,11 +68,13 @@ class PreparedUpload:
 def _prepare(image_file: BinaryIO, original_filename: str, mode: str) -> PreparedUpload:
     image = images.load_upload(image_file)
     stored = images.storable(image)
+    # Read before encoding: a refused image costs no PNG.
+    result = _read(image, mode=mode, stored_size=stored.size)
     return PreparedUpload(
         png=images.png_bytes(stored),
         thumbnail=images.thumbnail_bytes(stored),
         mode=mode,
-        result=_read(image, mode=mode, stored_size=stored.size),
+        result=result,
         original_filename=original_filename,
     )
 
