@@ -129,8 +129,16 @@ class DigitReadingAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_actions(self, request):
+        return {}
+
     def has_delete_permission(self, request, obj=None):
-        return False
+        # Digits go with their upload: whoever may delete uploads may delete their digits in
+        # the cascade, but never one by one (delete_view).
+        return request.user.has_perm("recognizer.delete_prediction")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("recognizer.view_prediction")

@@ -169,3 +169,20 @@ def test_a_number_is_reviewed_once_every_digit_is(client, staff_user, user, numb
     assert "reviewed: 42" in html
     page = client.get(reverse("recognizer:detail", args=[number.pk])).content.decode()
     assert 'data-testid="true-label">42<' in page
+
+
+def test_digits_are_deleted_with_their_upload_never_alone(client, staff_user, number):
+    client.force_login(staff_user)
+    digit = number.digits.get(position=0)
+
+    alone = client.post(
+        reverse("admin:recognizer_digitreading_delete", args=[digit.pk]), {"post": "yes"}
+    )
+    assert alone.status_code == 403
+    assert DigitReading.objects.filter(pk=digit.pk).exists()
+
+    whole = client.post(
+        reverse("admin:recognizer_prediction_delete", args=[number.pk]), {"post": "yes"}
+    )
+    assert whole.status_code == 302
+    assert not DigitReading.objects.filter(prediction_id=number.pk).exists()
