@@ -131,3 +131,15 @@ def test_classify_exits_1_when_a_file_is_refused(active_model, digit_png, tmp_pa
         call_command("classify", str(tmp_path / "d.png"), str(tmp_path / "bad.png"))
     assert exit_.value.code == 1
     assert DigitReading.objects.count() == 0
+
+
+def test_pad_refuses_an_unknown_mode_and_stores_nothing(client, user, active_model, number_png):
+    client.force_login(user)
+    image = io.BytesIO(number_png)
+    image.name = "drawing.png"
+
+    response = client.post(reverse("recognizer:draw"), {"image": image, "mode": "roman"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_mode"
+    assert Prediction.objects.count() == 0
