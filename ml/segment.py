@@ -7,8 +7,13 @@ step as a single digit), so a digit read inside a number looks to the model as i
 Marks are grouped into digits by geometry: pieces closer than a stroke width are one mark (a
 dotted or broken stroke), marks stacked in the same columns are one digit (the bar of a 5, the
 crossbar of a 7, the open top of a 4), small marks join the digit they touch or are dropped as
-specks. A mark too wide for one digit (touching or overlapping neighbours) is cut at the columns
-whose pieces the model reads most confidently.
+specks; blots, the sheet's edge and the remains of ruled lines are dropped. A mark too wide for
+one digit (touching or overlapping neighbours) is cut along least-ink paths, where and into as
+many pieces as the model reads most confidently.
+
+The line is analysed at LINE_LONG_SIDE (512) rather than to_mnist's 256 pixels, so a crop's
+model input is close to, not bit-identical with, what to_mnist gives for the same digit alone;
+``ml.reading.read`` answers single digits through to_mnist itself.
 """
 
 from __future__ import annotations
