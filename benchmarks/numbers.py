@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     model, source = _model(args)
     print(f"model: {source}", flush=True)
     print("numbers (auto mode):", flush=True)
+    if args.per_kind <= 0:  # only the single-digit table
+        args.kinds = []
     rows = _numbers_table(model, args.kinds, args.per_kind, args.seed, args.show_errors)
     singles: dict[str, dict] = {}
     if args.singles_per_kind > 0:

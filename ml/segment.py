@@ -7,8 +7,13 @@ step as a single digit), so a digit read inside a number looks to the model as i
 Marks are grouped into digits by geometry: pieces closer than a stroke width are one mark (a
 dotted or broken stroke), marks stacked in the same columns are one digit (the bar of a 5, the
 crossbar of a 7, the open top of a 4), small marks join the digit they touch or are dropped as
-specks. A mark too wide for one digit (touching or overlapping neighbours) is cut at the columns
-whose pieces the model reads most confidently.
+specks; blots, the sheet's edge and the remains of ruled lines are dropped. A mark too wide for
+one digit (touching or overlapping neighbours) is cut along least-ink paths, where and into as
+many pieces as the model reads most confidently.
+
+The line is analysed at LINE_LONG_SIDE (512) rather than to_mnist's 256 pixels, so a crop's
+model input is close to, not bit-identical with, what to_mnist gives for the same digit alone;
+``ml.reading.read`` answers single digits through to_mnist itself.
 """
 
 from __future__ import annotations
@@ -40,13 +45,17 @@ MAX_MARKS = 20
 REFINE_BELOW = 48
 REFINE_HEIGHT = 64
 REFINE_MAX_LONG_SIDE = 1024
+# Rows (columns) this much inked are ruled lines (a margin line), not writing.
+RULED_ROW_FILL = 0.5
+RULED_COLUMN_FILL = 0.85
 # A mark at most this many line heights wide is read whole; up to ALWAYS_SPLIT_ABOVE it is read
 # whole unless cuts read clearly better; wider ones are always cut.
 # Handwritten digits are 0.3-1.0 of their height wide.
-SPLIT_ABOVE = 0.8
+SPLIT_ABOVE = 0.95
 ALWAYS_SPLIT_ABOVE = 1.45
+ALONE_SPLIT_ABOVE = 2.0
 # A mark the model reads whole this surely is not cut, unless it is too wide for one digit.
-SURE_WHOLE = 0.9
+SURE_WHOLE = 0.8
 # Log-probability the cut pieces must gain over reading the mark whole.
 SPLIT_MARGIN = 0.35
 # A piece is 0.12-1.15 line heights wide (a 1 is about 0.2).
@@ -97,11 +106,32 @@ class _Group:
         self.mass += other.mass
 
 
+def _without_ruled_rows(mask: np.ndarray) -> np.ndarray:
+    """Remove what is left of ruled paper's lines: rows (columns) mostly inked across the
+    frame, except where a stroke crosses them (a run across them longer than a
+    printed line is thick). to_mnist's rule removal needs whole lines, which a faint line
+    broken into dashes at this resolution is not."""
+    h, w = mask.shape
+    out = mask
+    # A digit's stem fills most of a column of a tight crop; only a margin line fills all of it.
+    for axis, fill in ((1, w * RULED_ROW_FILL), (0, h * RULED_COLUMN_FILL)):
+        counts = mask.sum(axis=axis)
+        lines = ndi.maximum_filter1d(counts > fill, 3)
+        if not lines.any():
+            continue
+        # Pixels in a run at least 7 long across the line's direction belong to a stroke.
+        shape = (7, 1) if axis == 1 else (1, 7)
+        crossing = ndi.binary_opening(mask, structure=np.ones(shape, dtype=bool))
+        on_line = lines[:, None] if axis == 1 else lines[None, :]
+        out = out & ~(on_line & ~crossing)
+    return out
+
+
 def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
     """Label the marks, joining pieces less than about a stroke width apart (a dotted or broken
-    stroke), and drop blots and the dashes of a ruled margin line. Returns the (h, w) int32
-    labels and one single-mark group per label kept."""
-    full = marks.mask
+    stroke), and drop blots, the sheet's edge and the dashes of printed rules. Returns the
+    (h, w) int32 labels and one single-mark group per label kept."""
+    full = _without_ruled_rows(marks.mask)
     labels = np.zeros(full.shape, dtype=np.int32)
     rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     if rows.size == 0:
@@ -143,19 +173,33 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
         if solid and 2 * area[i] / max(1, edge[i]) > 0.3 * max(g.height, g.width) and n > 1:
             continue
         groups.append(g)
-    return labels, _without_margin_line(groups, width, full.shape[0])
+    return labels, _without_rules(groups, width, full.shape)
 
 
-def _without_margin_line(groups: list[_Group], stroke: float, frame_height: int) -> list[_Group]:
-    """Drop the dashes of a vertical rule (a notebook's margin line, broken where it is faint):
-    two or more thin marks in the same columns spanning half the frame's height."""
-    thin = [g for g in groups if g.width <= max(3.0, 2.5 * stroke) and g.height > 2 * g.width]
+def _without_rules(groups: list[_Group], stroke: float, shape: tuple[int, int]) -> list[_Group]:
+    """Drop the dashes of printed rules (a notebook's lines or margin, broken where faint): two
+    thin marks along one row (column) that together span half the frame, or three a third."""
     dropped: set[int] = set()
-    for g in thin:
-        column = [t for t in thin if _overlap(g.x0, g.x1, t.x0, t.x1) > 0]
-        span = max(t.y1 for t in column) - min(t.y0 for t in column)
-        if len(column) >= 2 and span >= 0.5 * frame_height:
-            dropped.update(id(t) for t in column)
+    for axis in (0, 1):
+
+        def across(g: _Group, axis: int = axis) -> tuple[int, int]:
+            return (g.y0, g.y1) if axis == 0 else (g.x0, g.x1)
+
+        def along(g: _Group, axis: int = axis) -> tuple[int, int]:
+            return (g.x0, g.x1) if axis == 0 else (g.y0, g.y1)
+
+        thin = []
+        for g in groups:
+            a0, a1 = along(g)
+            c0, c1 = across(g)
+            if c1 - c0 <= max(3.0, 2.5 * stroke) and a1 - a0 > 2 * (c1 - c0):
+                thin.append(g)
+        frame = shape[1] if axis == 0 else shape[0]
+        for g in thin:
+            line = [t for t in thin if _overlap(*across(g), *across(t)) > 0]
+            span = max(along(t)[1] for t in line) - min(along(t)[0] for t in line)
+            if (len(line) >= 2 and span >= 0.5 * frame) or (len(line) >= 3 and span >= 0.3 * frame):
+                dropped.update(id(t) for t in line)
     return [g for g in groups if id(g) not in dropped]
 
 
@@ -203,7 +247,12 @@ def _check_one_line(main: list[_Group]) -> None:
 def _group(groups: list[_Group], height: float) -> list[_Group]:
     """Join the marks of each digit; drop specks. Returns digits left to right."""
     main = [g for g in groups if g.height >= 0.5 * height]
-    small = [g for g in groups if g.height < 0.5 * height]
+    # A thin dash longer than a 5's bar or a 7's crossbar: what is left of a ruled line.
+    small = [
+        g
+        for g in groups
+        if g.height < 0.5 * height and not (g.height <= 0.1 * height and g.width > 0.7 * height)
+    ]
     main.sort(key=lambda g: g.x0)
     digits: list[_Group] = []
     for g in main:
@@ -355,14 +404,17 @@ def _split(
     window: _Window,
     height: float,
     predict_proba: PredictProba | None,
+    *,
+    alone: bool,
 ) -> list[tuple[_Piece, np.ndarray]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
     Without ``predict_proba`` the group is read whole. Otherwise a group up to SPLIT_ABOVE
-    line heights wide is read whole, and so is one up to ALWAYS_SPLIT_ABOVE that the model reads
-    whole with at least SURE_WHOLE. Else cuts are chosen among least-ink paths from candidate
-    columns: the count of pieces whose mean log-probability (less CROSSING_PENALTY per stroke
-    a cut crosses) is highest wins, reading whole having a head start of SPLIT_MARGIN.
+    line heights wide is read whole, and so is one up to ALWAYS_SPLIT_ABOVE (ALONE_SPLIT_ABOVE
+    when ``alone`` in its line) that the model reads whole with at least SURE_WHOLE. Else cuts
+    are chosen among least-ink paths from candidate columns: the count of pieces whose mean
+    log-probability (less CROSSING_PENALTY per stroke a cut crosses) is highest wins, reading
+    whole having a head start of SPLIT_MARGIN.
     """
     group = window.group
     gh, gw = group.height, group.width
@@ -376,7 +428,7 @@ def _split(
     if ratio <= SPLIT_ABOVE or predict_proba is None:
         return [(whole, x)] if x is not None else []
     sure = x is not None and float(predict_proba(x[None]).max()) >= SURE_WHOLE
-    if sure and ratio <= ALWAYS_SPLIT_ABOVE:
+    if sure and ratio <= (ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE):
         return [(whole, x)]
     local = window.own[group.y0 : group.y1, group.x0 : group.x1]
     reach = max(1, round(0.2 * height))
@@ -386,6 +438,8 @@ def _split(
     # Strokes each cut crosses: one where two digits touch, two through the middle of a 0.
     crossed = [0] + [_crossings(local[rows, np.minimum(c, gw - 1)]) for c in cuts[1:-1]] + [0]
     widest = MAX_PIECE_WIDTH * height
+    # A mark alone in its line may be one wide digit (a 5 with a long bar, a 2 with a tail).
+    widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
     narrowest = MIN_PIECE_WIDTH * height
     middle = [float(np.median(c)) for c in cuts]
     spans = []
@@ -393,7 +447,7 @@ def _split(
         width = middle[j] - middle[i]
         is_whole = i == 0 and j == len(cuts) - 1
         fits = narrowest <= width <= widest and not is_whole
-        if fits or (is_whole and ratio <= ALWAYS_SPLIT_ABOVE):
+        if fits or (is_whole and ratio <= widest_whole):
             spans.append((i, j))
     pieces, inputs, keep = [], [], []
     for i, j in spans:
@@ -517,7 +571,7 @@ def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) ->
             group=_Group(d.labels, d.y0 - wy0, d.y1 - wy0, d.x0 - wx0, d.x1 - wx0, d.mass),
             origin=(wy0, wx0),
         )
-        for piece, x in _split(marks, window, height, predict_proba):
+        for piece, x in _split(marks, window, height, predict_proba, alone=len(digits) == 1):
             crops.append(DigitCrop(box=marks.image_box(piece.analysed_box()), model_input=x))
     if len(crops) > MAX_MARKS:
         raise _too_many(len(crops))

@@ -99,7 +99,7 @@ def _fit(cov: np.ndarray, width: int, height: int) -> np.ndarray:
     if factor >= 1.0:
         return cov
     size = (max(1, int(cov.shape[1] * factor)), max(1, int(cov.shape[0] * factor)))
-    return np.asarray(Image.fromarray(cov, mode="F").resize(size, Image.Resampling.BILINEAR))
+    return np.array(Image.fromarray(cov, mode="F").resize(size, Image.Resampling.BILINEAR))
 
 
 def _pick(count: int, rng: np.random.Generator, labels: np.ndarray) -> tuple[list[int], list[int]]:

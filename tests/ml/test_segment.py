@@ -19,10 +19,14 @@ def _first(labels: np.ndarray, digit: int) -> int:
 
 
 def line_image(
-    images: list[np.ndarray], *, gap: float = 0.35, scale: int = 5, margin: int = 80
+    images: list[np.ndarray],
+    *,
+    gap: float | list[float] = 0.35,
+    scale: int = 5,
+    margin: int = 80,
 ) -> Image.Image:
     """MNIST digits (28, 28) uint8 written left to right in dark ink on white paper, ``gap``
-    digit heights apart (negative: overlapping)."""
+    digit heights apart (negative: overlapping), or one gap per neighbouring pair."""
     covs = []
     for image in images:
         cov = big_digit(image, scale)
@@ -30,11 +34,12 @@ def line_image(
         xs = np.flatnonzero(cov.max(axis=0) > 0.1)
         covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
     height = max(c.shape[0] for c in covs)
-    step = round(gap * height)
-    width = sum(c.shape[1] for c in covs) + step * (len(covs) - 1)
+    gaps = gap if isinstance(gap, list) else [gap] * (len(covs) - 1)
+    steps = [round(g * height) for g in gaps] + [0]
+    width = sum(c.shape[1] for c in covs) + sum(steps)
     page = np.zeros((height + 2 * margin, width + 2 * margin), dtype=np.float32)
     x = margin
-    for cov in covs:
+    for cov, step in zip(covs, steps, strict=True):
         y = margin + height - cov.shape[0]
         region = page[y : y + cov.shape[0], x : x + cov.shape[1]]
         np.maximum(region, cov, out=region)
@@ -155,11 +160,11 @@ def test_touching_neighbours_are_cut_apart(
     mnist_test_small: tuple[np.ndarray, np.ndarray], ml_result_model
 ) -> None:
     images, labels = mnist_test_small
-    image = line_image([images[_first(labels, d)] for d in (2, 3)], gap=-0.25)
-    assert ink_pieces(image) == 1, "the two digits should touch in this test"
+    image = line_image([images[_first(labels, d)] for d in (7, 2, 3)], gap=[0.4, -0.25])
+    assert ink_pieces(image) == 2, "the 2 and the 3 should touch in this test"
     crops = segment(image, predict_proba=ml_result_model.predict_proba)
-    assert len(crops) == 2
-    assert crops[0].box[0] < crops[1].box[0]
+    assert len(crops) == 3
+    assert crops[1].box[0] < crops[2].box[0]
 
 
 def test_more_than_twenty_marks_are_refused_with_the_count() -> None:
