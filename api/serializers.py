@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from recognizer.models import ModelVersion
+from recognizer.models import ModelVersion, Prediction
 from recognizer.review import DECISIONS
 from recognizer.serializers import PredictionSerializer  # noqa: F401 - the API's too
 
@@ -43,6 +43,15 @@ class PredictionUploadSerializer(serializers.Serializer):
             "All or nothing: if any file is refused, nothing is stored."
         ),
     )
+    mode = serializers.ChoiceField(
+        choices=Prediction.Mode.values,
+        default=Prediction.Mode.AUTO,
+        error_messages={"invalid_choice": "The mode must be one of: auto, digit, number."},
+        help_text=(
+            "auto (default): one digit or a number, whatever the image holds; digit: read it as "
+            "exactly one digit; number: cut it into digits, however many."
+        ),
+    )
 
     def validate(self, attrs):
         # The counts come from the raw form: `image` given twice would otherwise keep only one.
@@ -80,11 +89,23 @@ class PredictionFilterSerializer(serializers.Serializer):
     reviewed = serializers.BooleanField(
         required=False, help_text="true: only reviewed by staff; false: only not yet reviewed."
     )
+    text = serializers.RegexField(
+        r"^[0-9]{1,32}$",
+        required=False,
+        help_text="Only readings whose text contains these digits.",
+        error_messages={"invalid": "Digits only."},
+    )
 
 
 class FeedbackSerializer(serializers.Serializer):
     label = serializers.IntegerField(
-        min_value=0, max_value=9, help_text="The digit the image really shows."
+        min_value=0, max_value=9, help_text="The digit the image really shows at `position`."
+    )
+    position = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="Which digit is wrong, 0 for the leftmost; may be left out when one digit "
+        "was read.",
     )
 
 
@@ -105,6 +126,13 @@ class DecisionSerializer(serializers.Serializer):
         error_messages={
             key: "A label is a digit from 0 to 9." for key in ("invalid", "min_value", "max_value")
         },
+    )
+
+    position = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="Which digit of the upload, 0 for the leftmost; may be left out when one "
+        "digit was read. exclude applies to the whole upload.",
     )
 
     def validate(self, attrs):

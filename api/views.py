@@ -73,8 +73,10 @@ UPLOAD_ERROR_EXAMPLES = [
 class PredictionLookupMixin:
     # Another user's prediction is a 404, never a 403: its existence is not disclosed.
     def get_queryset(self):
-        return Prediction.objects.for_user(self.request.user).select_related(
-            "model_version", "owner"
+        return (
+            Prediction.objects.for_user(self.request.user)
+            .select_related("model_version", "owner")
+            .prefetch_related("digits")
         )
 
     def get_object(self) -> Prediction:
@@ -94,13 +96,14 @@ class PredictionLookupMixin:
     ),
     post=extend_schema(
         operation_id="predictions_create",
-        summary="Read the digit in one image, or in a batch",
+        summary="Read the digit or number in one image, or in a batch",
         description=(
             "Multipart with one file in `image` (answered with one prediction) or up to "
             f"{MAX_BATCH_FILES} files in `images` (answered with a list, in order). A batch is "
             "all or nothing: every file is checked before any is stored; a refused file gives "
             "400 with its `index` and `filename`, and nothing is stored. The same checks and "
-            "limits as the web form apply."
+            "limits as the web form apply. `mode` (auto, digit or number) says how to read it; "
+            "the answer's `text` is what was read and `digits` each digit, left to right."
         ),
         request={"multipart/form-data": PredictionUploadSerializer},
         responses={
@@ -115,7 +118,8 @@ class PredictionLookupMixin:
                 description=(
                     "The upload was refused and nothing was stored. Codes: empty, too_large, "
                     "not_an_image, unsupported_format, too_many_pixels, truncated, no_digit, "
-                    "missing_field, too_many_files, invalid, parse_error."
+                    "several_lines, too_many_marks, missing_field, too_many_files, invalid, "
+                    "parse_error."
                 ),
             ),
         },
@@ -147,14 +151,20 @@ class PredictionList(PredictionLookupMixin, generics.ListCreateAPIView):
 
     def create(self, request, *args, **kwargs):
         # Only the files: a text field named `image` is no image, as if it were absent.
-        upload = PredictionUploadSerializer(data=request.FILES)
+        data = request.FILES.copy()
+        if "mode" in request.POST:
+            data.setlist("mode", request.POST.getlist("mode"))
+        upload = PredictionUploadSerializer(data=data)
         upload.is_valid(raise_exception=True)
         context = self.get_serializer_context()
         try:
             if "image" in upload.validated_data:
                 image = upload.validated_data["image"]
                 prediction = predictions.prediction_create(
-                    user=request.user, image_file=image, original_filename=image.name or ""
+                    user=request.user,
+                    image_file=image,
+                    original_filename=image.name or "",
+                    mode=upload.validated_data["mode"],
                 )
                 data = PredictionSerializer(prediction, context=context).data
                 # str(): the URL is a DRF Hyperlink, and WSGI servers accept only plain str headers.
@@ -164,6 +174,7 @@ class PredictionList(PredictionLookupMixin, generics.ListCreateAPIView):
             created = predictions.predictions_create_batch(
                 user=request.user,
                 files=[(f, f.name or "") for f in upload.validated_data["images"]],
+                mode=upload.validated_data["mode"],
             )
         except UploadRejected as exc:
             raise upload_error(exc) from exc
@@ -201,12 +212,15 @@ class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
         prediction = self.get_object()
         decision = ReviewSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        review.prediction_review(
-            prediction=prediction,
-            label=decision.validated_data["true_label"],
-            reviewer=request.user,
-        )
-        return Response(self.get_serializer(prediction).data)
+        try:
+            review.prediction_review(
+                prediction=prediction,
+                label=decision.validated_data["true_label"],
+                reviewer=request.user,
+            )
+        except review.ReviewRefused as exc:
+            raise ApiError("invalid", str(exc)) from exc
+        return Response(self.get_serializer(self.get_object()).data)
 
     def perform_destroy(self, instance: Prediction) -> None:
         predictions.prediction_delete(prediction=instance)
@@ -217,9 +231,10 @@ class PredictionDetail(PredictionLookupMixin, generics.RetrieveDestroyAPIView):
         operation_id="predictions_decide",
         summary="Reviewers: one review decision",
         description=(
-            "What the review screen sends for each upload: a label, confirm the model, accept "
-            "the owner's claim, or exclude it from training. Needs the change_prediction "
-            "permission; recorded in the label history with the reviewer."
+            "What the review screen sends for each digit of an upload (`position`): a label, "
+            "confirm the model, accept the owner's claim, or exclude the upload from training. "
+            "Needs the change_prediction permission; recorded in the label history with the "
+            "reviewer."
         ),
         request=DecisionSerializer,
         responses={200: PredictionSerializer},
@@ -240,7 +255,7 @@ class PredictionDecision(PredictionLookupMixin, generics.GenericAPIView):
         except review.ReviewRefused as exc:
             raise ApiError("invalid", str(exc)) from exc
         return Response(
-            PredictionSerializer(prediction, context=self.get_serializer_context()).data
+            PredictionSerializer(self.get_object(), context=self.get_serializer_context()).data
         )
 
 
@@ -264,9 +279,10 @@ class PredictionFeedback(PredictionLookupMixin, generics.GenericAPIView):
         prediction = self.get_object()
         feedback = FeedbackSerializer(data=request.data)
         feedback.is_valid(raise_exception=True)
-        predictions.prediction_feedback(
-            prediction=prediction, label=feedback.validated_data["label"]
-        )
+        try:
+            predictions.prediction_feedback(prediction=prediction, **feedback.validated_data)
+        except ValueError as exc:
+            raise ApiError("invalid", str(exc)) from exc
         return Response(
             PredictionSerializer(prediction, context=self.get_serializer_context()).data
         )

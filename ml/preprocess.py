@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -385,11 +386,16 @@ def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> np.ndarray:
     return seeded[labels]
 
 
-def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
-    """Keep the connected components that make up the digit; drop specks, edges and shadows."""
+def _component_scores(
+    mask: np.ndarray, strength: np.ndarray, *, allow_border: bool
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, list]:
+    """Label ``mask`` (8-connected) and score each component as a candidate for ink of a digit.
+
+    Returns (labels, n, scores, mass, slices); a score of 0 marks a speck, an edge or a shadow.
+    """
     labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
-        return np.zeros_like(mask)
+        return labels, 0, np.zeros(0), np.zeros(0), []
     flat = labels.ravel()
     areas = np.bincount(flat, minlength=n + 1)[1:]
     mass = np.bincount(flat, weights=strength.ravel(), minlength=n + 1)[1:]
@@ -420,7 +426,13 @@ def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool)
         if max(bh, bw) > 8 * max(1, min(bh, bw)) and max(bh / h, bw / w) > 0.6:
             score *= 0.1
         scores[i] = score
-    if scores.max() <= 0:
+    return labels, n, scores, mass, slices
+
+
+def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
+    """Keep the connected components that make up the digit; drop specks, edges and shadows."""
+    labels, n, scores, mass, slices = _component_scores(mask, strength, allow_border=allow_border)
+    if n == 0 or scores.max() <= 0:
         return np.zeros_like(mask)
     main = int(np.argmax(scores))
     keep = {main}
@@ -546,7 +558,17 @@ def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
     return sl[0].start + my, sl[0].stop - my, sl[1].start + mx, sl[1].stop - mx
 
 
-def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
+def _ink_and_selection(
+    planes: np.ndarray,
+    *,
+    allow_border: bool,
+    select: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """Binarise the ink of ``planes`` and keep what ``select(mask, ink)`` keeps.
+
+    Returns (ink, sigma, selected): the smoothed ink strength (h, w) float32, its noise sigma and
+    the selected (h, w) bool mask; None when there is no ink or ``select`` keeps none.
+    """
     ink, sigma = _ink_map(planes)
     # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
     ink = ndi.gaussian_filter(ink, 0.7, truncate=2.5)
@@ -559,33 +581,62 @@ def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
     if strong.size == 0:
         return None
     level = float(np.percentile(strong, 90))
-    digit = None
+    selected = None
     # The first threshold follows the strongest ink; if that ink was the table at the edge of
     # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
     for threshold in (max(floor, 0.35 * level), 1.5 * floor):
         mask = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
         if not allow_border:
             mask = _without_ruled_lines(mask)
-        digit = _select_digit(mask, ink, allow_border=allow_border)
-        if digit.any():
+        selected = select(mask, ink)
+        if selected.any():
             break
-    if digit is None or not digit.any():
+    if selected is None or not selected.any():
         return None
+    return ink, sigma_s, selected
+
+
+def _soft_crop(
+    ink: np.ndarray,
+    sigma: float,
+    selected: np.ndarray,
+    box: tuple[int, int, int, int],
+    *,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Soft ink (antialiased edges) of the ``selected`` pixels within ``box`` (y0, y1, x0, x1),
+    plus a small halo, cropped to its strong part: (h', w') float32 in [0, 1]. ``allowed``
+    (same shape as ``ink``) bounds the halo, so that a close neighbour's ink stays out."""
+    y0, y1, x0, x1 = box
+    pad = 2
+    py0, py1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
+    px0, px1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
+    halo = ndi.binary_dilation(selected[py0:py1, px0:px1], iterations=pad)
+    if allowed is not None:
+        halo &= allowed[py0:py1, px0:px1]
+    low = 2 * sigma + 0.02
+    # The digit's own stroke level, not the image's: another object may be darker.
+    level = max(float(np.percentile(ink[selected], 90)), low + 0.02)
+    soft = np.clip((ink[py0:py1, px0:px1] - low) / (level - low), 0, 1) * halo
+    return _crop_to(soft.astype(np.float32), 0.5)
+
+
+def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
+    found = _ink_and_selection(
+        planes,
+        allow_border=allow_border,
+        select=functools.partial(_select_digit, allow_border=allow_border),
+    )
+    if found is None:
+        return None
+    ink, sigma_s, digit = found
     ys = np.flatnonzero(digit.any(axis=1))
     xs = np.flatnonzero(digit.any(axis=0))
     y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
     if max(y1 - y0, x1 - x0) < 3:
         return None
-    # Soft ink (antialiased edges) within a small halo of the selected components only.
-    pad = 2
-    py0, py1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
-    px0, px1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
-    halo = ndi.binary_dilation(digit[py0:py1, px0:px1], iterations=pad)
-    low = 2 * sigma_s + 0.02
-    # The digit's own stroke level, not the image's: another object may be darker.
-    level = max(float(np.percentile(ink[digit], 90)), low + 0.02)
-    soft = np.clip((ink[py0:py1, px0:px1] - low) / (level - low), 0, 1) * halo
-    return _Found(soft=_crop_to(soft.astype(np.float32), 0.5), box=(y0, y1, x0, x1))
+    box = (y0, y1, x0, x1)
+    return _Found(soft=_soft_crop(ink, sigma_s, digit, box), box=box)
 
 
 def _normalise(soft: np.ndarray) -> np.ndarray | None:
@@ -630,6 +681,15 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     Returns float32 (28, 28) in [0, 1]: white digit on black, fitted into a 20x20 box with its
     aspect ratio kept, centre of mass at (14, 14). Raises ``NoDigitFound`` for blank images.
     """
+    return locate_digit(image)[0]
+
+
+def locate_digit(image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``to_mnist`` plus where the digit is: (model input, box).
+
+    The model input is exactly ``to_mnist(image)``; the box is (x0, y0, x1, y1) in ``image``'s
+    pixel coordinates (x1, y1 exclusive) around the ink that was read. Raises like ``to_mnist``.
+    """
     try:
         work = _fit_long_side(image, WORK_LONG_SIDE)
         planes = _to_float_planes(work)
@@ -655,6 +715,8 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if found is None:
         raise NoDigitFound()
     y0, y1, x0, x1 = found.box
+    # Where the analysed pixels sit in the image: origin (x, y) and pixels per analysed pixel.
+    frame = _Frame(0.0, 0.0, image.width / work.width, image.height / work.height)
     ratio = max(image.size) / max(work.size)
     if max(y1 - y0, x1 - x0) < REFINE_BELOW and ratio > 1.5:
         # A small digit in a big photo: look again at its neighbourhood at full resolution.
@@ -674,7 +736,146 @@ def to_mnist(image: Image.Image) -> np.ndarray:
             refined = _find_digit(_to_float_planes(region), allow_border=False)
             if refined is not None:
                 found = refined
+                frame = _Frame(
+                    box[0],
+                    box[1],
+                    (box[2] - box[0]) / region.width,
+                    (box[3] - box[1]) / region.height,
+                )
     result = _normalise(found.soft)
     if result is None:
         raise NoDigitFound()
-    return result
+    return result, frame.image_box(found.box, image.size)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Maps analysed pixels to image pixels: image = origin + analysed * scale."""
+
+    x: float
+    y: float
+    sx: float
+    sy: float
+
+    def image_box(
+        self, box: tuple[int, int, int, int], size: tuple[int, int]
+    ) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1) analysed -> (x0, y0, x1, y1) image pixels, clipped to ``size``."""
+        y0, y1, x0, x1 = box
+        w, h = size
+        return (
+            max(0, math.floor(self.x + x0 * self.sx)),
+            max(0, math.floor(self.y + y0 * self.sy)),
+            min(w, math.ceil(self.x + x1 * self.sx)),
+            min(h, math.ceil(self.y + y1 * self.sy)),
+        )
+
+
+def normalise_crop(soft: np.ndarray) -> np.ndarray | None:
+    """The step every digit crop takes to become model input, single digits and numbers alike.
+
+    ``soft`` is (h, w) float32 ink in [0, 1] cropped to the digit. Returns (28, 28) float32 in
+    [0, 1] in MNIST's format, or None when the crop is a dot or a smudge rather than a digit.
+    """
+    return _normalise(soft)
+
+
+@dataclass
+class Marks:
+    """The ink marks of an image, as ``to_mnist`` binarises and cleans them (specks, edges,
+    shadows and ruled lines dropped), at the scale they were analysed.
+
+    ``ink`` (h, w) float32 >= 0 is the ink strength, ``mask`` (h, w) bool the kept marks, ``sigma``
+    the noise level; ``frame`` maps analysed pixels to the image's.
+    """
+
+    ink: np.ndarray
+    mask: np.ndarray
+    sigma: float
+    frame: _Frame
+    image_size: tuple[int, int]
+
+    def image_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """An analysed (y0, y1, x0, x1) box as (x0, y0, x1, y1) pixels of the image."""
+        return self.frame.image_box(box, self.image_size)
+
+    def soft_crop(
+        self,
+        selected: np.ndarray,
+        box: tuple[int, int, int, int],
+        *,
+        allowed: np.ndarray | None = None,
+        origin: tuple[int, int] = (0, 0),
+    ) -> np.ndarray:
+        """Soft ink of the ``selected`` (h, w) bool pixels in ``box`` (y0, y1, x0, x1), cropped
+        as for a single digit: (h', w') float32 in [0, 1]; pass it to ``normalise_crop``.
+        ``allowed`` (h, w) bool keeps the halo off a neighbour's ink. ``selected``, ``allowed``
+        and ``box`` may cover a window of the analysed pixels whose top-left is ``origin``
+        (y, x); a window reaching 2 pixels past ``box`` (or the frame) gives the same crop."""
+        oy, ox = origin
+        h, w = selected.shape
+        return _soft_crop(
+            self.ink[oy : oy + h, ox : ox + w], self.sigma, selected, box, allowed=allowed
+        )
+
+
+def _all_marks(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
+    labels, n, scores, _, _ = _component_scores(mask, strength, allow_border=allow_border)
+    if n == 0:
+        return np.zeros_like(mask)
+    lookup = np.concatenate([[False], scores > 0])
+    return lookup[labels]
+
+
+def _marks_in(
+    planes: np.ndarray, *, allow_border: bool
+) -> tuple[np.ndarray, float, np.ndarray] | None:
+    return _ink_and_selection(
+        planes,
+        allow_border=allow_border,
+        select=functools.partial(_all_marks, allow_border=allow_border),
+    )
+
+
+def find_marks(
+    image: Image.Image,
+    *,
+    region: tuple[int, int, int, int] | None = None,
+    long_side: int = WORK_LONG_SIDE,
+) -> Marks:
+    """Every ink mark of ``image`` (or of its ``region`` (x0, y0, x1, y1)), binarised and
+    cleaned by the same steps as ``to_mnist``, analysed with a long side of about ``long_side``.
+
+    Without ``region``, a sheet lying on a darker desk is analysed alone, as in ``to_mnist``.
+    Raises ``NoDigitFound`` when there is no ink, ``ImageRejected("not_an_image")`` when the
+    pixels cannot be read.
+    """
+    try:
+        source = _resizable(image) if region is not None else image
+        crop = source.crop(region) if region is not None else image
+        work = _fit_long_side(crop, long_side)
+        planes = _to_float_planes(work)
+    except Exception as exc:
+        raise ImageRejected("not_an_image") from exc
+    ox, oy = (region[0], region[1]) if region is not None else (0, 0)
+    frame = _Frame(ox, oy, crop.width / work.width, crop.height / work.height)
+    allow_border = region is None and max(image.size) < MIN_WORK_LONG_SIDE
+    found = None
+    sheet = None if allow_border or region is not None else _sheet_box(planes)
+    if sheet is not None:
+        y0, y1, x0, x1 = sheet
+        found = _marks_in(planes[y0:y1, x0:x1], allow_border=False)
+        if found is not None:
+            ink = np.zeros(planes.shape[:2], dtype=np.float32)
+            mask = np.zeros(planes.shape[:2], dtype=bool)
+            ink[y0:y1, x0:x1] = found[0]
+            mask[y0:y1, x0:x1] = found[2]
+            found = (ink, found[1], mask)
+    if found is None:
+        found = _marks_in(planes, allow_border=allow_border)
+    if found is None and "A" in _resizable(image).mode:
+        found = _marks_in(_on_black(work), allow_border=allow_border)
+    if found is None:
+        raise NoDigitFound()
+    ink, sigma, mask = found
+    return Marks(ink=ink, mask=mask, sigma=sigma, frame=frame, image_size=image.size)

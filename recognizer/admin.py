@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import export, model_versions, retraining, review, tasks
-from .models import REVIEW_QUEUE_ORDERING, ModelVersion, Prediction, TrainingRun
+from .models import REVIEW_QUEUE_ORDERING, DigitReading, ModelVersion, Prediction, TrainingRun
 from .stats import model_version_stats
 
 REVIEW_BATCH = 60
@@ -83,12 +83,75 @@ def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> N
     )
 
 
+class DigitReadingInline(admin.TabularInline):
+    """The digits read, for reading only: labels change through the review screen and API."""
+
+    model = DigitReading
+    fields = [
+        "position",
+        "digit",
+        "confidence",
+        "low_confidence",
+        "user_label",
+        "true_label",
+        "reviewed_by",
+        "reviewed_at",
+        "history_link",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Label history")
+    def history_link(self, obj: DigitReading):
+        url = reverse("admin:recognizer_digitreading_history", args=[obj.pk])
+        return format_html('<a href="{}">History</a>', url)
+
+
+@admin.register(DigitReading)
+class DigitReadingAdmin(SimpleHistoryAdmin):
+    """Each digit's label history (who changed which label, when); nothing is edited here."""
+
+    list_display = ["prediction", "position", "digit", "user_label", "true_label", "reviewed_by"]
+    list_select_related = ["prediction", "reviewed_by"]
+    history_list_display = ["true_label", "user_label", "reviewed_by"]
+    search_fields = ["=prediction__id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+    def has_delete_permission(self, request, obj=None):
+        # Digits go with their upload: whoever may delete uploads may delete their digits in
+        # the cascade, but never one by one (delete_view).
+        return request.user.has_perm("recognizer.delete_prediction")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("recognizer.view_prediction")
+
+
 @admin.register(Prediction)
 class PredictionAdmin(SimpleHistoryAdmin):
+    inlines = [DigitReadingInline]
     list_display = [
         "thumb",
         "id",
         "owner",
+        "text",
         "digit",
         "confidence_pct",
         "low_confidence",
@@ -132,6 +195,8 @@ class PredictionAdmin(SimpleHistoryAdmin):
         "source",
         "status",
         "error_message",
+        "mode",
+        "text",
         "digit",
         "confidence",
         "probabilities",
@@ -210,9 +275,12 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if "true_label" in form.changed_data:
-            review.prediction_review(
-                prediction=obj, label=form.cleaned_data["true_label"], reviewer=request.user
-            )
+            try:
+                review.prediction_review(
+                    prediction=obj, label=form.cleaned_data["true_label"], reviewer=request.user
+                )
+            except review.ReviewRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
         else:
             super().save_model(request, obj, form, change)
 
@@ -254,8 +322,9 @@ class PredictionAdmin(SimpleHistoryAdmin):
     def review_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
-        queue = Prediction.objects.needs_review().review_queue()
-        items = list(queue.select_related("owner")[:REVIEW_BATCH])
+        # One item per digit: a number's digits come together, in the upload's place.
+        queue = DigitReading.objects.needs_review().review_queue()
+        items = list(queue.select_related("prediction")[:REVIEW_BATCH])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -1,4 +1,5 @@
-"""The dataset export: reviewed, non-excluded uploads as a zip of images and a labels table."""
+"""The dataset export: reviewed, non-excluded uploads and each reviewed digit of them, as a zip
+of images and tables."""
 
 import csv
 import hashlib
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from django.db.models import QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
+from PIL import Image
 
-from .models import Prediction
+from . import images
+from .models import DigitReading, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -20,25 +24,52 @@ logger = logging.getLogger(__name__)
 class ExportSummary:
     images: int
     duplicates: int
+    digits: int = 0
+
+
+def _reviewer(row: Prediction | DigitReading) -> str:
+    return row.reviewed_by.get_username() if row.reviewed_by else ""
+
+
+def _when(row: Prediction | DigitReading) -> str:
+    return row.reviewed_at.isoformat() if row.reviewed_at else ""
 
 
 def dataset_export(*, out: BinaryIO | Path, predictions: QuerySet | None = None) -> ExportSummary:
-    """Write a zip of the reviewed, non-excluded images (`images/<sha256>.png`) and `labels.csv`
-    (sha256, label, reviewer, reviewed_at). An image uploaded twice is written once, with the
-    label of its latest review.
+    """Write a zip of the reviewed, non-excluded uploads:
+
+    - `images/<sha256>.png`, the whole stored image, and `labels.csv` (sha256, label for a
+      one-digit upload, text: the reviewed digits left to right with "?" for any not reviewed,
+      reviewer, reviewed_at, file);
+    - `digits/<sha256>-<position>.png`, each reviewed digit cut from it at its box, and
+      `digits.csv` (sha256, position, label, x0, y0, x1, y1, reviewer, reviewed_at, file).
+
+    An image uploaded twice is written once, with the labels of its latest review.
     """
     if predictions is None:
         predictions = Prediction.objects.all()
+    reviewed_digits = DigitReading.objects.filter(true_label__isnull=False).select_related(
+        "reviewed_by"
+    )
     rows = (
-        predictions.filter(true_label__isnull=False, excluded_from_training=False)
+        predictions.filter(excluded_from_training=False)
+        .filter(Q(true_label__isnull=False) | Q(digits__true_label__isnull=False))
+        .distinct()
+        .annotate(last_review=Coalesce(Max("digits__reviewed_at"), "reviewed_at"))
         .select_related("reviewed_by")
-        .order_by("-reviewed_at", "-id")
+        .prefetch_related(
+            "digits", Prefetch("digits", queryset=reviewed_digits, to_attr="reviewed_digits")
+        )
+        .order_by("-last_review", "-id")
     )
     seen: set[str] = set()
-    duplicates = 0
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["sha256", "label", "reviewer", "reviewed_at", "file"])
+    duplicates = digit_count = 0
+    labels, digits_table = io.StringIO(), io.StringIO()
+    labels_csv, digits_csv = csv.writer(labels), csv.writer(digits_table)
+    labels_csv.writerow(["sha256", "label", "text", "reviewer", "reviewed_at", "file"])
+    digits_csv.writerow(
+        ["sha256", "position", "label", "x0", "y0", "x1", "y1", "reviewer", "reviewed_at", "file"]
+    )
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for prediction in rows.iterator(chunk_size=200):
             try:
@@ -54,8 +85,43 @@ def dataset_export(*, out: BinaryIO | Path, predictions: QuerySet | None = None)
             seen.add(digest)
             name = f"images/{digest}.png"
             archive.writestr(name, data)
-            reviewer = prediction.reviewed_by.get_username() if prediction.reviewed_by else ""
-            reviewed_at = prediction.reviewed_at.isoformat() if prediction.reviewed_at else ""
-            writer.writerow([digest, prediction.true_label, reviewer, reviewed_at, name])
-        archive.writestr("labels.csv", table.getvalue())
-    return ExportSummary(images=len(seen), duplicates=duplicates)
+            reviewed = {d.position: d for d in prediction.reviewed_digits}
+            text = "".join(
+                str(reviewed[d.position].true_label) if d.position in reviewed else "?"
+                for d in prediction.digits.all()
+            )
+            labels_csv.writerow(
+                [
+                    digest,
+                    "" if prediction.true_label is None else prediction.true_label,
+                    text,
+                    _reviewer(prediction) or next(map(_reviewer, reviewed.values()), ""),
+                    _when(prediction) or next(map(_when, reviewed.values()), ""),
+                    name,
+                ]
+            )
+            if reviewed:
+                digit_count += _write_digits(archive, digits_csv, digest, data, reviewed)
+        archive.writestr("labels.csv", labels.getvalue())
+        archive.writestr("digits.csv", digits_table.getvalue())
+    return ExportSummary(images=len(seen), duplicates=duplicates, digits=digit_count)
+
+
+def _write_digits(archive, table, digest: str, data: bytes, reviewed: dict) -> int:
+    with Image.open(io.BytesIO(data)) as stored:
+        stored.load()
+        for position, digit in sorted(reviewed.items()):
+            name = f"digits/{digest}-{position}.png"
+            archive.writestr(name, images.png_bytes(stored.crop(digit.box)))
+            table.writerow(
+                [
+                    digest,
+                    position,
+                    digit.true_label,
+                    *digit.box,
+                    _reviewer(digit),
+                    _when(digit),
+                    name,
+                ]
+            )
+    return len(reviewed)

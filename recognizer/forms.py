@@ -1,6 +1,7 @@
 from django import forms
+from django.core.validators import RegexValidator
 
-from .models import DIGIT_CHOICES
+from .models import DIGIT_CHOICES, Prediction
 
 
 class UploadForm(forms.Form):
@@ -12,6 +13,15 @@ class UploadForm(forms.Form):
             "empty": "The file you chose is empty.",
         },
     )
+    mode = forms.ChoiceField(
+        choices=Prediction.Mode.choices,
+        required=False,
+        label="Read it as",
+        error_messages={"invalid_choice": "Choose auto, digit or number."},
+    )
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data.get("mode") or Prediction.Mode.AUTO
 
 
 class HistoryFilterForm(forms.Form):
@@ -25,12 +35,22 @@ class HistoryFilterForm(forms.Form):
         label="Predicted digit",
     )
     reviewed = forms.ChoiceField(choices=REVIEWED_CHOICES, required=False, label="Review")
+    text = forms.CharField(
+        max_length=32,
+        required=False,
+        label="Number contains",
+        validators=[RegexValidator(r"^[0-9]*$", "Digits only.")],
+    )
+
+    def clean_text(self) -> str | None:
+        return self.cleaned_data.get("text") or None
 
     def clean_reviewed(self) -> bool | None:
         return {"yes": True, "no": False}.get(self.cleaned_data.get("reviewed"))
 
 
 class FeedbackForm(forms.Form):
+    position = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
     label = forms.TypedChoiceField(
         choices=DIGIT_CHOICES,
         coerce=int,

@@ -2,7 +2,7 @@
 
 import contextlib
 
-from .models import Prediction
+from .models import DigitReading, Prediction
 
 
 @contextlib.contextmanager
@@ -16,15 +16,21 @@ def no_label_history(prediction: Prediction):
         del prediction.skip_history_when_saving
 
 
-def label_history_start(prediction: Prediction) -> None:
-    """Before an upload's first label change, record its labels as stored, so the change has a
-    "from" in the history. Read from the database: callers may have changed the instance."""
-    if Prediction.history.filter(id=prediction.pk).exists():
+def label_history_start(row: Prediction | DigitReading) -> None:
+    """Before the first label change of an upload or one of its digits, record its labels as
+    stored, so the change has a "from" in the history. Read from the database: callers may have
+    changed the instance."""
+    model = type(row)
+    if model.history.filter(id=row.pk).exists():
         return
-    stored = Prediction.objects.select_related("owner").get(pk=prediction.pk)
-    Prediction.history.bulk_history_create(
+    if model is DigitReading:
+        stored = DigitReading.objects.select_related("prediction__owner").get(pk=row.pk)
+        upload = stored.prediction
+    else:
+        stored = upload = Prediction.objects.select_related("owner").get(pk=row.pk)
+    model.history.bulk_history_create(
         [stored],
-        default_user=stored.owner,
+        default_user=upload.owner,
         default_change_reason="upload",
-        default_date=stored.created_at,
+        default_date=upload.created_at,
     )

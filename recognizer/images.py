@@ -4,6 +4,7 @@ Bytes in, bytes or arrays out: nothing here runs a query or knows about requests
 """
 
 import io
+import math
 from typing import BinaryIO
 
 import numpy as np
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from PIL import Image
 
-from ml import preprocess
+from ml import preprocess, reading, segment
 
 THUMBNAIL_SIZE = (128, 128)
 # zlib level 1 instead of Pillow's 6: 2-3x faster to encode (26 -> 8 ms for a photo decoded from a
@@ -34,37 +35,83 @@ class UploadRejected(Exception):
         self.message = message
 
 
-def decode_upload(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
-    """Decode and validate an upload; return the image and the model's 28x28 input.
-
-    The web form, the pad, the API and `classify` all come through here, so they accept and
-    refuse alike.
-    """
+def load_upload(image_file: BinaryIO) -> Image.Image:
+    """Decode and check an upload (bytes and pixels bounded). The web form, the pad, the API and
+    `classify` all come through here, so they accept and refuse alike."""
     try:
-        image = preprocess.load_image(
+        return preprocess.load_image(
             image_file,
             max_bytes=settings.UPLOAD_MAX_BYTES,
             max_pixels=settings.UPLOAD_MAX_PIXELS,
         )
-        model_input = preprocess.to_mnist(image)
     except preprocess.ImageRejected as exc:
         raise UploadRejected(exc.code, exc.message) from exc
-    return image, model_input
 
 
-def decode_stored(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
-    """Decode a stored upload again (`repredict`). It passed `decode_upload` once and was written
+def load_stored(image_file: BinaryIO) -> Image.Image:
+    """Decode a stored upload again (`repredict`). It passed `load_upload` once and was written
     by us, so only the pixel bound applies: a re-encoded PNG can be larger than its upload."""
     try:
-        image = preprocess.load_image(
+        return preprocess.load_image(
             image_file,
             max_bytes=settings.UPLOAD_MAX_PIXELS * 4 + (1 << 20),
             max_pixels=settings.UPLOAD_MAX_PIXELS,
         )
-        model_input = preprocess.to_mnist(image)
     except preprocess.ImageRejected as exc:
         raise UploadRejected(exc.code, exc.message) from exc
-    return image, model_input
+
+
+def decode_upload(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
+    """An upload decoded and checked, and the model's 28x28 input for it read as one digit."""
+    image = load_upload(image_file)
+    try:
+        return image, preprocess.to_mnist(image)
+    except preprocess.ImageRejected as exc:
+        raise UploadRejected(exc.code, exc.message) from exc
+
+
+def read(image: Image.Image, model, *, mode: str, threshold: float) -> reading.Reading:
+    """`ml.reading.read`, its refusals (no digit, several lines, too many marks) as
+    UploadRejected."""
+    try:
+        return reading.read(image, model, mode=mode, low_confidence_threshold=threshold)
+    except preprocess.ImageRejected as exc:
+        raise UploadRejected(exc.code, exc.message) from exc
+
+
+def check_readable(image: Image.Image, *, mode: str) -> None:
+    """Refuse, as `read` would, an image that holds nothing to read, without a model (when none
+    is usable the upload is kept and read later; a refusal must not wait for that). Without a
+    model a wide mark is not cut, so this checks the lines and marks, not the digits' count."""
+    try:
+        if mode == "digit":
+            preprocess.locate_digit(image)
+            return
+        try:
+            segment.segment(image)
+        except preprocess.NoDigitFound:
+            if mode == "number":
+                raise
+            preprocess.locate_digit(image)
+    except preprocess.ImageRejected as exc:
+        raise UploadRejected(exc.code, exc.message) from exc
+
+
+def scale_box(
+    box: tuple[int, int, int, int], source: tuple[int, int], target: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A box in `source`-sized pixels as the box covering the same ink in `target`-sized ones
+    (the stored copy may be smaller than the decoded upload)."""
+    if source == target:
+        return box
+    sx, sy = target[0] / source[0], target[1] / source[1]
+    x0, y0, x1, y1 = box
+    return (
+        max(0, math.floor(x0 * sx)),
+        max(0, math.floor(y0 * sy)),
+        min(target[0], math.ceil(x1 * sx)),
+        min(target[1], math.ceil(y1 * sy)),
+    )
 
 
 def storable(image: Image.Image) -> Image.Image:
@@ -157,6 +204,15 @@ def model_input_png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def stored_size(field: FieldFile) -> tuple[int, int] | None:
+    """(width, height) of a stored image from its header, or None if it cannot be read."""
+    try:
+        with field.open("rb") as fh, Image.open(fh) as image:
+            return image.size
+    except Exception:
+        return None
 
 
 def delete_files(*fields: FieldFile) -> None:

@@ -55,7 +55,8 @@ class ModelVersion(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
     )
-    # What it was trained on: {"mnist": n, "reviewed_uploads": n, "correction_ids": [...]}.
+    # What it was trained on: {"mnist": n, "reviewed_uploads": n, "reviewed_digits": n,
+    # "correction_ids": [upload ids], ...}.
     training_data = models.JSONField(default=dict, blank=True)
     # Metrics on the held-out slice of reviewed uploads (the MNIST test metrics are in `metrics`).
     heldout_metrics = models.JSONField(default=dict, blank=True)
@@ -100,19 +101,28 @@ class PredictionQuerySet(models.QuerySet):
     def stored_bytes(self) -> int:
         return self.aggregate(total=models.Sum("stored_bytes"))["total"] or 0
 
+    def _reviewed_q(self) -> Q:
+        # A one-digit upload is reviewed when it has its true label; a number when every one of
+        # its digits has.
+        digits = DigitReading.objects.filter(prediction=models.OuterRef("pk"))
+        number_reviewed = (
+            Q(digit__isnull=True)
+            & Q(models.Exists(digits))
+            & ~Q(models.Exists(digits.filter(true_label__isnull=True)))
+        )
+        return Q(true_label__isnull=False) | number_reviewed
+
     def reviewed(self) -> "PredictionQuerySet":
-        return self.filter(true_label__isnull=False)
+        return self.filter(self._reviewed_q())
 
     def unreviewed(self) -> "PredictionQuerySet":
-        return self.filter(true_label__isnull=True)
+        return self.exclude(self._reviewed_q())
 
     def unfinished(self) -> "PredictionQuerySet":
         return self.exclude(status=Prediction.Status.DONE)
 
     def needs_review(self) -> "PredictionQuerySet":
-        return self.filter(
-            true_label__isnull=True, excluded_from_training=False, status=Prediction.Status.DONE
-        )
+        return self.unreviewed().filter(excluded_from_training=False, status=Prediction.Status.DONE)
 
     def training_usable(self) -> "PredictionQuerySet":
         """Reviewed, not excluded, with the 28x28 input the model saw: what retraining can use."""
@@ -121,12 +131,15 @@ class PredictionQuerySet(models.QuerySet):
         )
 
     def filter_by(
-        self, *, digit: int | None = None, reviewed: bool | None = None
+        self, *, digit: int | None = None, reviewed: bool | None = None, text: str | None = None
     ) -> "PredictionQuerySet":
-        """The history and API filters: a predicted digit, reviewed or not (None: any)."""
+        """The history and API filters: a predicted digit, reviewed or not, the text read
+        containing `text` (None: any)."""
         queryset = self
         if digit is not None:
             queryset = queryset.filter(digit=digit)
+        if text:
+            queryset = queryset.filter(text__contains=text)
         if reviewed is not None:
             queryset = queryset.reviewed() if reviewed else queryset.unreviewed()
         return queryset
@@ -155,6 +168,11 @@ REVIEW_QUEUE_ORDERING = [
 
 
 class Prediction(models.Model):
+    class Mode(models.TextChoices):
+        AUTO = "auto", "Whatever it holds"
+        DIGIT = "digit", "One digit"
+        NUMBER = "number", "A number"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
@@ -183,6 +201,16 @@ class Prediction(models.Model):
 
     digit = models.PositiveSmallIntegerField(
         null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    # The whole reading, leading zeros kept ("042"); one digit's text is that digit. For a number
+    # `digit`, `probabilities` and `model_input` are NULL (they are per digit, in `digits`),
+    # `confidence` is the product of the digits' and `low_confidence` is any digit's.
+    text = models.CharField(max_length=32, blank=True, db_index=True)
+    mode = models.CharField(
+        max_length=8,
+        choices=Mode.choices,
+        default=Mode.AUTO,
+        help_text="What the uploader asked it to be read as.",
     )
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(null=True, blank=True)
@@ -226,6 +254,8 @@ class Prediction(models.Model):
             "original_filename",
             "source",
             "model_input",
+            "text",
+            "mode",
             "stored_bytes",
             "status",
             "error_message",
@@ -246,8 +276,21 @@ class Prediction(models.Model):
         return f"Prediction #{self.pk} ({self.get_status_display()})"
 
     @property
+    def reviewed_text(self) -> str | None:
+        """The reviewed reading: the true label, or for a number its digits' true labels once
+        every one is reviewed; None until then."""
+        if self.true_label is not None:
+            return str(self.true_label)
+        if len(self.text) < 2:
+            return None
+        labels = [d.true_label for d in self.digits.all()]
+        if not labels or None in labels:
+            return None
+        return "".join(map(str, labels))
+
+    @property
     def is_reviewed(self) -> bool:
-        return self.true_label is not None
+        return self.reviewed_text is not None
 
     @property
     def is_correct(self) -> bool | None:
@@ -265,6 +308,131 @@ class Prediction(models.Model):
     @property
     def probability_rows(self) -> list[tuple[int, float]]:
         return list(enumerate(self.probabilities or []))
+
+
+class DigitReadingQuerySet(models.QuerySet):
+    def for_user(self, user) -> "DigitReadingQuerySet":
+        if user.has_perm("recognizer.view_prediction"):
+            return self
+        return self.filter(prediction__owner=user)
+
+    def needs_review(self) -> "DigitReadingQuerySet":
+        return self.filter(
+            true_label__isnull=True,
+            prediction__excluded_from_training=False,
+            prediction__status=Prediction.Status.DONE,
+        )
+
+    def review_queue(self) -> "DigitReadingQuerySet":
+        """In the order of their uploads' review queue (claims on any digit first), each
+        upload's digits left to right."""
+        claimed = DigitReading.objects.filter(
+            prediction=models.OuterRef("prediction"), user_label__isnull=False
+        )
+        rank = models.Case(
+            models.When(prediction__user_label__isnull=False, then=models.Value(0)),
+            models.When(models.Exists(claimed), then=models.Value(0)),
+            models.When(prediction__low_confidence=True, then=models.Value(1)),
+            default=models.Value(2),
+            output_field=models.IntegerField(),
+        )
+        return self.order_by(
+            rank.asc(),
+            models.F("prediction__confidence").asc(nulls_first=True),
+            models.F("prediction__created_at").desc(),
+            models.F("prediction_id").desc(),
+            "position",
+        )
+
+    def training_usable(self) -> "DigitReadingQuerySet":
+        """Reviewed digits of uploads not excluded: what retraining and the export use."""
+        return self.filter(true_label__isnull=False, prediction__excluded_from_training=False)
+
+
+class DigitReading(models.Model):
+    """One digit of an upload's reading, left to right: its box, what the model saw and said,
+    and its labels (the owner's claim, the reviewed truth)."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="digits")
+    position = models.PositiveSmallIntegerField(help_text="0 is the leftmost digit.")
+    # The digit's ink in the stored image's pixels (x1, y1 exclusive).
+    x0 = models.PositiveIntegerField()
+    y0 = models.PositiveIntegerField()
+    x1 = models.PositiveIntegerField()
+    y1 = models.PositiveIntegerField()
+    # The 28x28 uint8 image the model saw, row-major: 784 bytes.
+    model_input = models.BinaryField()
+    digit = models.PositiveSmallIntegerField(choices=DIGIT_CHOICES, validators=digit_validators)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    low_confidence = models.BooleanField(default=False)
+
+    user_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    user_label_at = models.DateTimeField(null=True, blank=True)
+    true_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviewed_digits",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DigitReadingQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=[
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            "model_input",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+        ]
+    )
+
+    class Meta:
+        ordering = ["prediction", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prediction", "position"], name="recognizer_one_digit_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Digit {self.position} of prediction #{self.prediction_id}"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def model_input_array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.model_input), dtype=np.uint8).reshape(28, 28)
+
+    @property
+    def probability_rows(self) -> list[tuple[int, float]]:
+        return list(enumerate(self.probabilities or []))
+
+    @property
+    def is_correct(self) -> bool | None:
+        if self.true_label is None:
+            return None
+        return self.true_label == self.digit
 
 
 class TrainingRun(models.Model):

@@ -2,32 +2,35 @@
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
+from ml.reading import Reading
 
 from . import images, registry
 from .history import label_history_start, no_label_history
 from .images import UploadRejected
-from .models import Prediction
+from .models import DigitReading, ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)
 
 # What a prediction (or its failure) sets on an upload; repredict saves exactly these.
 RESULT_FIELDS = [
     "digit",
+    "text",
     "confidence",
     "probabilities",
     "low_confidence",
+    "model_input",
     "model_version",
     "predict_ms",
     "status",
@@ -36,12 +39,25 @@ RESULT_FIELDS = [
 
 
 @dataclass
+class ReadResult:
+    """The active model's reading of an image, or why there is none (`failure`). Boxes are in
+    the stored image's pixels."""
+
+    reading: Reading | None = None
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    model_version: ModelVersion | None = None
+    predict_ms: float | None = None
+    failure: str = ""
+
+
+@dataclass
 class PreparedUpload:
-    """An upload decoded, checked and encoded for storage: all that is needed to store it."""
+    """An upload decoded, checked, read and encoded for storage: all that is needed to store it."""
 
     png: bytes
     thumbnail: bytes
-    model_input: np.ndarray
+    mode: str
+    result: ReadResult
     original_filename: str = ""
 
     @property
@@ -49,15 +65,42 @@ class PreparedUpload:
         return len(self.png) + len(self.thumbnail)
 
 
-def _prepare(image_file: BinaryIO, original_filename: str) -> PreparedUpload:
-    image, model_input = images.decode_upload(image_file)
+def _prepare(image_file: BinaryIO, original_filename: str, mode: str) -> PreparedUpload:
+    image = images.load_upload(image_file)
     stored = images.storable(image)
+    # Read before encoding: a refused image costs no PNG.
+    result = _read(image, mode=mode, stored_size=stored.size)
     return PreparedUpload(
         png=images.png_bytes(stored),
         thumbnail=images.thumbnail_bytes(stored),
-        model_input=model_input,
+        mode=mode,
+        result=result,
         original_filename=original_filename,
     )
+
+
+def _read(image: Image.Image, *, mode: str, stored_size: tuple[int, int]) -> ReadResult:
+    """Read the decoded image with the active model. Refusals (no digit, several lines, too many
+    marks) raise UploadRejected whether or not a model is usable; a missing or failing model is
+    a `failure`, and the upload is kept to be read later."""
+    try:
+        version, model = registry.get_active_model()
+    except registry.ModelUnavailable as exc:
+        images.check_readable(image, mode=mode)
+        return ReadResult(failure=str(exc))
+    threshold = getattr(model, "low_confidence_threshold", LOW_CONFIDENCE_THRESHOLD)
+    started = time.perf_counter()
+    try:
+        reading = images.read(image, model, mode=mode, threshold=threshold)
+    except UploadRejected:
+        raise
+    except Exception as exc:
+        logger.exception("prediction_error mode=%s", mode)
+        images.check_readable(image, mode=mode)
+        return ReadResult(failure=f"Prediction failed unexpectedly ({type(exc).__name__}).")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    boxes = [images.scale_box(d.box, image.size, stored_size) for d in reading.digits]
+    return ReadResult(reading=reading, boxes=boxes, model_version=version, predict_ms=elapsed_ms)
 
 
 def _check_quota(user: AbstractBaseUser, incoming: int) -> None:
@@ -79,15 +122,24 @@ def prediction_create(
     image_file: BinaryIO,
     original_filename: str = "",
     source: str = Prediction.Source.UPLOAD,
+    mode: str = Prediction.Mode.AUTO,
 ) -> Prediction:
-    """Validate, store and predict one upload.
+    """Validate, store and read one upload, as one digit, a number, or whatever it holds (`mode`).
 
     Bad input raises UploadRejected and leaves nothing behind. A usable upload is kept even if
     prediction fails: the row is marked failed with the reason and `repredict` finishes it later.
     """
-    upload = _prepare(image_file, original_filename)
+    _check_mode(mode)
+    upload = _prepare(image_file, original_filename, mode)
     _check_quota(user, upload.stored_bytes)
     return _store(user=user, upload=upload, source=source)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in Prediction.Mode.values:
+        raise UploadRejected(
+            "invalid_mode", f"The mode must be one of: {', '.join(Prediction.Mode.values)}."
+        )
 
 
 def _store(*, user: AbstractBaseUser, upload: PreparedUpload, source: str) -> Prediction:
@@ -95,20 +147,22 @@ def _store(*, user: AbstractBaseUser, upload: PreparedUpload, source: str) -> Pr
         owner=user,
         original_filename=Path(upload.original_filename or "").name[:255],
         source=source,
-        model_input=images.model_input_to_bytes(upload.model_input),
+        mode=upload.mode,
         stored_bytes=upload.stored_bytes,
     )
-    # The model runs in this process in well under a millisecond, so the row is written once,
-    # with its result or the reason it has none, instead of as pending and then updated.
-    _predict(prediction, upload.model_input)
-    # Files first, then the row; if the row cannot be written, the files go too. The row is one
-    # INSERT, outside a transaction: an upload is not a label change, so it writes no label
-    # history (its "before" state goes on record at the first change, label_history_start).
+    # The model ran before anything is written, so the row is written once, with its result or
+    # the reason it has none, instead of as pending and then updated.
+    digits = _apply(prediction, upload.result)
+    # Files first, then the rows; if the rows cannot be written, the files go too. The upload is
+    # one INSERT and its digits one more, in one transaction: an upload is not a label change,
+    # so it writes no label history (its "before" state goes on record at the first change).
     prediction.image.save("upload.png", ContentFile(upload.png), save=False)
     try:
         prediction.thumbnail.save("thumb.png", ContentFile(upload.thumbnail), save=False)
-        with no_label_history(prediction):
-            prediction.save()
+        with transaction.atomic():
+            with no_label_history(prediction):
+                prediction.save()
+            DigitReading.objects.bulk_create(digits)
     except BaseException:
         images.delete_files(prediction.image, prediction.thumbnail)
         raise
@@ -117,48 +171,74 @@ def _store(*, user: AbstractBaseUser, upload: PreparedUpload, source: str) -> Pr
 
 
 def prediction_run(*, prediction: Prediction) -> Prediction:
-    """Predict a stored upload again (`repredict`) and record the result, or why it failed."""
+    """Read a stored upload again (`repredict`) in the mode it was sent with, and record the
+    result, or why it failed. Labels of its digits are kept where the digits stay the same."""
     try:
-        model_input = _model_input_from_storage(prediction)
+        with prediction.image.open("rb") as fh:
+            image = images.load_stored(fh)
+        result = _read(image, mode=prediction.mode, stored_size=image.size)
     except UploadRejected as exc:
-        _mark_failed(prediction, str(exc))
+        result = ReadResult(failure=str(exc))
     except Exception as exc:
         logger.exception("stored_image_unreadable prediction=%s", prediction.pk)
-        _mark_failed(prediction, f"The stored image cannot be read ({type(exc).__name__}).")
-    else:
-        _predict(prediction, model_input)
-    with no_label_history(prediction):
-        prediction.save(update_fields=RESULT_FIELDS)
+        result = ReadResult(failure=f"The stored image cannot be read ({type(exc).__name__}).")
+    old = {d.position: d for d in prediction.digits.all()}
+    digits = _apply(prediction, result)
+    if result.reading is None:
+        digits = []  # a failed re-read keeps the digits it had
+    elif len(old) == len(digits):
+        for digit in digits:
+            before = old[digit.position]
+            for name in LABEL_FIELDS:
+                setattr(digit, name, getattr(before, name))
+    with transaction.atomic():
+        with no_label_history(prediction):
+            prediction.save(update_fields=RESULT_FIELDS)
+        if digits:
+            prediction.digits.all().delete()
+            DigitReading.objects.bulk_create(digits)
     _log_result(prediction)
     return prediction
 
 
-def _predict(prediction: Prediction, model_input: np.ndarray) -> None:
-    """Set the active model's result on the (unsaved) instance, or mark it failed."""
-    try:
-        version, model = registry.get_active_model()
-        started = time.perf_counter()
-        probabilities = model.predict_proba(model_input)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-    except registry.ModelUnavailable as exc:
-        _mark_failed(prediction, str(exc))
-        return
-    except Exception as exc:
-        logger.exception("prediction_error user=%s", prediction.owner_id)
-        _mark_failed(prediction, f"Prediction failed unexpectedly ({type(exc).__name__}).")
-        return
+LABEL_FIELDS = ["user_label", "user_label_at", "true_label", "reviewed_by_id", "reviewed_at"]
 
-    probs = [float(p) for p in probabilities]
-    digit = int(np.argmax(probabilities))
-    threshold = getattr(model, "low_confidence_threshold", LOW_CONFIDENCE_THRESHOLD)
-    prediction.digit = digit
-    prediction.confidence = probs[digit]
-    prediction.probabilities = probs
-    prediction.low_confidence = probs[digit] < threshold
-    prediction.model_version = version
-    prediction.predict_ms = elapsed_ms
+
+def _apply(prediction: Prediction, result: ReadResult) -> list[DigitReading]:
+    """Set the reading (or the failure) on the unsaved or re-read instance; return its digits,
+    unsaved. One digit sets the upload's own digit fields exactly as before numbers existed."""
+    reading = result.reading
+    if reading is None:
+        _mark_failed(prediction, result.failure)
+        return []
+    digits = [
+        DigitReading(
+            prediction=prediction,
+            position=position,
+            x0=box[0],
+            y0=box[1],
+            x1=box[2],
+            y1=box[3],
+            model_input=images.model_input_to_bytes(d.model_input),
+            digit=d.digit,
+            confidence=d.confidence,
+            probabilities=list(d.probabilities),
+            low_confidence=d.low_confidence,
+        )
+        for position, (d, box) in enumerate(zip(reading.digits, result.boxes, strict=True))
+    ]
+    one = digits[0] if len(digits) == 1 else None
+    prediction.text = reading.text
+    prediction.digit = one.digit if one else None
+    prediction.confidence = reading.confidence
+    prediction.probabilities = one.probabilities if one else None
+    prediction.low_confidence = reading.low_confidence
+    prediction.model_input = one.model_input if one else None
+    prediction.model_version = result.model_version
+    prediction.predict_ms = result.predict_ms
     prediction.status = Prediction.Status.DONE
     prediction.error_message = ""
+    return digits
 
 
 def _mark_failed(prediction: Prediction, message: str) -> None:
@@ -171,18 +251,20 @@ def _log_result(prediction: Prediction) -> None:
         "prediction": prediction.pk,
         "model_version": prediction.model_version.version if prediction.model_version else None,
         "digit": prediction.digit,
+        "text": prediction.text,
         "predict_ms": None if prediction.predict_ms is None else round(prediction.predict_ms, 2),
     }
     # `request_fields` is read by the request log (digitsite.middleware): structured, not parsed.
     if prediction.status == Prediction.Status.DONE:
         logger.info(
-            "prediction_done prediction=%s user=%s source=%s model_version=%s digit=%s "
+            "prediction_done prediction=%s user=%s source=%s model_version=%s digit=%s text=%s "
             "confidence=%.3f predict_ms=%.2f",
             prediction.pk,
             prediction.owner_id,
             prediction.source,
             prediction.model_version.version,
             prediction.digit,
+            prediction.text,
             prediction.confidence,
             prediction.predict_ms,
             extra={"request_fields": fields},
@@ -198,28 +280,42 @@ def _log_result(prediction: Prediction) -> None:
         )
 
 
-def _model_input_from_storage(prediction: Prediction) -> np.ndarray:
-    with prediction.image.open("rb") as fh:
-        _, model_input = images.decode_stored(fh)
-    return model_input
-
-
 def prediction_delete(*, prediction: Prediction) -> None:
     """Delete the row; its files follow once that is committed (recognizer.signals)."""
     with transaction.atomic():
         prediction.delete()
 
 
-def prediction_feedback(*, prediction: Prediction, label: int) -> Prediction:
-    """The owner says the prediction is wrong and names the digit; staff review it later."""
+def prediction_feedback(
+    *, prediction: Prediction, label: int, position: int | None = None
+) -> Prediction:
+    """The owner says a digit of the reading is wrong (`position`, from 0 at the left; it may be
+    left out when one digit was read) and names the right one; staff review it later."""
     if not 0 <= int(label) <= 9:
         raise ValueError("A label is a digit from 0 to 9.")
-    label_history_start(prediction)
-    prediction.user_label = int(label)
-    prediction.user_label_at = timezone.now()
-    prediction._history_user = prediction.owner
-    prediction._change_reason = "owner feedback"
-    prediction.save(update_fields=["user_label", "user_label_at"])
+    digits = list(prediction.digits.all())
+    if position is None and len(digits) > 1:
+        raise ValueError("Say which digit is wrong: its position, 0 for the leftmost.")
+    if position is not None and not 0 <= position < max(len(digits), 1):
+        raise ValueError(f"This reading has no digit at position {position}.")
+    now = timezone.now()
+    with transaction.atomic():
+        if digits:
+            digit = digits[position or 0]
+            label_history_start(digit)
+            digit.user_label = int(label)
+            digit.user_label_at = now
+            digit._history_user = prediction.owner
+            digit._change_reason = "owner feedback"
+            digit.save(update_fields=["user_label", "user_label_at"])
+        if len(digits) <= 1:
+            # One digit: the upload's own claim too, as before numbers were read.
+            label_history_start(prediction)
+            prediction.user_label = int(label)
+            prediction.user_label_at = now
+            prediction._history_user = prediction.owner
+            prediction._change_reason = "owner feedback"
+            prediction.save(update_fields=["user_label", "user_label_at"])
     return prediction
 
 
@@ -237,6 +333,7 @@ def predictions_create_batch(
     user: AbstractBaseUser,
     files: list[tuple[BinaryIO, str]],
     source: str = Prediction.Source.UPLOAD,
+    mode: str = Prediction.Mode.AUTO,
 ) -> list[Prediction]:
     """Create one prediction per (file, original filename), all or nothing for bad input.
 
@@ -254,10 +351,11 @@ def predictions_create_batch(
             f"may hold at most {budget / 1e6:.0f} million. Send fewer or smaller images at a "
             "time. Nothing was stored.",
         )
+    _check_mode(mode)
     prepared: list[PreparedUpload] = []
     for index, (image_file, filename) in enumerate(files):
         try:
-            prepared.append(_prepare(image_file, filename))
+            prepared.append(_prepare(image_file, filename, mode))
         except UploadRejected as exc:
             raise BatchUploadRejected(
                 index=index, filename=filename, code=exc.code, message=exc.message

@@ -25,7 +25,7 @@ from ml.predict import FOREST_KINDS, Model
 from ml.train import DEFAULT_KIND
 
 from . import model_versions, registry
-from .models import ModelVersion, Prediction, TrainingRun
+from .models import DigitReading, ModelVersion, TrainingRun
 
 logger = logging.getLogger(__name__)
 
@@ -45,31 +45,41 @@ class RetrainRefused(Exception):
 
 
 def is_heldout(prediction_id: int) -> bool:
-    """Stable across runs and processes, so a reviewed upload is never trained on and tested on."""
+    """Stable across runs and processes, so a reviewed digit is never trained on and tested on.
+    By upload, not by digit: a number's digits share a writer, and a candidate trained on some
+    of them would be tested on their siblings. One-digit uploads keep the split they had."""
     digest = hashlib.sha256(str(prediction_id).encode()).hexdigest()
     return int(digest, 16) % HELDOUT_MODULUS == 0
 
 
 def split_reviewed(
-    predictions: QuerySet[Prediction] | None = None,
-) -> tuple[list[Prediction], list[Prediction]]:
-    """(training, held-out) among reviewed, non-excluded uploads with a stored model input."""
-    if predictions is None:
-        predictions = Prediction.objects.training_usable()
-    rows = list(predictions.order_by("id").only("id", "true_label", "model_input"))
-    train = [p for p in rows if not is_heldout(p.pk)]
-    heldout = [p for p in rows if is_heldout(p.pk)]
+    digits: QuerySet[DigitReading] | None = None,
+) -> tuple[list[DigitReading], list[DigitReading]]:
+    """(training, held-out) among the reviewed digits of uploads not excluded."""
+    if digits is None:
+        digits = DigitReading.objects.training_usable()
+    rows = list(
+        digits.order_by("prediction_id", "position").only(
+            "id", "prediction_id", "position", "true_label", "model_input"
+        )
+    )
+    train = [d for d in rows if not is_heldout(d.prediction_id)]
+    heldout = [d for d in rows if is_heldout(d.prediction_id)]
     return train, heldout
 
 
-def model_inputs(predictions: list[Prediction]) -> tuple[np.ndarray, np.ndarray]:
-    """The stored 28x28 inputs (exactly `to_mnist` output, as uint8) and the reviewed labels."""
-    images = np.zeros((len(predictions), 28, 28), dtype=np.uint8)
-    labels = np.zeros(len(predictions), dtype=np.int64)
-    for i, prediction in enumerate(predictions):
-        images[i] = prediction.model_input_array
-        labels[i] = prediction.true_label
+def model_inputs(digits: list[DigitReading]) -> tuple[np.ndarray, np.ndarray]:
+    """The stored 28x28 inputs (exactly what the model saw, as uint8) and the reviewed labels."""
+    images = np.zeros((len(digits), 28, 28), dtype=np.uint8)
+    labels = np.zeros(len(digits), dtype=np.int64)
+    for i, digit in enumerate(digits):
+        images[i] = digit.model_input_array
+        labels[i] = digit.true_label
     return images, labels
+
+
+def _upload_ids(digits: list[DigitReading]) -> list[int]:
+    return sorted({d.prediction_id for d in digits})
 
 
 def augment(images: np.ndarray, copies: int, *, seed: int = 0) -> np.ndarray:
@@ -213,7 +223,7 @@ def retrain(
     X = np.concatenate([mnist_x, *parts_x])
     y = np.concatenate([mnist_y, *parts_y])
 
-    report(5, f"Training on {len(mnist_y)} MNIST images and {len(corr_y)} corrections")
+    report(5, f"Training on {len(mnist_y)} MNIST images and {len(corr_y)} reviewed digits")
 
     unit = "trees" if kind in FOREST_KINDS else "%"
 
@@ -227,7 +237,7 @@ def retrain(
         test_labels=test_y,
         train_options=train_options,
         data_source=(
-            f"MNIST train ({len(mnist_y)}) + {len(corr_y)} reviewed uploads "
+            f"MNIST train ({len(mnist_y)}) + {len(corr_y)} reviewed digits "
             f"x{copies} augmented copies"
         ),
         version_suffix="-retrained",
@@ -236,10 +246,11 @@ def retrain(
         training_data={
             "mnist": len(mnist_y),
             "mnist_test": len(test_y),
-            "reviewed_uploads": len(corr_y),
+            "reviewed_uploads": len(_upload_ids(train_rows)),
+            "reviewed_digits": len(corr_y),
             "augmented_copies": int(copies),
-            "correction_ids": [p.pk for p in train_rows],
-            "heldout_ids": [p.pk for p in heldout_rows],
+            "correction_ids": _upload_ids(train_rows),
+            "heldout_ids": _upload_ids(heldout_rows),
         },
     )
     candidate = trained.model_version
@@ -263,7 +274,7 @@ def retrain(
     candidate.metrics = metrics
     candidate.heldout_metrics = {
         **(candidate_heldout or {"accuracy": None, "n": 0}),
-        "ids": [p.pk for p in heldout_rows],
+        "ids": _upload_ids(heldout_rows),
         "active_version": active.version if active else None,
         "active_accuracy": active_heldout,
     }

@@ -1,9 +1,55 @@
 """A prediction as JSON: one shape for the API, the drawing pad and the review screen."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Prediction
+from .models import DigitReading, Prediction
+
+
+class DigitReadingSerializer(serializers.ModelSerializer):
+    box = serializers.ListField(
+        child=serializers.IntegerField(),
+        min_length=4,
+        max_length=4,
+        read_only=True,
+        help_text="x0, y0, x1, y1 of the digit's ink in the stored image's pixels (x1, y1 "
+        "exclusive).",
+    )
+    probabilities = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=10,
+        max_length=10,
+        read_only=True,
+        help_text="The probability of each digit 0-9 at this position.",
+    )
+    model_input_url = serializers.SerializerMethodField(
+        help_text="The 28x28 image the model saw for this digit, as a PNG."
+    )
+
+    class Meta:
+        model = DigitReading
+        fields = [
+            "position",
+            "box",
+            "digit",
+            "confidence",
+            "probabilities",
+            "low_confidence",
+            "user_label",
+            "true_label",
+            "model_input_url",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "position": {"help_text": "0 is the leftmost digit."},
+            "confidence": {"help_text": "Probability of this digit, 0 to 1."},
+            "user_label": {"help_text": "The owner's claim of the right digit here."},
+            "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
+        }
+
+    def get_model_input_url(self, digit: DigitReading) -> str:
+        return reverse("recognizer:digit_input", args=[digit.prediction_id, digit.position])
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -26,15 +72,22 @@ class PredictionSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     page_url = serializers.SerializerMethodField(help_text="The prediction's page on the site.")
     model_input_url = serializers.SerializerMethodField(
-        help_text="The 28x28 image the model saw, as a PNG."
+        help_text="The 28x28 image the model saw, as a PNG, when one digit was read; null for a "
+        "number (see each digit's) or before it is read."
     )
     reviewed = serializers.BooleanField(source="is_reviewed", read_only=True)
+    digits = DigitReadingSerializer(
+        many=True, read_only=True, help_text="Each digit read, left to right; empty until read."
+    )
 
     class Meta:
         model = Prediction
         fields = [
             "id",
             "url",
+            "text",
+            "mode",
+            "digits",
             "digit",
             "confidence",
             "probabilities",
@@ -57,9 +110,17 @@ class PredictionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
         extra_kwargs = {
-            "digit": {"help_text": "The predicted digit; null while pending or if it failed."},
-            "confidence": {"help_text": "Probability of the predicted digit, 0 to 1."},
-            "low_confidence": {"help_text": "True when the confidence is below 0.5."},
+            "text": {"help_text": 'What was read, leading zeros kept ("042"); empty until read.'},
+            "mode": {"help_text": "What the image was asked to be read as."},
+            "digit": {
+                "help_text": "The predicted digit when one digit was read; null for a number, "
+                "while pending, or if it failed."
+            },
+            "confidence": {
+                "help_text": "Probability of the reading, 0 to 1: for a number, the product of "
+                "its digits'."
+            },
+            "low_confidence": {"help_text": "True when any digit's confidence is below 0.5."},
             "error_message": {"help_text": "Why the prediction failed (status failed)."},
             "user_label": {"help_text": "The owner's claim of the right digit (feedback)."},
             "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
@@ -69,5 +130,8 @@ class PredictionSerializer(serializers.ModelSerializer):
     def get_page_url(self, prediction: Prediction) -> str:
         return reverse("recognizer:detail", args=[prediction.pk])
 
-    def get_model_input_url(self, prediction: Prediction) -> str:
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_input_url(self, prediction: Prediction) -> str | None:
+        if not prediction.model_input:
+            return None
         return reverse("recognizer:model_input", args=[prediction.pk])

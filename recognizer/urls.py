@@ -14,4 +14,9 @@ urlpatterns = [
     path("predictions/<int:pk>/image", views.image, name="image"),
     path("predictions/<int:pk>/thumbnail", views.thumbnail, name="thumbnail"),
     path("predictions/<int:pk>/input.png", views.model_input, name="model_input"),
+    path(
+        "predictions/<int:pk>/digits/<int:position>/input.png",
+        views.digit_input,
+        name="digit_input",
+    ),
 ]

@@ -41,6 +41,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                     user=request.user,
                     image_file=image_file,
                     original_filename=image_file.name or "",
+                    mode=form.cleaned_data["mode"],
                 )
             except OverBudget as exc:
                 form.add_error("image", exc.message)
@@ -55,7 +56,12 @@ def upload(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "recognizer/upload.html",
-        {"form": form, "recent": recent, "max_upload_bytes": settings.UPLOAD_MAX_BYTES},
+        {
+            "form": form,
+            "recent": recent,
+            "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
+            "mode_choices": Prediction.Mode.choices,
+        },
         status=status,
     )
     if retry_after is not None:
@@ -68,16 +74,23 @@ def upload(request: HttpRequest) -> HttpResponse:
 def draw(request: HttpRequest) -> HttpResponse:
     """The drawing pad; its script POSTs the drawing here as a PNG file and gets JSON back."""
     if request.method == "GET":
-        return render(request, "recognizer/draw.html", {"digits": range(10)})
+        return render(
+            request,
+            "recognizer/draw.html",
+            {"digits": range(10), "mode_choices": Prediction.Mode.choices},
+        )
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _json_error("no_image", form.errors["image"][0], status=400)
+        if "image" in form.errors:
+            return _json_error("no_image", form.errors["image"][0], status=400)
+        return _json_error("invalid_mode", form.errors["mode"][0], status=400)
     try:
         upload_budget_spend(user=request.user)
         prediction = predictions.prediction_create(
             user=request.user,
             image_file=form.cleaned_data["image"],
             source=Prediction.Source.DRAWING,
+            mode=form.cleaned_data["mode"],
         )
     except OverBudget as exc:
         response = _json_error("throttled", exc.message, status=429)
@@ -98,11 +111,28 @@ def _json_error(code: str, detail: str, *, status: int) -> JsonResponse:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     prediction = _visible_prediction(request, pk)
-    return render(
-        request,
-        "recognizer/detail.html",
-        {"prediction": prediction, "feedback_form": FeedbackForm()},
-    )
+    return render(request, "recognizer/detail.html", _detail_context(request, prediction))
+
+
+def _detail_context(
+    request: HttpRequest, prediction: Prediction, *, feedback_form: FeedbackForm | None = None
+) -> dict:
+    digits = list(prediction.digits.all())
+    # The digit whose probabilities are shown: ?digit=<position>, the first by default.
+    try:
+        position = int(request.GET.get("digit", 0))
+    except ValueError:
+        position = 0
+    selected = next((d for d in digits if d.position == position), digits[0] if digits else None)
+    if feedback_form is None:
+        feedback_form = FeedbackForm(initial={"position": selected.position if selected else None})
+    return {
+        "prediction": prediction,
+        "image_size": images.stored_size(prediction.image) if digits else None,
+        "digits": digits,
+        "selected": selected,
+        "feedback_form": feedback_form,
+    }
 
 
 @login_required
@@ -114,10 +144,23 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "recognizer/detail.html",
-            {"prediction": prediction, "feedback_form": form},
+            _detail_context(request, prediction, feedback_form=form),
             status=400,
         )
-    predictions.prediction_feedback(prediction=prediction, label=form.cleaned_data["label"])
+    try:
+        predictions.prediction_feedback(
+            prediction=prediction,
+            label=form.cleaned_data["label"],
+            position=form.cleaned_data["position"],
+        )
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+        return render(
+            request,
+            "recognizer/detail.html",
+            _detail_context(request, prediction, feedback_form=form),
+            status=400,
+        )
     messages.success(request, "Thank you. A reviewer will check this prediction.")
     return redirect("recognizer:detail", pk=prediction.pk)
 
@@ -126,7 +169,11 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     filters = HistoryFilterForm(request.GET or None)
-    rows = Prediction.objects.owned_by(request.user).select_related("model_version")
+    rows = (
+        Prediction.objects.owned_by(request.user)
+        .select_related("model_version")
+        .prefetch_related("digits")
+    )
     if filters.is_valid():
         rows = rows.filter_by(**filters.cleaned_data)
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -170,3 +217,11 @@ def model_input(request: HttpRequest, pk: int) -> HttpResponse:
     if pixels is None:
         raise Http404("No model input was recorded for this prediction.")
     return png_response(images.model_input_png(pixels))
+
+
+@login_required
+@require_GET
+def digit_input(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    prediction = _visible_prediction(request, pk)
+    digit = get_object_or_404(prediction.digits, position=position)
+    return png_response(images.model_input_png(digit.model_input_array))

@@ -60,10 +60,11 @@ def draw_strokes(page, strokes: list[Stroke], canvas_selector: str = '[data-test
     page.wait_for_load_state("load")
     box = page.locator(canvas_selector).bounding_box()
     assert box is not None, "the drawing canvas is not visible"
+    # On a wide pad the strokes go in the middle square, as people draw one digit.
+    side = min(box["width"], box["height"])
+    left = box["x"] + (box["width"] - side) / 2
     for stroke in strokes:
-        points = [
-            (box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in densify(stroke)
-        ]
+        points = [(left + x * side, box["y"] + y * side) for x, y in densify(stroke)]
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:

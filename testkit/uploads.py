@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,8 +169,13 @@ def _photo(
     centred: bool = True,
     blank: bool = False,
     ruled: bool = False,
+    coverage: Callable[[int, float | None, np.random.Generator], np.ndarray] | None = None,
 ) -> Image.Image:
-    """An RGB photo of the digit written on paper (before JPEG)."""
+    """An RGB photo of the digit written on paper (before JPEG).
+
+    ``coverage(height, stroke, rng)``, when given, draws the ink instead of ``digit`` (a whole
+    number, say): float32 coverage for writing ``height`` pixels tall with a pen ``stroke`` wide
+    (a fraction of the height; None for a marker)."""
     if frame is None:
         w = int(rng.choice([640, 800, 1024, 1280]))
         frame = (w, int(w * rng.choice([0.75, 0.5625, 1.0, 1.333])))
@@ -192,9 +197,12 @@ def _photo(
         height = int(rng.uniform(*fraction) * min(h, w))
         pen = rng.random() < 0.7
         stroke = rng.uniform(0.025, 0.07) if pen else None
-        cov = _rotate(
-            _coverage(digit, height, rng, stroke=stroke), rng.uniform(-rotation, rotation)
+        drawn = (
+            _coverage(digit, height, rng, stroke=stroke)
+            if coverage is None
+            else coverage(height, stroke, rng)
         )
+        cov = _rotate(drawn, rng.uniform(-rotation, rotation))
         # Ink pressure varies along a pen's stroke; a marker lays down an even layer.
         wobble = 0.15 if pen else 0.05
         cov *= np.clip(1 - wobble + wobble * _smooth_noise(cov.shape, rng, 12), 0.6, 1)
@@ -312,6 +320,47 @@ _COLOURS = (
     (200, 40, 140),
     (90, 60, 30),
 )
+
+
+# ------------------------------------------------------------------ building blocks for others
+
+
+def stroke_coverage(
+    digit: np.ndarray, height: int, rng: np.random.Generator, *, stroke: float | None
+) -> np.ndarray:
+    """An MNIST digit (28, 28) uint8 as ink coverage (h, w) float32 in [0, 1], ``height``
+    pixels tall, drawn with a pen ``stroke`` times its height wide (None: a marker)."""
+    return _coverage(digit, height, rng, stroke=stroke)
+
+
+def paper_photo(
+    coverage: Callable[[int, float | None, np.random.Generator], np.ndarray],
+    rng: np.random.Generator,
+    **options: object,
+) -> Image.Image:
+    """An RGB photo of the ink ``coverage(height, stroke, rng)`` draws, on paper, lit, blurred
+    and noised as the photo kinds are; ``options`` are those of the photo kinds (frame,
+    fraction, paper, ink, light, rotation, centred, ruled)."""
+    return _photo(np.zeros((28, 28), dtype=np.uint8), rng, coverage=coverage, **options)
+
+
+def drawing_export(cov: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A drawing pad's PNG export of ink ``cov`` (h, w) float32 in [0, 1]: transparent or flat,
+    black or coloured, as the drawing kinds are."""
+    style = rng.random()
+    if style < 0.3:
+        return _png(_rgba(cov, (0, 0, 0), (0, 0, 0)))
+    if style < 0.5:
+        colour = _COLOURS[int(rng.integers(len(_COLOURS)))]
+        return _png(_rgba(cov, colour, (0, 0, 0) if rng.random() < 0.5 else (255, 255, 255)))
+    if style < 0.7:
+        return _png(_flat(cov, 255, 0).convert("RGB"))
+    return _png(_flat(cov, 0, 255).convert("RGB"))
+
+
+def jpeg_bytes(im: Image.Image, quality: int) -> bytes:
+    """``im`` saved as JPEG at ``quality``."""
+    return _jpeg(im, quality)
 
 
 # ------------------------------------------------------------------------------------ the kinds

@@ -127,3 +127,47 @@ def prediction(user, active_model, digit_png):
     return predictions.prediction_create(
         user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
     )
+
+
+def number_photo_bytes(digit_images: list[np.ndarray], *, size: int = 280) -> bytes:
+    """MNIST digits written left to right, a third of a digit apart, dark ink on light paper."""
+    gap = size // 3
+    paper = Image.new("L", (len(digit_images) * (size + gap) + gap, size + 2 * gap), 255)
+    for i, digit in enumerate(digit_images):
+        ink = Image.fromarray(255 - digit, mode="L").resize((size, size), Image.Resampling.BICUBIC)
+        paper.paste(ink, (gap + i * (size + gap), gap))
+    buffer = io.BytesIO()
+    paper.convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def number_png(mnist_test_slice) -> bytes:
+    """ "42" from the first MNIST test 4 and 2."""
+    images, labels = mnist_test_slice
+    four = images[list(labels).index(4)]
+    two = images[list(labels).index(2)]
+    return number_photo_bytes([four, two])
+
+
+def copies_of(prediction, n: int) -> list:
+    """More rows like one real upload (sharing its files) with its digits, without reading each
+    again."""
+    from recognizer.models import DigitReading, Prediction
+
+    def fields(row) -> dict:
+        return {
+            f.attname: getattr(row, f.attname)
+            for f in type(row)._meta.concrete_fields
+            if not f.primary_key and f.attname != "prediction_id"
+        }
+
+    digits = list(prediction.digits.all())
+    copies = []
+    for _ in range(n):
+        copy = Prediction.objects.create(**fields(prediction))
+        DigitReading.objects.bulk_create(
+            [DigitReading(prediction=copy, **fields(d)) for d in digits]
+        )
+        copies.append(copy)
+    return copies

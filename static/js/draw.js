@@ -17,21 +17,35 @@
   var csrfToken = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
 
   // The model is trained on MNIST, whose strokes are about 1/7 of the digit's height. This width
-  // (relative to the square) gives that for a digit drawn over most of the pad.
+  // (relative to the pad's height) gives that for a digit drawn over most of the pad.
   var LINE_WIDTH = 0.075;
   // The PNG sent to the server: big enough to keep the shape, small enough to upload instantly.
-  var EXPORT_SIZE = 280;
+  var EXPORT_HEIGHT = 280;
+  // The canvas's pixels: its height, and its width from the pad's shape on screen (wide screens
+  // get a wide pad, for numbers).
+  var CANVAS_HEIGHT = 560;
+  var modeInputs = form.querySelectorAll('input[name="mode"]');
   var INK = "#111111";
   var PAPER = "#ffffff";
 
-  var strokes = []; // each stroke: array of [x, y] in 0..1 of the square
+  var strokes = []; // each stroke: array of [x, y], in units of the pad's height (y in 0..1)
   var history = []; // actions to undo: {type: "stroke"} or {type: "clear", strokes: [...]}
   var active = null; // {pointerId, points}
   var busy = false;
 
-  function render(context, size) {
+  function fitCanvas() {
+    var box = canvas.getBoundingClientRect();
+    var aspect = box.height > 0 ? box.width / box.height : 1;
+    var width = Math.round(CANVAS_HEIGHT * aspect);
+    if (canvas.width !== width || canvas.height !== CANVAS_HEIGHT) {
+      canvas.width = width;
+      canvas.height = CANVAS_HEIGHT;
+    }
+  }
+
+  function render(context, width, size) {
     context.fillStyle = PAPER;
-    context.fillRect(0, 0, size, size);
+    context.fillRect(0, 0, width, size);
     context.strokeStyle = INK;
     context.fillStyle = INK;
     context.lineWidth = LINE_WIDTH * size;
@@ -63,7 +77,7 @@
   }
 
   function redraw() {
-    render(ctx, canvas.width);
+    render(ctx, canvas.width, canvas.height);
     undoButton.disabled = busy || history.length === 0;
     clearButton.disabled = busy || strokes.length === 0;
     submitButton.disabled = busy;
@@ -71,9 +85,9 @@
 
   function pointFrom(event) {
     var box = canvas.getBoundingClientRect();
-    var x = (event.clientX - box.left) / box.width;
+    var x = (event.clientX - box.left) / box.height;
     var y = (event.clientY - box.top) / box.height;
-    return [Math.min(Math.max(x, 0), 1), Math.min(Math.max(y, 0), 1)];
+    return [Math.min(Math.max(x, 0), box.width / box.height), Math.min(Math.max(y, 0), 1)];
   }
 
   function say(message, kind) {
@@ -139,9 +153,9 @@
 
   function exportPng() {
     var out = document.createElement("canvas");
-    out.width = EXPORT_SIZE;
-    out.height = EXPORT_SIZE;
-    render(out.getContext("2d"), EXPORT_SIZE);
+    out.width = Math.round((EXPORT_HEIGHT * canvas.width) / canvas.height);
+    out.height = EXPORT_HEIGHT;
+    render(out.getContext("2d"), out.width, EXPORT_HEIGHT);
     return new Promise(function (resolve, reject) {
       out.toBlob(function (blob) {
         if (blob) resolve(blob);
@@ -154,19 +168,51 @@
     return (value * 100).toFixed(digits) + "%";
   }
 
+  function showDigits(digits) {
+    var list = result.querySelector('[data-field="digits"]');
+    list.replaceChildren();
+    list.hidden = digits.length < 2;
+    if (digits.length < 2) return;
+    digits.forEach(function (d) {
+      var item = document.createElement("li");
+      item.className = "digit-item";
+      item.setAttribute("data-testid", "digit-item");
+      var img = document.createElement("img");
+      img.src = d.model_input_url;
+      img.alt = "Digit " + (d.position + 1) + " as the model saw it";
+      img.width = 56;
+      img.height = 56;
+      img.className = "digit-input";
+      var digit = document.createElement("span");
+      digit.className = "digit-item-digit";
+      digit.textContent = String(d.digit);
+      var conf = document.createElement("span");
+      conf.className = "digit-item-conf";
+      conf.textContent = percent(d.confidence, 0);
+      item.append(img, digit, conf);
+      list.appendChild(item);
+    });
+  }
+
   function showResult(data) {
-    result.querySelector('[data-field="digit"]').textContent = String(data.digit);
+    var digits = data.digits || [];
+    // The probabilities and the input shown are those of the first digit (the only one, mostly).
+    var first = digits[0] || data;
+    result.querySelector('[data-field="label"]').textContent =
+      digits.length > 1 ? "The number is" : "The digit is";
+    result.querySelector('[data-field="digit"]').textContent = data.text || String(data.digit);
     result.querySelector('[data-field="confidence"]').textContent = percent(data.confidence, 1);
     result.querySelector('[data-field="low-confidence"]').hidden = !data.low_confidence;
-    (data.probabilities || []).forEach(function (p, digit) {
+    showDigits(digits);
+    (first.probabilities || []).forEach(function (p, digit) {
       var row = result.querySelector('[data-prob="' + digit + '"]');
       if (!row) return;
-      row.classList.toggle("prob-top", digit === data.digit);
+      row.classList.toggle("prob-top", digit === first.digit);
       row.querySelector("progress").value = p;
       row.querySelector("progress").textContent = percent(p, 0);
       row.querySelector(".prob-value").textContent = percent(p, 1);
     });
-    result.querySelector('[data-field="model-input"]').src = data.model_input_url;
+    result.querySelector('[data-field="model-input"]').src = first.model_input_url;
     result.querySelector('[data-field="link"]').href = data.page_url;
     resultEmpty.hidden = true;
     result.hidden = false;
@@ -191,15 +237,18 @@
     event.preventDefault();
     if (busy) return;
     if (strokes.length === 0) {
-      say("The canvas is empty. Draw a digit first, then press Read digit.", "error");
+      say("The canvas is empty. Draw a digit or a number first, then press Read it.", "error");
       return;
     }
     busy = true;
     redraw();
-    say("Reading your digit…", "busy");
+    say("Reading your drawing…", "busy");
     try {
       var body = new FormData();
       body.append("image", await exportPng(), "drawing.png");
+      modeInputs.forEach(function (input) {
+        if (input.checked) body.append("mode", input.value);
+      });
       var response = await fetch(form.action, {
         method: "POST",
         body: body,
@@ -209,7 +258,7 @@
       var data = await readAnswer(response);
       if (response.status === 201 && data.status === "done") {
         showResult(data);
-        say("Done. Draw another digit, or press Clear to start again.", "ok");
+        say("Done. Draw another, or press Clear to start again.", "ok");
       } else if (response.status === 201) {
         hideResult();
         say(
@@ -230,5 +279,10 @@
     }
   });
 
+  window.addEventListener("resize", function () {
+    fitCanvas();
+    redraw();
+  });
+  fitCanvas();
   redraw();
 })();

@@ -1,4 +1,5 @@
-// Keyboard review screen: 0-9 label, Enter confirms, X excludes, arrows move.
+// Keyboard review screen, one item per digit of an upload: 0-9 label, Enter confirms, X excludes
+// the whole upload, arrows move.
 // Decisions are sent in the background and the next item is selected at once, so a reviewer
 // never waits on the network between two keys.
 (function () {
@@ -63,7 +64,11 @@
         "X-CSRFToken": tokenInput ? tokenInput.value : "",
         "X-Requested-With": "fetch",
       },
-      body: JSON.stringify(body),
+      body: JSON.stringify(
+        item.dataset.position === undefined
+          ? body
+          : Object.assign({ position: Number(item.dataset.position) }, body)
+      ),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) throw new Error(data.detail || "The server said " + response.status + ".");

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from recognizer import predictions
 from recognizer.models import Prediction
+from tests.conftest import copies_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,12 +22,7 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
 ):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    fields = {
-        f.attname: getattr(first, f.attname)
-        for f in Prediction._meta.concrete_fields
-        if not f.primary_key
-    }
-    rows = [first] + [Prediction.objects.create(**fields) for _ in range(BATCH - 1)]
+    rows = [first, *copies_of(first, BATCH - 1)]
     client = Client()
     client.force_login(staff_user)
     context = new_context()

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from PIL import Image
 
-from recognizer import predictions, review
+from recognizer import export, predictions, review
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,9 @@ def test_export_command_writes_pngs_and_labels_without_duplicates(tmp_path, revi
         png = archive.read(f"images/{row['sha256']}.png")
         assert png.startswith(b"\x89PNG")
         assert hashlib.sha256(png).hexdigest() == row["sha256"]
-    assert len([n for n in archive.namelist() if n.endswith(".png")]) == 2
+    assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
+    # And each reviewed digit of them, cut out (one digit each here).
+    assert len([n for n in archive.namelist() if n.startswith("digits/")]) == 2
 
 
 def test_export_command_refuses_a_bad_path(tmp_path):
@@ -90,3 +93,25 @@ def test_export_admin_action_downloads_the_selected_reviewed_rows(client, staff_
     assert "attachment" in response["Content-Disposition"]
     _, rows = _read(response.content)
     assert [r["sha256"] for r in rows] == [_sha(reviewed["other"])]
+
+
+def test_export_writes_each_reviewed_digit_of_a_number_and_its_text(
+    tmp_path, user, staff_user, active_model, number_png
+):
+    number = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
+    second = number.digits.get(position=1)
+    review.digit_review(digit=second, label=2, reviewer=staff_user)
+    out = io.BytesIO()
+
+    summary = export.dataset_export(out=out)
+
+    assert (summary.images, summary.digits) == (1, 1)
+    archive, rows = _read(out.getvalue())
+    (row,) = rows
+    assert (row["label"], row["text"], row["reviewer"]) == ("", "?2", "staff")
+    (digit_row,) = csv.DictReader(io.StringIO(archive.read("digits.csv").decode()))
+    assert (digit_row["position"], digit_row["label"]) == ("1", "2")
+    assert [int(digit_row[k]) for k in ("x0", "y0", "x1", "y1")] == list(second.box)
+    crop = Image.open(io.BytesIO(archive.read(digit_row["file"])))
+    assert crop.size == (second.width, second.height)
+    assert digit_row["file"] == f"digits/{_sha(number)}-1.png"

@@ -222,3 +222,28 @@ def test_retrain_uses_reviewed_non_excluded_uploads_only(user, staff_user, activ
     used = set(data["correction_ids"]) | set(data["heldout_ids"])
     assert used == {reviewed.pk}
     assert Prediction.objects.training_usable().count() == 1
+
+
+@pytest.mark.django_db
+def test_retraining_uses_every_reviewed_digit_of_numbers(
+    user, staff_user, active_model, number_png
+):
+    number = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
+    junk = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
+    first, second = number.digits.order_by("position")
+    review.digit_review(digit=first, label=4, reviewer=staff_user)
+    review.digit_review(digit=second, label=2, reviewer=staff_user)
+    for digit in junk.digits.all():
+        review.digit_review(digit=digit, label=1, reviewer=staff_user)
+    review.prediction_exclude(prediction=junk, reviewer=staff_user)
+
+    train, heldout = retraining.split_reviewed()
+
+    used = train + heldout
+    assert [(d.prediction_id, d.position) for d in used] == [(number.pk, 0), (number.pk, 1)]
+    # A number's digits fall on the same side of the split.
+    assert (train, heldout) in (([], used), (used, []))
+    images_, labels = retraining.model_inputs(used)
+    assert list(labels) == [4, 2]
+    assert images_.shape == (2, 28, 28)
+    assert images_[1].tobytes() == bytes(second.model_input)

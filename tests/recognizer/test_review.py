@@ -9,22 +9,13 @@ from django.urls import reverse
 
 from recognizer import predictions, review
 from recognizer.models import Prediction
+from tests.conftest import copies_of
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:recognizer_prediction_changelist"
 REVIEW = "admin:recognizer_prediction_review"
 DECIDE = "api:prediction-decision"
-
-
-def copies_of(prediction: Prediction, n: int) -> list[Prediction]:
-    """More rows like one real upload (sharing its files), without predicting each again."""
-    fields = {
-        f.attname: getattr(prediction, f.attname)
-        for f in Prediction._meta.concrete_fields
-        if not f.primary_key
-    }
-    return [Prediction.objects.create(**fields) for _ in range(n)]
 
 
 @pytest.fixture
@@ -69,7 +60,7 @@ def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
     order = [p.pk for p in response.context["cl"].result_list]
     assert order == [claim.pk, low.pk, rest.pk, reviewed.pk]
     review_page = client.get(reverse(REVIEW))
-    assert [p.pk for p in review_page.context["items"]] == [claim.pk, low.pk, rest.pk]
+    assert [d.prediction_id for d in review_page.context["items"]] == [claim.pk, low.pk, rest.pk]
 
 
 def test_accept_owner_label_action(client, staff_user, uploads):

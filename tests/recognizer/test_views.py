@@ -45,7 +45,8 @@ def test_upload_redirects_to_prediction_page(client, user, active_model, digit_p
     assert f'data-testid="predicted-digit">{prediction.digit}<' in html
     assert 'data-testid="confidence"' in html
     assert html.count('class="prob-bar"') == 10
-    assert reverse("recognizer:model_input", args=[prediction.pk]) in html
+    # The page shows the input of the (one) digit, at its per-digit URL.
+    assert reverse("recognizer:digit_input", args=[prediction.pk, 0]) in html
     assert active_model.version in html
 
 

@@ -3,19 +3,27 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from recognizer import images, registry
+from recognizer.models import Prediction
 
 
 class Command(BaseCommand):
-    help = "Classify image files with the active model, exactly as a web upload would be."
+    help = "Read image files with the active model, exactly as a web upload would be."
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="One JSON object per line."
         )
+        parser.add_argument(
+            "--mode",
+            choices=Prediction.Mode.values,
+            default=Prediction.Mode.AUTO,
+            help="Read each image as one digit, a number, or whatever it holds (auto).",
+        )
 
-    def handle(self, *args, files: list[Path], as_json: bool = False, **options):
+    def handle(self, *args, files: list[Path], as_json: bool = False, mode: str = "auto", **opts):
         try:
             version, model = registry.get_active_model()
         except registry.ModelUnavailable as exc:
@@ -23,7 +31,7 @@ class Command(BaseCommand):
 
         refused = 0
         for path in files:
-            result = self._classify(path, model)
+            result = self._classify(path, model, mode)
             if "error" in result:
                 refused += 1
             if as_json:
@@ -32,25 +40,38 @@ class Command(BaseCommand):
                 self.stdout.write(f"{path}: refused: {result['error']}")
             else:
                 self.stdout.write(
-                    f"{path}: {result['digit']} ({result['confidence']:.1%} confident, "
+                    f"{path}: {result['text']} ({result['confidence']:.1%} confident, "
                     f"model {version.version})"
                 )
         if refused:
             raise SystemExit(1)
 
-    def _classify(self, path: Path, model) -> dict:
+    def _classify(self, path: Path, model, mode: str) -> dict:
+        threshold = getattr(model, "low_confidence_threshold", LOW_CONFIDENCE_THRESHOLD)
         try:
             with path.open("rb") as fh:
-                _, model_input = images.decode_upload(fh)
+                image = images.load_upload(fh)
+            reading = images.read(image, model, mode=mode, threshold=threshold)
         except images.UploadRejected as exc:
             return {"file": str(path), "error": exc.message}
         except OSError as exc:
             return {"file": str(path), "error": f"The file cannot be read ({exc.strerror})."}
-        probabilities = [float(p) for p in model.predict_proba(model_input)]
-        digit = max(range(10), key=probabilities.__getitem__)
+        one = reading.digits[0] if len(reading.digits) == 1 else None
         return {
             "file": str(path),
-            "digit": digit,
-            "confidence": probabilities[digit],
-            "probabilities": probabilities,
+            "text": reading.text,
+            "digit": one.digit if one else None,
+            "confidence": reading.confidence,
+            "probabilities": list(one.probabilities) if one else None,
+            "digits": [
+                {
+                    "position": position,
+                    "box": list(d.box),
+                    "digit": d.digit,
+                    "confidence": d.confidence,
+                    "probabilities": list(d.probabilities),
+                    "low_confidence": d.low_confidence,
+                }
+                for position, d in enumerate(reading.digits)
+            ],
         }

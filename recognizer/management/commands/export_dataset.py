@@ -29,7 +29,7 @@ class Command(BaseCommand):
             tmp.unlink(missing_ok=True)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Wrote {summary.images} images to {out} "
+                f"Wrote {summary.images} images and {summary.digits} digits to {out} "
                 f"({summary.duplicates} duplicate(s) left out)."
             )
         )

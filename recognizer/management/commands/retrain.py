@@ -59,7 +59,8 @@ class Command(BaseCommand):
         self.stdout.write(
             style(
                 f"{candidate.version}: MNIST test {candidate.metrics['accuracy']:.2%}, "
-                f"{candidate.training_data['reviewed_uploads']} reviewed uploads trained on, "
-                f"{candidate.heldout_metrics.get('n', 0)} held out. {run.message}"
+                f"{candidate.training_data.get('reviewed_digits', 0)} reviewed digits of "
+                f"{candidate.training_data['reviewed_uploads']} uploads trained on, "
+                f"{candidate.heldout_metrics.get('n', 0)} digits held out. {run.message}"
             )
         )

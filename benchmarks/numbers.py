@@ -1,0 +1,199 @@
+"""Reading whole numbers: exact-number and per-digit accuracy, single digits in auto mode, speed.
+
+Usage::
+
+    python benchmarks/numbers.py [--model DIR | --limit N] [--per-kind N] [--singles-per-kind N]
+                                 [--seed S] [--repeat N] [--json FILE]
+
+Rows: each kind of ``testkit/numbers.py`` (numbers from MNIST test digits), read with
+``ml.reading.read`` in auto mode: the whole number exactly right, the share of numbers cut into
+the right count of digits, and per-digit accuracy (over numbers cut into the right count). Then
+each kind of ``testkit/uploads.py`` (single digits) read in auto mode vs digit mode (today's
+path); blank kinds count as correct when refused. Then the time of ``load_image`` + ``read`` on
+12 MP photos of 6-digit numbers (CPU time of this process, median of ``--repeat``).
+
+The model is a saved artifact folder (``--model``, its own metadata.json supplies the hash), or
+a RandomForest trained here with ``ml.train`` defaults (on the first ``--limit`` images).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder heads sys.path, and there this file would stand in for the
+# standard library's ``numbers`` module (which numpy imports): the project root takes its place.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+from ml.data import load_mnist
+from ml.predict import Model, load_model
+from ml.preprocess import ImageRejected, load_image
+from ml.reading import read
+from ml.train import save_artifact, train_model
+from testkit import numbers, uploads
+
+
+def _model(args: argparse.Namespace) -> tuple[Model, str]:
+    if args.model is not None:
+        meta = json.loads((args.model / "metadata.json").read_text())
+        # The benchmark trusts the folder it is pointed at: its own metadata supplies the hash.
+        return load_model(args.model, expected_sha256=meta["sha256"]), str(args.model)
+    X, y = load_mnist("train", limit=args.limit)
+    result = train_model(X, y)
+    out = Path(tempfile.mkdtemp(prefix="digits-numbers-"))
+    artifact = save_artifact(
+        result.model,
+        out,
+        version="bench-numbers",
+        params=result.params,
+        metrics={},
+        data_source=f"MNIST train ({len(y)})",
+        train_seconds=result.train_seconds,
+    )
+    model = load_model(out, expected_sha256=artifact.sha256)
+    return model, f"trained here on {len(y)} images in {result.train_seconds:.0f} s ({out})"
+
+
+def _numbers_table(
+    model: Model, kinds: list[str], per_kind: int, seed: int, show: int
+) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for kind in kinds:
+        exact = count_ok = digits_ok = digits_n = refused = 0
+        wrong: list[str] = []
+        ups = numbers.generate(kind, per_kind, seed=seed)
+        for up in ups:
+            try:
+                text = read(load_image(up.data), model).text
+            except ImageRejected as exc:
+                refused += 1
+                text = f"<{exc.code}>"
+            exact += text == up.text
+            if len(text) == len(up.text):
+                count_ok += 1
+                digits_n += len(text)
+                digits_ok += sum(a == b for a, b in zip(text, up.text, strict=True))
+            if text != up.text and len(wrong) < show:
+                wrong.append(f"{up.filename}: read {text}")
+        rows[kind] = {
+            "n": len(ups),
+            "exact": exact / len(ups),
+            "right_count": count_ok / len(ups),
+            "per_digit": digits_ok / max(1, digits_n),
+            "refused": refused / len(ups),
+        }
+        print(f"  {kind}: {rows[kind]}", flush=True)
+        for line in wrong:
+            print(f"    {line}", flush=True)
+    return rows
+
+
+def _singles_table(model: Model, per_kind: int, seed: int) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for kind in uploads.KINDS:
+        hits = {"digit": 0, "auto": 0}
+        ups = uploads.generate(kind, per_kind, seed=seed)
+        for up in ups:
+            image = load_image(up.data)
+            for mode in hits:
+                try:
+                    reading = read(image, model, mode=mode)  # type: ignore[arg-type]
+                except ImageRejected:
+                    hits[mode] += up.label is None
+                    continue
+                hits[mode] += up.label is not None and reading.text == str(up.label)
+        rows[kind] = {mode: hits[mode] / len(ups) for mode in hits}
+        print(f"  {kind}: {rows[kind]}", flush=True)
+    return rows
+
+
+def _timing(model: Model, repeat: int, seed: int) -> dict[str, float]:
+    ups = numbers.generate("photo_12mp_6digits", 5, seed=seed)
+    decode, total = [], []
+    for i in range(repeat):
+        data = ups[i % len(ups)].data
+        t0 = time.process_time()
+        image = load_image(data)
+        t1 = time.process_time()
+        with contextlib.suppress(ImageRejected):
+            read(image, model)
+        t2 = time.process_time()
+        decode.append(1000 * (t1 - t0))
+        total.append(1000 * (t2 - t0))
+    return {
+        "decode_ms_median": round(float(np.median(decode)), 1),
+        "total_ms_median": round(float(np.median(total)), 1),
+        "total_ms_p90": round(float(np.percentile(total, 90)), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="saved artifact folder")
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N images")
+    parser.add_argument("--per-kind", type=int, default=200)
+    parser.add_argument("--singles-per-kind", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--show-errors", type=int, default=0, help="list N misreads per kind")
+    parser.add_argument("--kinds", nargs="+", default=list(numbers.KINDS), choices=numbers.KINDS)
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args(argv)
+    # One core, as the target says; the forest predicts single-threaded anyway.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+    model, source = _model(args)
+    print(f"model: {source}", flush=True)
+    print("numbers (auto mode):", flush=True)
+    if args.per_kind <= 0:  # only the single-digit table
+        args.kinds = []
+    rows = _numbers_table(model, args.kinds, args.per_kind, args.seed, args.show_errors)
+    singles: dict[str, dict] = {}
+    if args.singles_per_kind > 0:
+        print("single digits, auto vs digit mode:", flush=True)
+        singles = _singles_table(model, args.singles_per_kind, args.seed)
+    timing = _timing(model, args.repeat, args.seed)
+
+    print()
+    print(f"Numbers, {args.per_kind} per kind, seed {args.seed}, auto mode")
+    print("| kind | exact number | right digit count | per digit | refused |")
+    print("| --- | --- | --- | --- | --- |")
+    for kind, r in rows.items():
+        print(
+            f"| {kind} | {r['exact']:.1%} | {r['right_count']:.1%} | {r['per_digit']:.1%} "
+            f"| {r['refused']:.1%} |"
+        )
+    if singles:
+        print()
+        print(f"Single digits (testkit/uploads.py), {args.singles_per_kind} per kind")
+        print("| kind | digit mode (today) | auto mode | difference (points) |")
+        print("| --- | --- | --- | --- |")
+        for kind, r in singles.items():
+            diff = 100 * (r["auto"] - r["digit"])
+            print(f"| {kind} | {r['digit']:.1%} | {r['auto']:.1%} | {diff:+.1f} |")
+    print()
+    print(f"12 MP photo of a 6-digit number, load_image + read, CPU ms over {args.repeat} runs")
+    for key, value in timing.items():
+        print(f"{key}: {value}")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"machine: {machine}, python {platform.python_version()}")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps({"numbers": rows, "singles": singles, "timing": timing}, indent=2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""Read a decoded image as one digit or as a whole number.
+
+``read(image, model)`` is the one entry point: it cuts the line into digits (``ml.segment``),
+turns each into model input by the same step as a single digit, and returns a ``Reading`` with
+the text, each digit's box, input and probabilities, and the confidence of the whole.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+from PIL import Image
+
+from ml.predict import LOW_CONFIDENCE_THRESHOLD
+from ml.preprocess import NoDigitFound, locate_digit
+from ml.segment import DigitCrop, segment
+
+# A line no wider than this many times its height holds one digit, however many marks it has:
+# two digits side by side are wider unless both are 1s (measured on testkit/numbers.py).
+ONE_DIGIT_ASPECT = 0.85
+
+Mode = Literal["auto", "digit", "number"]
+MODES: tuple[Mode, ...] = ("auto", "digit", "number")
+
+
+class Classifier(Protocol):
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit of a reading.
+
+    ``box`` (x0, y0, x1, y1): the digit's ink in the decoded image's pixels (x1, y1 exclusive).
+    ``model_input`` (28, 28) float32 in [0, 1]: what the model saw. ``digit`` 0-9, its
+    ``confidence`` (the top probability), ``probabilities`` the 10 class probabilities (floats,
+    index = digit), ``low_confidence`` whether ``confidence`` is below the reading's threshold.
+    """
+
+    box: tuple[int, int, int, int]
+    model_input: np.ndarray
+    digit: int
+    confidence: float
+    probabilities: tuple[float, ...]
+    low_confidence: bool
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an image says: ``text`` (the digits left to right, leading zeros kept), ``digits``
+    (one ``DigitReading`` each), ``confidence`` (the product of the digits' confidences),
+    ``low_confidence`` (any digit low) and ``mode`` ("digit" when the image was read as a
+    single digit by today's digit path, "number" when it was cut into digits)."""
+
+    text: str
+    digits: tuple[DigitReading, ...]
+    confidence: float
+    low_confidence: bool
+    mode: Literal["digit", "number"]
+
+
+def _reading(
+    crops: list[DigitCrop],
+    model: Classifier,
+    threshold: float,
+    mode: Literal["digit", "number"],
+) -> Reading:
+    batch = np.stack([c.model_input for c in crops]).astype(np.float32, copy=False)
+    proba = np.asarray(model.predict_proba(batch), dtype=np.float64).reshape(len(crops), -1)
+    digits = []
+    for crop, row in zip(crops, proba, strict=True):
+        digit = int(np.argmax(row))
+        confidence = float(row[digit])
+        digits.append(
+            DigitReading(
+                box=crop.box,
+                model_input=crop.model_input,
+                digit=digit,
+                confidence=confidence,
+                probabilities=tuple(float(p) for p in row),
+                low_confidence=confidence < threshold,
+            )
+        )
+    return Reading(
+        text="".join(str(d.digit) for d in digits),
+        digits=tuple(digits),
+        confidence=math.prod(d.confidence for d in digits),
+        low_confidence=any(d.low_confidence for d in digits),
+        mode=mode,
+    )
+
+
+def _one_digit(image: Image.Image) -> list[DigitCrop]:
+    x, box = locate_digit(image)
+    return [DigitCrop(box=box, model_input=x)]
+
+
+def read(
+    image: Image.Image,
+    model: Classifier,
+    *,
+    mode: Mode = "auto",
+    low_confidence_threshold: float = LOW_CONFIDENCE_THRESHOLD,
+) -> Reading:
+    """Read ``image`` (a decoded PIL image, e.g. from ``load_image``) with ``model``.
+
+    ``model.predict_proba`` maps (n, 28, 28) float32 to (n, 10) float64. ``mode``:
+    "digit" reads exactly one digit, with the same model input as ``to_mnist(image)``;
+    "number" cuts the line into digits, however many; "auto" (default) does what the image
+    holds: when the line is one digit it reads it exactly as "digit" mode does.
+
+    Raises ``ImageRejected``: "no_digit" (no digit found), and in "auto"/"number" mode also
+    "several_lines" and "too_many_marks" (see ``ml.segment.segment``); "not_an_image" when the
+    pixels cannot be read. ``ValueError`` for an unknown mode.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "digit":
+        return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+    try:
+        crops = segment(image, predict_proba=model.predict_proba)
+    except NoDigitFound:
+        if mode == "number":
+            raise
+        # A lone stroke the line's rules drop (a 1 as long as a margin line) is still a digit.
+        return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+    if mode == "auto" and _one_digit_wide(crops):
+        try:
+            return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+        except NoDigitFound:
+            # The line's one mark passed the segmenter but not the single-digit selection.
+            pass
+    return _reading(crops, model, low_confidence_threshold, "number")
+
+
+def _one_digit_wide(crops: list[DigitCrop]) -> bool:
+    """Whether the line is one mark, or no wider than one digit can be (a 5 whose bar came
+    off, a 0 in two strokes): numbers of two or more digits are wider."""
+    if len(crops) == 1:
+        return True
+    x0, y0 = min(c.box[0] for c in crops), min(c.box[1] for c in crops)
+    x1, y1 = max(c.box[2] for c in crops), max(c.box[3] for c in crops)
+    return x1 - x0 <= ONE_DIGIT_ASPECT * (y1 - y0)

@@ -1,0 +1,580 @@
+"""Cut one line of handwritten digits into digit crops, left to right.
+
+The ink is found by ``preprocess.find_marks`` (the same binarisation and cleaning as
+``to_mnist``), and every crop becomes model input through ``preprocess.normalise_crop`` (the same
+step as a single digit), so a digit read inside a number looks to the model as it would alone.
+
+Marks are grouped into digits by geometry: pieces closer than a stroke width are one mark (a
+dotted or broken stroke), marks stacked in the same columns are one digit (the bar of a 5, the
+crossbar of a 7, the open top of a 4), small marks join the digit they touch or are dropped as
+specks; blots, the sheet's edge and the remains of ruled lines are dropped. A mark too wide for
+one digit (touching or overlapping neighbours) is cut along least-ink paths, where and into as
+many pieces as the model reads most confidently.
+
+The line is analysed at LINE_LONG_SIDE (512) rather than to_mnist's 256 pixels, so a crop's
+model input is close to, not bit-identical with, what to_mnist gives for the same digit alone;
+``ml.reading.read`` answers single digits through to_mnist itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from ml.preprocess import (
+    MIN_WORK_LONG_SIDE,
+    ImageRejected,
+    Marks,
+    NoDigitFound,
+    find_marks,
+    normalise_crop,
+)
+
+# A line of digits is analysed at about this long side: to_mnist's WORK_LONG_SIDE (256) leaves
+# a pen stroke of a digit one tenth of the frame wide too thin to find.
+LINE_LONG_SIDE = 512
+# More digits than this in one line is not a number people upload to be read.
+MAX_MARKS = 20
+# A line whose digits are shorter than this (analysed pixels) is looked at again from the
+# decoded image, at a scale where they are about REFINE_HEIGHT tall (as to_mnist does for one).
+REFINE_BELOW = 48
+REFINE_HEIGHT = 64
+REFINE_MAX_LONG_SIDE = 1024
+# Rows (columns) this much inked are ruled lines (a margin line), not writing.
+RULED_ROW_FILL = 0.5
+RULED_COLUMN_FILL = 0.85
+# A mark at most this many line heights wide is read whole; up to ALWAYS_SPLIT_ABOVE it is read
+# whole unless cuts read clearly better; wider ones are always cut.
+# Handwritten digits are 0.3-1.0 of their height wide.
+SPLIT_ABOVE = 0.95
+ALWAYS_SPLIT_ABOVE = 1.45
+ALONE_SPLIT_ABOVE = 2.0
+# A mark the model reads whole this surely is not cut, unless it is too wide for one digit.
+SURE_WHOLE = 0.8
+# Log-probability the cut pieces must gain over reading the mark whole.
+SPLIT_MARGIN = 0.35
+# A piece is 0.12-1.15 line heights wide (a 1 is about 0.2).
+MIN_PIECE_WIDTH = 0.12
+MAX_PIECE_WIDTH = 1.15
+MIN_PIECE_HEIGHT = 0.5
+# A piece narrower than this many heights and not read as a 1 loses this log-probability.
+NARROW_PIECE = 0.3
+NARROW_PENALTY = 0.7
+# Log-probability a cut costs per stroke it crosses.
+CROSSING_PENALTY = 0.35
+# Candidate cuts are also tried every GRID_STEP line heights.
+GRID_STEP = 0.2
+
+PredictProba = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class DigitCrop:
+    """One digit of a line: ``box`` (x0, y0, x1, y1) in the image's pixels (x1, y1 exclusive),
+    ``model_input`` (28, 28) float32 in [0, 1] in MNIST's format."""
+
+    box: tuple[int, int, int, int]
+    model_input: np.ndarray
+
+
+@dataclass
+class _Group:
+    labels: list[int]
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    mass: float
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    def absorb(self, other: _Group) -> None:
+        self.labels += other.labels
+        self.y0, self.y1 = min(self.y0, other.y0), max(self.y1, other.y1)
+        self.x0, self.x1 = min(self.x0, other.x0), max(self.x1, other.x1)
+        self.mass += other.mass
+
+
+def _without_ruled_rows(mask: np.ndarray) -> np.ndarray:
+    """Remove what is left of ruled paper's lines: rows (columns) mostly inked across the
+    frame, except where a stroke crosses them (a run across them longer than a
+    printed line is thick). to_mnist's rule removal needs whole lines, which a faint line
+    broken into dashes at this resolution is not."""
+    h, w = mask.shape
+    out = mask
+    # A digit's stem fills most of a column of a tight crop; only a margin line fills all of it.
+    for axis, fill in ((1, w * RULED_ROW_FILL), (0, h * RULED_COLUMN_FILL)):
+        counts = mask.sum(axis=axis)
+        lines = ndi.maximum_filter1d(counts > fill, 3)
+        if not lines.any():
+            continue
+        # Pixels in a run at least 7 long across the line's direction belong to a stroke.
+        shape = (7, 1) if axis == 1 else (1, 7)
+        crossing = ndi.binary_opening(mask, structure=np.ones(shape, dtype=bool))
+        on_line = lines[:, None] if axis == 1 else lines[None, :]
+        out = out & ~(on_line & ~crossing)
+    return out
+
+
+def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
+    """Label the marks, joining pieces less than about a stroke width apart (a dotted or broken
+    stroke), and drop blots, the sheet's edge and the dashes of printed rules. Returns the
+    (h, w) int32 labels and one single-mark group per label kept."""
+    full = _without_ruled_rows(marks.mask)
+    labels = np.zeros(full.shape, dtype=np.int32)
+    rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
+    if rows.size == 0:
+        return labels, []
+    # Only the part of the frame with ink is worked on (most of a photo is paper).
+    oy, ox = int(rows[0]), int(cols[0])
+    mask = full[oy : rows[-1] + 1, ox : cols[-1] + 1]
+    boundary = mask & ~ndi.binary_erosion(mask, border_value=0)
+    width = 2 * float(mask.sum()) / max(float(boundary.sum()), 1.0)
+    reach = max(1, round(0.6 * width))
+    linked = ndi.maximum_filter(np.pad(mask, reach), size=2 * reach + 1)[reach:-reach, reach:-reach]
+    local, n = ndi.label(linked, structure=np.ones((3, 3), dtype=bool))
+    local = np.where(mask, local, 0).astype(np.int32)
+    labels[oy : oy + mask.shape[0], ox : ox + mask.shape[1]] = local
+    flat = local.ravel()
+    ink = marks.ink[oy : oy + mask.shape[0], ox : ox + mask.shape[1]]
+    mass = np.bincount(flat, weights=ink.ravel(), minlength=n + 1)
+    area = np.bincount(flat, minlength=n + 1)
+    edge = np.bincount(flat[boundary.ravel()], minlength=n + 1)
+    groups = []
+    for i, sl in enumerate(ndi.find_objects(local), start=1):
+        if sl is None:
+            continue
+        g = _Group(
+            [i],
+            sl[0].start + oy,
+            sl[0].stop + oy,
+            sl[1].start + ox,
+            sl[1].stop + ox,
+            float(mass[i]),
+        )
+        # The sheet's edge, a desk or a frame drawn around the page: along the border, as long
+        # as most of the frame. A digit of a number is never that big.
+        border = g.y0 == 0 or g.x0 == 0 or g.y1 == full.shape[0] or g.x1 == full.shape[1]
+        if border and (g.width > 0.6 * full.shape[1] or g.height > 0.6 * full.shape[0]):
+            continue
+        # A blot or a shadow: solid, its strokes as wide as a third of its length.
+        solid = area[i] > 0.7 * g.height * g.width
+        if solid and 2 * area[i] / max(1, edge[i]) > 0.3 * max(g.height, g.width) and n > 1:
+            continue
+        groups.append(g)
+    return labels, _without_rules(groups, width, full.shape)
+
+
+def _without_rules(groups: list[_Group], stroke: float, shape: tuple[int, int]) -> list[_Group]:
+    """Drop the dashes of printed rules (a notebook's lines or margin, broken where faint): two
+    thin marks along one row (column) that together span half the frame, or three a third."""
+    dropped: set[int] = set()
+    for axis in (0, 1):
+
+        def across(g: _Group, axis: int = axis) -> tuple[int, int]:
+            return (g.y0, g.y1) if axis == 0 else (g.x0, g.x1)
+
+        def along(g: _Group, axis: int = axis) -> tuple[int, int]:
+            return (g.x0, g.x1) if axis == 0 else (g.y0, g.y1)
+
+        thin = []
+        for g in groups:
+            a0, a1 = along(g)
+            c0, c1 = across(g)
+            if c1 - c0 <= max(3.0, 2.5 * stroke) and a1 - a0 > 2 * (c1 - c0):
+                thin.append(g)
+        frame = shape[1] if axis == 0 else shape[0]
+        for g in thin:
+            line = [t for t in thin if _overlap(*across(g), *across(t)) > 0]
+            span = max(along(t)[1] for t in line) - min(along(t)[0] for t in line)
+            if (len(line) >= 2 and span >= 0.5 * frame) or (len(line) >= 3 and span >= 0.3 * frame):
+                dropped.update(id(t) for t in line)
+    return [g for g in groups if id(g) not in dropped]
+
+
+def _line_height(groups: list[_Group]) -> float:
+    """The height of the line's digits: the tall marks among those with real ink."""
+    top = max(g.mass for g in groups)
+    heights = np.array([g.height for g in groups if g.mass >= 0.15 * top])
+    return float(np.percentile(heights, 75))
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return min(a1, b1) - max(a0, b0)
+
+
+def _bands(groups: list[_Group]) -> list[list[_Group]]:
+    """Groups stacked into horizontal bands of overlapping rows, top to bottom."""
+    bands: list[list[_Group]] = []
+    span: list[tuple[int, int]] = []
+    for g in sorted(groups, key=lambda g: g.y0):
+        if span and g.y0 < span[-1][1]:
+            bands[-1].append(g)
+            span[-1] = (span[-1][0], max(span[-1][1], g.y1))
+        else:
+            bands.append([g])
+            span.append((g.y0, g.y1))
+    return bands
+
+
+def _check_one_line(main: list[_Group]) -> None:
+    bands = _bands(main)
+    if len(bands) < 2:
+        return
+    if all(len(b) == 1 for b in bands) and all(
+        _overlap(a[0].x0, a[0].x1, b[0].x0, b[0].x1) > 0 for a, b in itertools.pairwise(bands)
+    ):
+        # One mark above another: a digit in pieces, not two lines.
+        return
+    raise ImageRejected(
+        "several_lines",
+        f"The image holds {len(bands)} lines of writing. "
+        "Please upload one line of digits (one number) at a time.",
+    )
+
+
+def _group(groups: list[_Group], height: float) -> list[_Group]:
+    """Join the marks of each digit; drop specks. Returns digits left to right."""
+    main = [g for g in groups if g.height >= 0.5 * height]
+    # A thin dash longer than a 5's bar or a 7's crossbar: what is left of a ruled line.
+    small = [
+        g
+        for g in groups
+        if g.height < 0.5 * height and not (g.height <= 0.1 * height and g.width > 0.7 * height)
+    ]
+    main.sort(key=lambda g: g.x0)
+    digits: list[_Group] = []
+    for g in main:
+        # Stacked in the same columns: the open top of a 4, a 1's flag, a stroke broken across.
+        if digits and _overlap(digits[-1].x0, digits[-1].x1, g.x0, g.x1) >= 0.5 * min(
+            g.width, digits[-1].width
+        ):
+            digits[-1].absorb(g)
+        else:
+            digits.append(g)
+    biggest = max((g.mass for g in main), default=0.0)
+    kept_small = []
+    for g in sorted(small, key=lambda g: -g.mass):
+        best, best_score = None, 0.0
+        for d in digits:
+            gap_y = max(d.y0 - g.y1, g.y0 - d.y1, 0)
+            if gap_y > 0.35 * height:
+                continue
+            shared = _overlap(d.x0, d.x1, g.x0, g.x1)
+            # The bar of a 5, the crossbar of a 7: above or across the digit's own columns.
+            score = shared / max(1, g.width) if shared > 0 else 0.0
+            if shared <= 0 and -shared < 0.15 * height:
+                score = 0.01 * (1 - (-shared) / (0.15 * height))
+            if score > best_score:
+                best, best_score = d, score
+        if best is not None:
+            best.absorb(g)
+        elif max(g.height, g.width) >= 0.35 * height and g.mass >= 0.1 * biggest:
+            kept_small.append(g)
+    digits += kept_small
+    # A long flat stroke under or through the line (an underline, a dash) is not a digit.
+    digits = [d for d in digits if not (d.height < 0.3 * height and d.width > 1.2 * height)]
+    digits.sort(key=lambda d: (d.x0 + d.x1) / 2)
+    return digits
+
+
+@dataclass
+class _Piece:
+    # All in a window of the analysed image whose top-left pixel is ``origin`` (y, x).
+    mask: np.ndarray  # (h, w) bool, the piece's ink
+    box: tuple[int, int, int, int]  # y0, y1, x0, x1 window pixels
+    allowed: np.ndarray  # (h, w) bool, where its soft crop may take ink from
+    origin: tuple[int, int]
+
+    def analysed_box(self) -> tuple[int, int, int, int]:
+        y0, y1, x0, x1 = self.box
+        oy, ox = self.origin
+        return y0 + oy, y1 + oy, x0 + ox, x1 + ox
+
+
+def _cut_paths(own: np.ndarray, columns: list[int], reach: int) -> np.ndarray:
+    """For each of ``columns``, the top-to-bottom cut of least ink through ``own`` (h, w) bool
+    that starts near it, moves at most one column per row and stays within ``reach`` of it.
+    Returns (len(columns), h) int64 columns."""
+    h, w = own.shape
+    offsets = np.arange(-reach, reach + 1)
+    centre = np.asarray(columns)[:, None]
+    span = centre + offsets[None, :]  # (k, 2 * reach + 1)
+    inside = (span >= 0) & (span < w)
+    # Ink costs most; drifting from the chosen column a little, so empty runs stay straight.
+    cost = own[:, np.clip(span, 0, w - 1)].astype(np.float32)  # (h, k, 2 * reach + 1)
+    cost += np.float32(0.01) * np.abs(offsets)
+    cost[:, ~inside] = np.inf
+    total = cost[0].copy()
+    back = np.zeros(cost.shape, dtype=np.int8)
+    pad = np.full((len(columns), 1), np.inf, dtype=np.float32)
+    for y in range(1, h):
+        choices = np.stack([np.hstack([pad, total[:, :-1]]), total, np.hstack([total[:, 1:], pad])])
+        step = np.argmin(choices, axis=0)
+        total = np.take_along_axis(choices, step[None], axis=0)[0] + cost[y]
+        back[y] = step - 1
+    at = np.argmin(total, axis=1)
+    rows = np.arange(len(columns))
+    paths = np.empty((len(columns), h), dtype=np.int64)
+    for y in range(h - 1, -1, -1):
+        paths[:, y] = at
+        at = at + back[y, rows, at]
+    return paths - reach + centre
+
+
+@dataclass
+class _Window:
+    """A digit group's surroundings: ``own`` (h, w) bool its ink, ``ink`` (h, w) bool all the
+    marks, ``group`` its box in window pixels, ``origin`` (y, x) of the window in the image."""
+
+    own: np.ndarray
+    ink: np.ndarray
+    group: _Group
+    origin: tuple[int, int]
+
+
+def _piece(window: _Window, left: np.ndarray, right: np.ndarray) -> _Piece | None:
+    """The ink of the window's group between the cuts ``left`` and ``right`` ((group height,)
+    columns within the group's box), minus the stray tips of a neighbour's strokes that cross
+    a cut."""
+    own, group = window.own, window.group
+    y0, y1, x0, x1 = group.y0, group.y1, group.x0, group.x1
+    xs = np.arange(x1 - x0)[None, :]
+    between = (xs >= left[:, None]) & (xs < right[:, None])
+    part = own[y0:y1, x0:x1] & between
+    labels, n = ndi.label(part, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return None
+    if n > 1:
+        areas = np.bincount(labels.ravel())[1:]
+        keep = np.concatenate([[False], areas >= 0.15 * areas.max()])
+        part = keep[labels]
+    ys = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    box = (y0 + int(ys[0]), y0 + int(ys[-1]) + 1, x0 + int(cols[0]), x0 + int(cols[-1]) + 1)
+    full = np.zeros_like(own)
+    full[y0:y1, x0:x1] = part
+    allowed = ~(window.ink & ~full)
+    allowed[y0:y1, x0:x1] &= between
+    return _Piece(full, box, allowed, window.origin)
+
+
+def _crossings(along: np.ndarray) -> int:
+    """How many separate runs of ink a cut meets: ``along`` (h,) bool, the ink under its path."""
+    return int(np.count_nonzero(along[1:] & ~along[:-1]) + int(along[0]))
+
+
+def _cut_columns(own: np.ndarray, height: float) -> list[int]:
+    """Candidate columns to cut a group's ink (h, w) bool: the local minima of the column
+    profile (where few pixels are ink), and a regular grid between them, since where two
+    digits overlap the way between them is rarely the thinnest column."""
+    w = own.shape[1]
+    profile = ndi.uniform_filter1d(own.sum(axis=0).astype(np.float64), 3)
+    edge = max(1, round(MIN_PIECE_WIDTH * height))
+    spacing = max(2, round(0.12 * height))
+    low = ndi.minimum_filter1d(profile, 2 * spacing + 1)
+    minima = [c for c in range(edge, w - edge + 1) if profile[c] <= low[c]]
+    step = max(2, round(GRID_STEP * height))
+    grid = list(range(edge, w - edge + 1, step))
+    picks: list[int] = []
+    for c in sorted(minima, key=lambda c: profile[c]) + grid:
+        if all(abs(c - p) >= 0.5 * spacing for p in picks):
+            picks.append(c)
+    return sorted(picks)
+
+
+def _crop_input(marks: Marks, piece: _Piece) -> np.ndarray | None:
+    crop = marks.soft_crop(piece.mask, piece.box, allowed=piece.allowed, origin=piece.origin)
+    return normalise_crop(crop)
+
+
+def _split(
+    marks: Marks,
+    window: _Window,
+    height: float,
+    predict_proba: PredictProba | None,
+    *,
+    alone: bool,
+) -> list[tuple[_Piece, np.ndarray]]:
+    """Read a group whole or cut into pieces, whichever the model finds most probable.
+
+    Without ``predict_proba`` the group is read whole. Otherwise a group up to SPLIT_ABOVE
+    line heights wide is read whole, and so is one up to ALWAYS_SPLIT_ABOVE (ALONE_SPLIT_ABOVE
+    when ``alone`` in its line) that the model reads whole with at least SURE_WHOLE. Else cuts
+    are chosen among least-ink paths from candidate columns: the count of pieces whose mean
+    log-probability (less CROSSING_PENALTY per stroke a cut crosses) is highest wins, reading
+    whole having a head start of SPLIT_MARGIN.
+    """
+    group = window.group
+    gh, gw = group.height, group.width
+    full_left = np.zeros(gh, dtype=np.int64)
+    full_right = np.full(gh, gw, dtype=np.int64)
+    whole = _piece(window, full_left, full_right)
+    ratio = gw / height
+    if whole is None:
+        return []
+    x = x_whole = _crop_input(marks, whole)
+    if ratio <= SPLIT_ABOVE or predict_proba is None:
+        return [(whole, x)] if x is not None else []
+    sure = x is not None and float(predict_proba(x[None]).max()) >= SURE_WHOLE
+    if sure and ratio <= (ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE):
+        return [(whole, x)]
+    local = window.own[group.y0 : group.y1, group.x0 : group.x1]
+    reach = max(1, round(0.2 * height))
+    columns = _cut_columns(local, height)
+    cuts = [full_left, *(_cut_paths(local, columns, reach) if columns else []), full_right]
+    rows = np.arange(gh)
+    # Strokes each cut crosses: one where two digits touch, two through the middle of a 0.
+    crossed = [0] + [_crossings(local[rows, np.minimum(c, gw - 1)]) for c in cuts[1:-1]] + [0]
+    widest = MAX_PIECE_WIDTH * height
+    # A mark alone in its line may be one wide digit (a 5 with a long bar, a 2 with a tail).
+    widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
+    narrowest = MIN_PIECE_WIDTH * height
+    middle = [float(np.median(c)) for c in cuts]
+    spans = []
+    for i, j in itertools.combinations(range(len(cuts)), 2):
+        width = middle[j] - middle[i]
+        is_whole = i == 0 and j == len(cuts) - 1
+        fits = narrowest <= width <= widest and not is_whole
+        if fits or (is_whole and ratio <= widest_whole):
+            spans.append((i, j))
+    pieces, inputs, keep = [], [], []
+    for i, j in spans:
+        if (i, j) == (0, len(cuts) - 1):
+            piece, x = whole, x_whole
+        else:
+            piece = _piece(window, cuts[i], cuts[j])
+            if piece is not None and piece.box[1] - piece.box[0] < MIN_PIECE_HEIGHT * height:
+                # A tip or a tail cut off a digit, not a digit: digits stand as tall as the line.
+                piece = None
+            x = _crop_input(marks, piece) if piece is not None else None
+        if x is not None:
+            keep.append((i, j))
+            pieces.append(piece)
+            inputs.append(x)
+    if not inputs:
+        return []
+    proba = predict_proba(np.stack(inputs))
+    score = {}
+    for k, span in enumerate(keep):
+        digit = int(np.argmax(proba[k]))
+        value = float(np.log(max(proba[k, digit], 1e-3)))
+        # A sliver read as anything but a 1 is most likely part of a digit.
+        if middle[span[1]] - middle[span[0]] < NARROW_PIECE * height and digit != 1:
+            value -= NARROW_PENALTY
+        score[span] = value
+    index = {span: k for k, span in enumerate(keep)}
+    last = len(cuts) - 1
+    # best[j][n]: the highest total log-probability of n pieces from the left edge to cut j.
+    best = [[(-np.inf, -1)] * (last + 1) for _ in range(last + 1)]
+    best[0][0] = (0.0, -1)
+    for j in range(1, last + 1):
+        for i in range(j):
+            if (i, j) not in score:
+                continue
+            for n in range(1, j + 1):
+                prev = best[i][n - 1][0]
+                total = prev + score[(i, j)] - CROSSING_PENALTY * crossed[i]
+                if prev > -np.inf and total > best[j][n][0]:
+                    best[j][n] = (total, i)
+    # The count of pieces whose mean log-probability is highest (the whole has a head start).
+    means = [best[last][n][0] / n if n else -np.inf for n in range(last + 1)]
+    if np.isfinite(means[1]) and (0, last) in score:
+        means[1] += SPLIT_MARGIN
+    count = int(np.argmax(means))
+    if not np.isfinite(means[count]):
+        return []
+    chain, j = [], last
+    for n in range(count, 0, -1):
+        i = best[j][n][1]
+        chain.append(index[(i, j)])
+        j = i
+    return [(pieces[k], inputs[k]) for k in reversed(chain)]
+
+
+def _analyse(
+    image: Image.Image, region: tuple[int, int, int, int] | None, long_side: int
+) -> tuple[Marks, np.ndarray, list[_Group], float]:
+    marks = find_marks(image, region=region, long_side=long_side)
+    labels, groups = _marks(marks)
+    if not groups:
+        raise NoDigitFound()
+    height = _line_height(groups)
+    return marks, labels, groups, height
+
+
+def _too_many(count: int) -> ImageRejected:
+    return ImageRejected(
+        "too_many_marks",
+        f"The image holds {count} separate marks; a number can have at most {MAX_MARKS} digits. "
+        "Please upload one number, written on a line by itself.",
+    )
+
+
+def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) -> list[DigitCrop]:
+    """Cut the one line of digits in ``image`` into digit crops, left to right.
+
+    ``predict_proba`` ((n, 28, 28) float32 -> (n, 10) float64, e.g. ``Model.predict_proba``)
+    chooses where touching digits are cut; without it the cut goes through the thinnest ink
+    and marks narrow enough for one digit are kept whole. Raises ``ImageRejected`` with code
+    ``no_digit`` (no ink), ``several_lines`` (writing on more than one line) or
+    ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
+    """
+    marks, labels, groups, height = _analyse(image, None, LINE_LONG_SIDE)
+    main = [g for g in groups if g.height >= 0.5 * height]
+    _check_one_line(main)
+    digits = _group(groups, height)
+    if len(digits) > MAX_MARKS:
+        raise _too_many(len(digits))
+    ratio = max(image.size) / max(marks.ink.shape)
+    if digits and height < REFINE_BELOW and ratio > 1.5 and max(image.size) >= MIN_WORK_LONG_SIDE:
+        # Small writing in a big photo: read the line again from the decoded pixels.
+        y0, y1 = min(d.y0 for d in digits), max(d.y1 for d in digits)
+        x0, x1 = min(d.x0 for d in digits), max(d.x1 for d in digits)
+        margin = round(0.5 * height)
+        box = marks.image_box((max(0, y0 - margin), y1 + margin, max(0, x0 - margin), x1 + margin))
+        long_side = min(
+            REFINE_MAX_LONG_SIDE,
+            max(box[2] - box[0], box[3] - box[1]),
+            round(max(x1 - x0, y1 - y0, 1) * REFINE_HEIGHT / height),
+        )
+        try:
+            refined = _analyse(image, box, long_side)
+        except NoDigitFound:
+            refined = None
+        if refined is not None:
+            marks, labels, groups, height = refined
+            digits = _group(groups, height)
+            if len(digits) > MAX_MARKS:
+                raise _too_many(len(digits))
+    crops: list[DigitCrop] = []
+    h, w = labels.shape
+    for d in digits:
+        # Each digit is worked on in a window a little larger than its box (the soft crop's
+        # halo is 2 pixels): the same result as on the whole image, for far less work.
+        wy0, wy1 = max(0, d.y0 - 3), min(h, d.y1 + 3)
+        wx0, wx1 = max(0, d.x0 - 3), min(w, d.x1 + 3)
+        window = _Window(
+            own=np.isin(labels[wy0:wy1, wx0:wx1], d.labels),
+            ink=marks.mask[wy0:wy1, wx0:wx1],
+            group=_Group(d.labels, d.y0 - wy0, d.y1 - wy0, d.x0 - wx0, d.x1 - wx0, d.mass),
+            origin=(wy0, wx0),
+        )
+        for piece, x in _split(marks, window, height, predict_proba, alone=len(digits) == 1):
+            crops.append(DigitCrop(box=marks.image_box(piece.analysed_box()), model_input=x))
+    if len(crops) > MAX_MARKS:
+        raise _too_many(len(crops))
+    if not crops:
+        raise NoDigitFound()
+    return crops

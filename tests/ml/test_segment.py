@@ -1,0 +1,196 @@
+"""segment: one line of handwriting cut into digit crops, left to right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage as ndi
+
+from ml.preprocess import ImageRejected, find_marks, normalise_crop, to_mnist
+from ml.segment import MAX_MARKS, segment
+from tests.ml.helpers import big_digit
+
+PEN = 14  # stroke width of the drawn test digits, in pixels
+
+
+def _first(labels: np.ndarray, digit: int) -> int:
+    return int(np.flatnonzero(labels == digit)[0])
+
+
+def line_image(
+    images: list[np.ndarray],
+    *,
+    gap: float | list[float] = 0.35,
+    scale: int = 5,
+    margin: int = 80,
+) -> Image.Image:
+    """MNIST digits (28, 28) uint8 written left to right in dark ink on white paper, ``gap``
+    digit heights apart (negative: overlapping), or one gap per neighbouring pair."""
+    covs = []
+    for image in images:
+        cov = big_digit(image, scale)
+        ys = np.flatnonzero(cov.max(axis=1) > 0.1)
+        xs = np.flatnonzero(cov.max(axis=0) > 0.1)
+        covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+    height = max(c.shape[0] for c in covs)
+    gaps = gap if isinstance(gap, list) else [gap] * (len(covs) - 1)
+    steps = [round(g * height) for g in gaps] + [0]
+    width = sum(c.shape[1] for c in covs) + sum(steps)
+    page = np.zeros((height + 2 * margin, width + 2 * margin), dtype=np.float32)
+    x = margin
+    for cov, step in zip(covs, steps, strict=True):
+        y = margin + height - cov.shape[0]
+        region = page[y : y + cov.shape[0], x : x + cov.shape[1]]
+        np.maximum(region, cov, out=region)
+        x += cov.shape[1] + step
+    return Image.fromarray((245 - 225 * page).astype(np.uint8), "L")
+
+
+def drawn(strokes: list[list[tuple[float, float]]], size: tuple[int, int] = (400, 300)) -> Image:
+    """Pen strokes (polylines in pixels) in dark ink on white paper."""
+    image = Image.new("L", size, 245)
+    draw = ImageDraw.Draw(image)
+    for points in strokes:
+        if len(points) == 1:
+            x, y = points[0]
+            draw.ellipse([x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2], fill=20)
+        else:
+            draw.line(points, fill=20, width=PEN, joint="curve")
+    return image
+
+
+def ink_pieces(image: Image.Image) -> int:
+    return ndi.label(find_marks(image).mask, structure=np.ones((3, 3), dtype=bool))[1]
+
+
+def test_separated_digits_come_out_left_to_right_with_their_boxes(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, labels = mnist_test_small
+    picks = [images[_first(labels, d)] for d in (0, 4, 2)]
+    image = line_image(picks)
+    crops = segment(image)
+    assert len(crops) == 3
+    lefts = [c.box[0] for c in crops]
+    assert lefts == sorted(lefts)
+    for crop, digit in zip(crops, picks, strict=True):
+        x0, y0, x1, y1 = crop.box
+        assert 0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height
+        assert crop.model_input.shape == (28, 28) and crop.model_input.dtype == np.float32
+        # Each crop is the digit as to_mnist would see it alone.
+        alone = to_mnist(Image.fromarray(digit))
+        assert np.corrcoef(crop.model_input.ravel(), alone.ravel())[0, 1] > 0.8
+
+
+def test_a_crop_goes_through_the_same_normalisation_as_a_single_digit(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, _ = mnist_test_small
+    image = line_image([images[3]])
+    marks = find_marks(image)
+    ys, xs = np.flatnonzero(marks.mask.any(axis=1)), np.flatnonzero(marks.mask.any(axis=0))
+    box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
+    via_marks = normalise_crop(marks.soft_crop(marks.mask, box))
+    assert via_marks is not None
+    np.testing.assert_array_equal(via_marks, to_mnist(image))
+    # segment analyses a line at a higher resolution than to_mnist, so close, not equal.
+    crop = segment(image)[0].model_input
+    assert np.corrcoef(crop.ravel(), to_mnist(image).ravel())[0, 1] > 0.95
+
+
+def test_five_with_a_detached_bar_is_one_digit() -> None:
+    image = drawn(
+        [
+            [(150, 60), (230, 58)],  # the bar, lifted off the body
+            [(150, 90), (145, 140), (190, 135), (215, 170), (205, 215), (160, 230), (135, 215)],
+        ]
+    )
+    assert len(segment(image)) == 1
+
+
+def test_seven_with_a_detached_crossbar_is_one_digit() -> None:
+    image = drawn([[(140, 60), (240, 60), (170, 240)], [(165, 150), (230, 150)]])
+    assert len(segment(image)) == 1
+
+
+def test_four_with_an_open_top_is_one_digit() -> None:
+    # The stem is lifted where the bar crosses it: two marks, stacked in the same columns.
+    image = drawn(
+        [[(150, 50), (130, 160), (240, 160)], [(210, 50), (210, 135)], [(210, 185), (210, 250)]]
+    )
+    assert len(segment(image)) == 1
+
+
+def test_dotted_stroke_is_one_digit() -> None:
+    # A 7 drawn in dots one pen width apart (a pen skipping on the paper).
+    points = [(140 + t, 60) for t in range(0, 100, 2 * PEN)]
+    points += [(240 - 0.35 * t, 60 + t) for t in range(2 * PEN, 190, 2 * PEN)]
+    image = drawn([[p] for p in points])
+    assert len(segment(image)) == 1
+
+
+def test_specks_around_a_number_are_dropped(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, labels = mnist_test_small
+    image = line_image([images[_first(labels, d)] for d in (3, 8)])
+    draw = ImageDraw.Draw(image)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        x, y = rng.uniform(5, image.width - 5), rng.uniform(5, image.height - 5)
+        draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=40)
+    assert len(segment(image)) == 2
+
+
+def test_ruled_paper_lines_are_not_digits(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, labels = mnist_test_small
+    plain = line_image([images[_first(labels, d)] for d in (5, 1, 7)], margin=120)
+    page = np.repeat(np.asarray(plain, dtype=np.float32)[..., None], 3, axis=2)
+    for y in range(10, page.shape[0], 40):
+        page[y : y + 2] = np.minimum(page[y : y + 2], (120, 150, 210))
+    page[:, 40:43] = np.minimum(page[:, 40:43], (220, 90, 100))
+    image = Image.fromarray(page.astype(np.uint8), "RGB")
+    assert len(segment(image)) == 3
+
+
+def test_touching_neighbours_are_cut_apart(
+    mnist_test_small: tuple[np.ndarray, np.ndarray], ml_result_model
+) -> None:
+    images, labels = mnist_test_small
+    image = line_image([images[_first(labels, d)] for d in (7, 2, 3)], gap=[0.4, -0.25])
+    assert ink_pieces(image) == 2, "the 2 and the 3 should touch in this test"
+    crops = segment(image, predict_proba=ml_result_model.predict_proba)
+    assert len(crops) == 3
+    assert crops[1].box[0] < crops[2].box[0]
+
+
+def test_more_than_twenty_marks_are_refused_with_the_count() -> None:
+    strokes = [[(40 + 50 * i, 100), (40 + 50 * i, 180)] for i in range(MAX_MARKS + 5)]
+    image = drawn(strokes, size=(40 + 50 * (MAX_MARKS + 5) + 40, 280))
+    with pytest.raises(ImageRejected) as info:
+        segment(image)
+    assert info.value.code == "too_many_marks"
+    assert str(MAX_MARKS + 5) in info.value.message
+
+
+def test_several_lines_are_refused(mnist_test_small: tuple[np.ndarray, np.ndarray]) -> None:
+    images, labels = mnist_test_small
+    top = np.asarray(line_image([images[_first(labels, d)] for d in (1, 2, 3)], margin=40))
+    bottom = np.asarray(line_image([images[_first(labels, d)] for d in (4, 5, 6)], margin=40))
+    width = max(top.shape[1], bottom.shape[1])
+    page = np.full((top.shape[0] + bottom.shape[0], width), 245, dtype=np.uint8)
+    page[: top.shape[0], : top.shape[1]] = top
+    page[top.shape[0] :, : bottom.shape[1]] = bottom
+    with pytest.raises(ImageRejected) as info:
+        segment(Image.fromarray(page, "L"))
+    assert info.value.code == "several_lines"
+    assert "2 lines" in info.value.message
+
+
+def test_blank_page_has_no_digit() -> None:
+    with pytest.raises(ImageRejected) as info:
+        segment(Image.new("RGB", (640, 480), (240, 238, 230)))
+    assert info.value.code == "no_digit"
