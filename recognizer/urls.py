@@ -5,7 +5,7 @@ from . import views
 app_name = "recognizer"
 
 urlpatterns = [
-    path("", views.upload, name="upload"),
+    path("", views.home, name="upload"),
     path("draw/", views.draw, name="draw"),
     path("predictions/", views.history, name="history"),
     path("predictions/<int:pk>/", views.detail, name="detail"),

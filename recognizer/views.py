@@ -25,6 +25,15 @@ def _visible_prediction(request: HttpRequest, pk: int) -> Prediction:
     return get_object_or_404(Prediction.objects.for_user(request.user), pk=pk)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """`/`: the upload page for users, a short introduction for visitors."""
+    if request.user.is_authenticated or request.method == "POST":
+        # A visitor's POST goes on to upload(), whose login_required sends them to log in.
+        return upload(request)
+    return render(request, "recognizer/landing.html")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
