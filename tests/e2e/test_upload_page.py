@@ -1,0 +1,134 @@
+"""The upload page in the browser: phones, photos over the limit, several files at once."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognizer.models import Prediction
+from testkit.browser import sign_up
+from tests.e2e.conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 375, "height": 812, "is_mobile": True, "has_touch": True}
+
+
+def sideways_noisy_photo(digit_png: bytes, *, seed: int = 0) -> bytes:
+    """A portrait JPEG stored sideways with EXIF orientation 6, as phones do, and grainy enough
+    to be large."""
+    digit = Image.open(io.BytesIO(digit_png)).convert("L")
+    upright = Image.new("L", (600, 800), 255)
+    upright.paste(digit, (160, 260))
+    grain = np.random.default_rng(seed).normal(0, 12, (800, 600))
+    pixels = np.clip(np.asarray(upright, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+    # Orientation 6 means "turn 90° clockwise to show": store it turned the other way.
+    stored = Image.fromarray(pixels).rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.convert("RGB").save(buffer, format="JPEG", quality=98, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.usefixtures("active_model")
+def test_a_photo_over_the_limit_is_shrunk_upright_in_the_browser(
+    signed_up, live_server, digit_png, tmp_path, settings
+):
+    photo = sideways_noisy_photo(digit_png)
+    settings.UPLOAD_MAX_BYTES = len(photo) // 3
+    page = signed_up
+    page.goto("/")
+    path = tmp_path / "IMG_0001.jpeg"
+    path.write_bytes(photo)
+
+    page.get_by_test_id("upload-input").set_input_files(path)
+    preview = page.get_by_alt_text("Preview of the image you chose")
+    preview.wait_for()
+    assert page.get_by_role("alert").filter(has_text="the limit is").count() == 0
+    page.get_by_test_id("upload-submit").click()
+
+    prediction = Prediction.objects.get()
+    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert prediction.original_filename == "IMG_0001.jpg"
+    with prediction.image.open("rb") as stored:
+        width, height = Image.open(stored).size
+    assert width < height, "the EXIF orientation was lost"
+
+
+def test_a_phone_gets_a_camera_button_and_no_drag_and_drop(new_context, live_server):
+    page = new_context(**PHONE).new_page()
+    sign_up(page, live_server.url, "phone", PASSWORD)
+
+    camera = page.get_by_test_id("camera-input")
+    assert camera.get_attribute("capture") == "environment"
+    assert camera.get_attribute("accept") == "image/*"
+    assert camera.get_attribute("name") == "image"
+    assert page.get_by_text("Take a photo", exact=True).is_visible()
+    assert page.get_by_text("Take a photo of the digit, or choose an image.").is_visible()
+    assert not page.get_by_text("Drag and drop").is_visible()
+
+
+def test_a_desktop_gets_drag_and_drop_and_no_camera_button(signed_up):
+    page = signed_up
+
+    assert page.get_by_text("Drag and drop an image here, or choose a file.").is_visible()
+    assert not page.get_by_text("Take a photo", exact=True).is_visible()
+
+
+@pytest.mark.usefixtures("active_model")
+def test_a_photo_taken_with_the_camera_is_read(new_context, live_server, digit_png, tmp_path):
+    page = new_context(**PHONE).new_page()
+    sign_up(page, live_server.url, "snap", PASSWORD)
+    path = tmp_path / "photo.png"
+    path.write_bytes(digit_png)
+
+    page.get_by_test_id("camera-input").set_input_files(path)
+    page.get_by_alt_text("Preview of the image you chose").wait_for()
+    page.get_by_test_id("upload-submit").click()
+
+    prediction = Prediction.objects.get()
+    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert prediction.original_filename == "photo.png"
+
+
+@pytest.mark.usefixtures("active_model")
+def test_several_files_at_once_give_one_result_each(signed_up, digit_png, tmp_path):
+    page = signed_up
+    paths = []
+    for name in ["first.png", "second.png", "third.png"]:
+        path = tmp_path / name
+        path.write_bytes(digit_png)
+        paths.append(path)
+
+    page.get_by_test_id("batch-input").set_input_files(paths)
+    page.get_by_test_id("batch-submit").click()
+
+    results = page.get_by_test_id("batch-result")
+    results.first.wait_for()
+    assert results.count() == 3
+    created = list(Prediction.objects.order_by("pk"))
+    assert [p.original_filename for p in created] == ["first.png", "second.png", "third.png"]
+    for row, prediction in zip(results.all(), created, strict=True):
+        assert row.get_by_test_id("batch-digit").text_content() == str(prediction.digit)
+        assert row.get_by_role("link").get_attribute("href") == f"/predictions/{prediction.pk}/"
+    results.nth(1).get_by_role("link").click()
+    page.wait_for_url(f"**/predictions/{created[1].pk}/")
+
+
+@pytest.mark.usefixtures("active_model")
+def test_a_bad_file_in_a_batch_is_named_and_nothing_is_stored(signed_up, digit_png, tmp_path):
+    page = signed_up
+    good = tmp_path / "good.png"
+    good.write_bytes(digit_png)
+    blank = tmp_path / "blank.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(buffer, format="PNG")
+    blank.write_bytes(buffer.getvalue())
+
+    page.get_by_test_id("batch-input").set_input_files([good, blank])
+    page.get_by_test_id("batch-submit").click()
+
+    page.get_by_role("alert").filter(has_text="“blank.png” (file 2 of 2)").wait_for()
+    assert Prediction.objects.count() == 0
