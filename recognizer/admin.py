@@ -2,8 +2,8 @@ import io
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -444,6 +444,34 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_retrain_permission(self, request):
+        return request.user.has_perm(RETRAIN_PERMISSION)
+
+    def get_urls(self):
+        return [
+            path(
+                "retrain/",
+                self.admin_site.admin_view(self.retrain_view),
+                name="recognizer_trainingrun_retrain",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_retrain": self.has_retrain_permission(request),
+            "retrain_url": reverse("admin:recognizer_trainingrun_retrain"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        """The list's "Retrain now" button: a retraining needs no selected rows."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        _enqueue_retraining(self, request)
+        return redirect("admin:recognizer_trainingrun_changelist")
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: TrainingRun):
