@@ -8,7 +8,7 @@ from PIL import Image
 
 from recognizer.models import Prediction
 from testkit.browser import sign_up
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, assert_accessible
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +68,7 @@ def test_a_phone_gets_a_camera_button_and_no_drag_and_drop(new_context, live_ser
     assert page.get_by_text("Take a photo", exact=True).is_visible()
     assert page.get_by_text("Take a photo of the digit, or choose an image.").is_visible()
     assert not page.get_by_text("Drag and drop").is_visible()
+    assert_accessible(page)
 
 
 def test_a_desktop_gets_drag_and_drop_and_no_camera_button(signed_up):
@@ -113,6 +114,7 @@ def test_several_files_at_once_give_one_result_each(signed_up, digit_png, tmp_pa
     for row, prediction in zip(results.all(), created, strict=True):
         assert row.get_by_test_id("batch-digit").text_content() == str(prediction.digit)
         assert row.get_by_role("link").get_attribute("href") == f"/predictions/{prediction.pk}/"
+    assert_accessible(page)
     results.nth(1).get_by_role("link").click()
     page.wait_for_url(f"**/predictions/{created[1].pk}/")
 
@@ -132,3 +134,4 @@ def test_a_bad_file_in_a_batch_is_named_and_nothing_is_stored(signed_up, digit_p
 
     page.get_by_role("alert").filter(has_text="“blank.png” (file 2 of 2)").wait_for()
     assert Prediction.objects.count() == 0
+    assert_accessible(page)
