@@ -100,6 +100,10 @@ def test_admin_pages_fit_and_have_no_serious_accessibility_violations(
     for url, name in [
         ("/admin/", "index"),
         ("/admin/recognizer/prediction/review/", "review"),
+        # Not yet here, until their admin is reworked (see the front branch's report): the
+        # predictions list and a prediction's page, where axe finds the list's label <select>
+        # unnamed (critical) and both pages apply an inline style that the CSP blocks.
+        (f"/admin/recognizer/modelversion/{active_model.pk}/stats/", "stats"),
         ("/admin/recognizer/modelversion/", "modelversions"),
         ("/admin/recognizer/trainingrun/", "trainingruns"),
     ]:
