@@ -31,18 +31,21 @@ def staff_context(new_context, live_server, staff_user, **options):
     return context
 
 
-@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize(("width", "scheme"), [(375, "light"), (1280, "light"), (1280, "dark")])
 def test_site_pages_have_no_serious_accessibility_violations(
-    new_context, live_server, active_model, digit_png, width
+    new_context, live_server, active_model, digit_png, width, scheme
 ):
-    page = new_context(width=width, height=812).new_page()
+    page = new_context(width=width, height=812, color_scheme=scheme).new_page()
+    ARTIFACTS.mkdir(exist_ok=True)
     problems = []
     for url in ["/", "/accounts/login/", "/accounts/signup/", "/no-such-page/"]:
         page.goto(url)
         problems += axe_serious(page)
+    page.goto("/")
+    page.screenshot(path=ARTIFACTS / f"landing-{width}-{scheme}.png", full_page=True)
 
-    sign_up(page, live_server.url, f"axe{width}", PASSWORD)
-    owner = get_user_model().objects.get(username=f"axe{width}")
+    sign_up(page, live_server.url, f"axe{width}{scheme}", PASSWORD)
+    owner = get_user_model().objects.get(username=f"axe{width}{scheme}")
     prediction = predictions.prediction_create(
         user=owner, image_file=io.BytesIO(digit_png), original_filename="mine.png"
     )
@@ -59,6 +62,9 @@ def test_site_pages_have_no_serious_accessibility_violations(
     ]:
         page.goto(url)
         problems += axe_serious(page)
+        if url in ("/", "/predictions/batch/?ids=" + str(prediction.pk)):
+            name = "upload" if url == "/" else "batch"
+            page.screenshot(path=ARTIFACTS / f"{name}-{width}-{scheme}.png", full_page=True)
 
     assert problems == [], "\n".join(problems)
 
