@@ -64,7 +64,7 @@ class MultipleFileField(forms.FileField):
 
 class BatchUploadForm(forms.Form):
     images = MultipleFileField(
-        label="Several images at once",
+        label="Images, one digit in each",
         help_text=f"Up to {MAX_BATCH_FILES} images, each up to 5 MB. If one is not usable, "
         "none is stored and we say which.",
         error_messages={

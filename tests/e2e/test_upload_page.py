@@ -8,11 +8,14 @@ from PIL import Image
 
 from recognizer.models import Prediction
 from testkit.browser import sign_up
-from tests.e2e.conftest import PASSWORD, assert_accessible
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, assert_accessible
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 375, "height": 812, "is_mobile": True, "has_touch": True}
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .map(el => el.tagName + '.' + el.className)"""
 
 
 def sideways_noisy_photo(digit_png: bytes, *, seed: int = 0) -> bytes:
@@ -135,3 +138,29 @@ def test_a_bad_file_in_a_batch_is_named_and_nothing_is_stored(signed_up, digit_p
     page.get_by_role("alert").filter(has_text="“blank.png” (file 2 of 2)").wait_for()
     assert Prediction.objects.count() == 0
     assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    "viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"]
+)
+def test_landing_and_upload_fit_the_screen(new_context, live_server, viewport):
+    page = new_context(**viewport).new_page()
+    width = viewport["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto("/")
+    page.get_by_test_id("landing-signup").wait_for()
+    assert page.get_by_test_id("landing-login").is_visible()
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    page.screenshot(path=ARTIFACTS / f"landing-{width}.png", full_page=True)
+
+    page.get_by_test_id("landing-signup").click()
+    page.get_by_label("Username").fill(f"fit{width}")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_test_id("upload-input").wait_for()
+
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    assert page.get_by_text("Take a photo", exact=True).is_visible() == (width == 375)
+    # Not full_page: Chromium drops the touch emulation (hover: none) for a full-page capture.
+    page.screenshot(path=ARTIFACTS / f"upload-{width}.png")
