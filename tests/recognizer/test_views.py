@@ -244,3 +244,16 @@ def test_other_user_cannot_send_feedback(client, other_user, prediction):
     client.force_login(other_user)
     response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 7})
     assert response.status_code == 404
+
+
+def test_upload_page_offers_the_camera_and_tells_the_script_the_limit(client, user, settings):
+    settings.UPLOAD_MAX_BYTES = 123_456
+    client.force_login(user)
+    html = client.get(reverse("recognizer:upload")).content.decode()
+
+    # The camera is a second input of the same field: the form still posts one `image`.
+    assert 'name="image" id="id_camera"' in html
+    assert 'capture="environment"' in html
+    assert html.count('data-max-bytes="123456"') == 3
+    assert f'action="{reverse("recognizer:upload_batch")}"' in html
+    assert 'name="images"' in html and " multiple " in html
