@@ -164,3 +164,20 @@ def test_landing_and_upload_fit_the_screen(new_context, live_server, viewport):
     assert page.get_by_text("Take a photo", exact=True).is_visible() == (width == 375)
     # Not full_page: Chromium drops the touch emulation (hover: none) for a full-page capture.
     page.screenshot(path=ARTIFACTS / f"upload-{width}.png")
+
+
+def test_too_many_files_are_refused_before_sending(signed_up, live_server, digit_png, tmp_path):
+    page = signed_up
+    paths = []
+    for i in range(21):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(digit_png)
+        paths.append(path)
+
+    page.get_by_test_id("batch-input").set_input_files(paths)
+    refusal = "at most 20 images at a time; you chose 21"
+    page.get_by_role("alert").filter(has_text=refusal).wait_for()
+    page.get_by_test_id("batch-submit").click()
+
+    assert page.url == f"{live_server.url}/"
+    assert Prediction.objects.count() == 0
