@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 
 from .security import unavailable_response
 
@@ -80,11 +81,11 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = (
-            settings.REQUEST_MAX_BYTES_API
-            if request.path.startswith("/api/")
-            else settings.REQUEST_MAX_BYTES
+        # The upload page's batch form carries as many files as an API batch.
+        batch = request.path.startswith("/api/") or request.path == reverse(
+            "recognizer:upload_batch"
         )
+        limit = settings.REQUEST_MAX_BYTES_API if batch else settings.REQUEST_MAX_BYTES
         if length <= limit:
             return self.get_response(request)
         detail = (

@@ -3,6 +3,10 @@ from django.urls import include, path
 
 from digitsite.health import healthz
 
+admin.site.site_header = "Digits administration"
+admin.site.site_title = "Digits admin"
+admin.site.index_title = "Reviews, models and retraining"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

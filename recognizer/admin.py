@@ -2,12 +2,13 @@ import io
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import export, model_versions, retraining, review, tasks
@@ -336,18 +337,23 @@ class PredictionAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/recognizer/prediction/review.html", context)
 
 
+# The model versions and training runs lists have more columns than fit beside both the admin's
+# app sidebar and the filters on a 1280 px screen; the breadcrumbs lead back instead.
+WIDE_LIST = {"is_nav_sidebar_enabled": False}
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    # Fits beside the admin's sidebar and filters at 1280 px; the parent, the hash and the whole
+    # note are on each version's page.
     list_display = [
         "version",
         "kind",
-        "created_at",
+        "status",
         "accuracy",
         "heldout_accuracy",
-        "status",
-        "status_note",
-        "parent",
-        "sha256_short",
+        "note_short",
+        "created_at",
         "stats_link",
     ]
     list_filter = ["status", "kind"]
@@ -383,6 +389,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_retrain_permission(self, request):
         return request.user.has_perm(RETRAIN_PERMISSION)
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), **WIDE_LIST})
+
     def get_urls(self):
         return [
             path(
@@ -393,17 +402,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description="MNIST test accuracy")
+    @admin.display(description="MNIST")
     def accuracy(self, obj: ModelVersion):
         value = obj.mnist_accuracy
         return "—" if value is None else f"{value:.2%}"
 
-    @admin.display(description="Held-out reviewed accuracy")
+    @admin.display(description="Held-out reviewed")
     def heldout_accuracy(self, obj: ModelVersion):
         value = (obj.heldout_metrics or {}).get("accuracy")
         if value is None:
             return "—"
         return f"{value:.0%} of {obj.heldout_metrics.get('n', 0)}"
+
+    @admin.display(description="Note")
+    def note_short(self, obj: ModelVersion):
+        return Truncator(obj.status_note).chars(60)
 
     @admin.display(description="sha256")
     def sha256_short(self, obj: ModelVersion):
@@ -476,16 +489,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(admin.ModelAdmin):
+    # Fits beside the admin's sidebar and filters at 1280 px; the finish time is on each run's page.
     list_display = [
         "id",
         "state",
-        "progress_bar",
-        "stage",
+        "progress_and_stage",
         "candidate",
         "promoted",
         "requested_by",
         "created_at",
-        "finished_at",
     ]
     list_filter = ["state", "promoted"]
     readonly_fields = [
@@ -513,6 +525,43 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_retrain_permission(self, request):
+        return request.user.has_perm(RETRAIN_PERMISSION)
+
+    def get_urls(self):
+        return [
+            path(
+                "retrain/",
+                self.admin_site.admin_view(self.retrain_view),
+                name="recognizer_trainingrun_retrain",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            **WIDE_LIST,
+            "can_retrain": self.has_retrain_permission(request),
+            "retrain_url": reverse("admin:recognizer_trainingrun_retrain"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        """The list's "Retrain now" button: a retraining needs no selected rows."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        _enqueue_retraining(self, request)
+        return redirect("admin:recognizer_trainingrun_changelist")
+
+    @admin.display(description="Progress")
+    def progress_and_stage(self, obj: TrainingRun):
+        return format_html(
+            '{}<div class="run-stage">{}</div>',
+            self.progress_bar(obj),
+            Truncator(obj.stage).chars(80),
+        )
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: TrainingRun):

@@ -60,3 +60,43 @@ class FeedbackForm(forms.Form):
             "invalid_choice": "Choose a digit from 0 to 9.",
         },
     )
+
+
+MAX_BATCH_FILES = 20
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A FileField that cleans every file of a `multiple` input (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)) and data:
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
+class BatchUploadForm(forms.Form):
+    images = MultipleFileField(
+        label="Images, one digit in each",
+        help_text=f"Up to {MAX_BATCH_FILES} images, each up to 5 MB. If one is not usable, "
+        "none is stored and we say which.",
+        error_messages={
+            "required": "Choose one or more image files to upload.",
+            "empty": "One of the files you chose is empty.",
+        },
+    )
+
+    def clean_images(self) -> list:
+        files = self.cleaned_data["images"]
+        if len(files) > MAX_BATCH_FILES:
+            raise forms.ValidationError(
+                f"Choose at most {MAX_BATCH_FILES} images at a time; you chose {len(files)}."
+            )
+        return files

@@ -5,7 +5,9 @@ from . import views
 app_name = "recognizer"
 
 urlpatterns = [
-    path("", views.upload, name="upload"),
+    path("", views.home, name="upload"),
+    path("upload/batch/", views.upload_batch, name="upload_batch"),
+    path("predictions/batch/", views.batch_results, name="batch_results"),
     path("draw/", views.draw, name="draw"),
     path("predictions/", views.history, name="history"),
     path("predictions/<int:pk>/", views.detail, name="detail"),

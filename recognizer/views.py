@@ -6,12 +6,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import images, predictions
 from .budget import OverBudget, upload_budget_spend
 from .files import file_response, png_response
-from .forms import FeedbackForm, HistoryFilterForm, UploadForm
+from .forms import (
+    MAX_BATCH_FILES,
+    BatchUploadForm,
+    FeedbackForm,
+    HistoryFilterForm,
+    UploadForm,
+)
 from .images import UploadRejected
 from .models import Prediction
 from .serializers import PredictionSerializer
@@ -23,6 +30,15 @@ def _visible_prediction(request: HttpRequest, pk: int) -> Prediction:
     # Another user's prediction is a 404, never a 403: its existence is not disclosed. Reviewers
     # (view_prediction) see every upload; deleting and feedback stay with the owner (owned_by).
     return get_object_or_404(Prediction.objects.for_user(request.user), pk=pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """`/`: the upload page for users, a short introduction for visitors."""
+    if request.user.is_authenticated or request.method == "POST":
+        # A visitor's POST goes on to upload(), whose login_required sends them to log in.
+        return upload(request)
+    return render(request, "recognizer/landing.html")
 
 
 @login_required
@@ -52,6 +68,52 @@ def upload(request: HttpRequest) -> HttpResponse:
                 return redirect("recognizer:detail", pk=prediction.pk)
     else:
         form = UploadForm()
+    return _upload_page(
+        request, form=form, batch_form=BatchUploadForm(), status=status, retry_after=retry_after
+    )
+
+
+@login_required
+@require_POST
+def upload_batch(request: HttpRequest) -> HttpResponse:
+    """Several files from the upload page, all stored or none; then one result per file."""
+    form = BatchUploadForm(request.POST, request.FILES)
+    retry_after = None
+    status = 400
+    if form.is_valid():
+        files = form.cleaned_data["images"]
+        try:
+            upload_budget_spend(user=request.user, count=len(files))
+            created = predictions.predictions_create_batch(
+                user=request.user, files=[(file, file.name or "") for file in files]
+            )
+        except OverBudget as exc:
+            form.add_error("images", exc.message)
+            status, retry_after = 429, exc.wait
+        except predictions.BatchUploadRejected as exc:
+            form.add_error(
+                "images",
+                f"“{exc.filename}” (file {exc.index + 1} of {len(files)}): {exc.message} "
+                "None of the files was stored; remove or replace that one and try again.",
+            )
+        except UploadRejected as exc:
+            form.add_error("images", exc.message)
+        else:
+            ids = ",".join(str(prediction.pk) for prediction in created)
+            return redirect(f"{reverse('recognizer:batch_results')}?ids={ids}")
+    return _upload_page(
+        request, form=UploadForm(), batch_form=form, status=status, retry_after=retry_after
+    )
+
+
+def _upload_page(
+    request: HttpRequest,
+    *,
+    form: UploadForm,
+    batch_form: BatchUploadForm,
+    status: int,
+    retry_after: float | None,
+) -> HttpResponse:
     recent = Prediction.objects.owned_by(request.user).select_related("model_version")[:6]
     response = render(
         request,
@@ -61,12 +123,32 @@ def upload(request: HttpRequest) -> HttpResponse:
             "recent": recent,
             "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
             "mode_choices": Prediction.Mode.choices,
+            "batch_form": batch_form,
+            "recent": recent,
+            "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
+            "max_batch_files": MAX_BATCH_FILES,
         },
         status=status,
     )
     if retry_after is not None:
         response["Retry-After"] = str(math.ceil(retry_after))
     return response
+
+
+@login_required
+@require_GET
+def batch_results(request: HttpRequest) -> HttpResponse:
+    """The results of one batch, in the order of its files (`?ids=3,4,5`); only your own."""
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()]
+    found = (
+        Prediction.objects.owned_by(request.user)
+        .select_related("model_version")
+        .in_bulk(ids[:MAX_BATCH_FILES])
+    )
+    rows = [found[pk] for pk in ids if pk in found]
+    if not rows:
+        raise Http404("No such predictions.")
+    return render(request, "recognizer/batch_results.html", {"rows": rows})
 
 
 @login_required

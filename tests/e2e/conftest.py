@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
@@ -22,6 +23,26 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+SERIOUS = {"serious", "critical"}
+_AXE = Axe()
+
+
+def axe_serious(page) -> list[str]:
+    """The page's serious or critical accessibility violations by axe-core, one line each."""
+    violations = _AXE.run(page).response["violations"]
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in violations
+        if v["impact"] in SERIOUS
+    ]
+
+
+def assert_accessible(page) -> None:
+    problems = axe_serious(page)
+    assert problems == [], "\n".join(problems)
 
 
 def _with_csp(route):

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
 from testkit.browser import sign_up
@@ -19,7 +20,8 @@ def test_copy_button_puts_the_new_token_on_the_clipboard(new_context, live_serve
     copy = page.get_by_test_id("token-copy")
     copy.click()
 
-    assert copy.text_content() == "Copied"
+    # The copy resolves a promise: wait for the label rather than read it at once.
+    expect(copy).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == key
     assert Token.objects.get(user__username="dora").key == key
     page.reload()

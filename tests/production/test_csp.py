@@ -36,7 +36,7 @@ def inline_code(html: str) -> list[str]:
 
 
 def test_main_pages_send_csp_and_have_no_inline_code(client, user, staff_user, prediction):
-    anonymous = [reverse("login"), reverse("signup")]
+    anonymous = [reverse("recognizer:upload"), reverse("login"), reverse("signup")]
     for_user = [
         reverse("recognizer:upload"),
         reverse("recognizer:history"),

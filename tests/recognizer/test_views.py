@@ -15,12 +15,39 @@ def upload(client, data: bytes, name: str = "digit.png"):
     return client.post(reverse("recognizer:upload"), {"image": file})
 
 
-@pytest.mark.parametrize("name", ["recognizer:upload", "recognizer:history"])
+@pytest.mark.parametrize("name", ["recognizer:history", "recognizer:draw"])
 def test_pages_require_login(client, name):
     url = reverse(name)
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_visitors_get_the_landing_page_with_sign_up_and_log_in(client):
+    response = client.get(reverse("recognizer:upload"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Digits reads handwritten digits" in html
+    assert f'href="{reverse("signup")}" data-testid="landing-signup"' in html
+    assert f'href="{reverse("login")}" data-testid="landing-login"' in html
+    assert 'type="file"' not in html
+
+
+def test_a_visitors_upload_is_sent_to_log_in_and_stores_nothing(client, digit_png):
+    response = upload(client, digit_png)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={reverse('recognizer:upload')}"
+    assert Prediction.objects.count() == 0
+
+
+def test_users_get_the_upload_form_at_the_root(client, user):
+    client.force_login(user)
+    html = client.get(reverse("recognizer:upload")).content.decode()
+
+    assert 'name="image"' in html
+    assert 'data-testid="landing-signup"' not in html
 
 
 def test_prediction_pages_require_login(client, prediction):
@@ -218,3 +245,16 @@ def test_other_user_cannot_send_feedback(client, other_user, prediction):
     client.force_login(other_user)
     response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 7})
     assert response.status_code == 404
+
+
+def test_upload_page_offers_the_camera_and_tells_the_script_the_limit(client, user, settings):
+    settings.UPLOAD_MAX_BYTES = 123_456
+    client.force_login(user)
+    html = client.get(reverse("recognizer:upload")).content.decode()
+
+    # The camera is a second input of the same field: the form still posts one `image`.
+    assert 'name="image" id="id_camera"' in html
+    assert 'capture="environment"' in html
+    assert html.count('data-max-bytes="123456"') == 3
+    assert f'action="{reverse("recognizer:upload_batch")}"' in html
+    assert 'name="images"' in html and " multiple " in html
