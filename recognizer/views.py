@@ -124,8 +124,6 @@ def _upload_page(
             "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
             "mode_choices": Prediction.Mode.choices,
             "batch_form": batch_form,
-            "recent": recent,
-            "max_upload_bytes": settings.UPLOAD_MAX_BYTES,
             "max_batch_files": MAX_BATCH_FILES,
         },
         status=status,
