@@ -3,14 +3,6 @@
 from django.db import migrations, models
 
 
-def kind_from_params(apps, schema_editor):
-    # Versions trained before the field recorded their kind in params (or were forests).
-    ModelVersion = apps.get_model("recognizer", "ModelVersion")
-    for version in ModelVersion.objects.all():
-        kind = (version.params or {}).get("kind") or "rf"
-        ModelVersion.objects.filter(pk=version.pk).update(kind=kind)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("recognizer", "0006_stored_bytes"),
@@ -32,5 +24,4 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.RunPython(kind_from_params, migrations.RunPython.noop),
     ]

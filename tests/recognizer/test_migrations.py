@@ -1,4 +1,4 @@
-"""Migration 0008: every upload read so far becomes one DigitReading, nothing lost."""
+"""Migrations 0008-0009: every upload read so far becomes one DigitReading, nothing lost."""
 
 import io
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 BEFORE = [("recognizer", "0007_model_version_kind")]
-AFTER = [("recognizer", "0008_digit_readings")]
+AFTER = [("recognizer", "0009_digit_readings_from_uploads")]
 
 
 def _migrate(targets):
@@ -84,3 +84,16 @@ def test_each_read_upload_becomes_one_digit_reading_with_its_labels(migrator):
     unfinished = Prediction.objects.get(pk=failed.pk)
     assert (unfinished.text, unfinished.mode) == ("", "digit")
     assert not DigitReading.objects.filter(prediction_id=failed.pk).exists()
+
+
+def test_existing_versions_get_their_kind_from_their_params(migrator):
+    old = migrator([("recognizer", "0006_stored_bytes")])
+    ModelVersion = old.get_model("recognizer", "ModelVersion")
+    svm = ModelVersion.objects.create(version="old-svm", sha256="0" * 64, params={"kind": "svm"})
+    forest = ModelVersion.objects.create(version="old-rf", sha256="1" * 64, params={})
+
+    new = migrator([("recognizer", "0010_model_version_kind_from_params")])
+
+    ModelVersion = new.get_model("recognizer", "ModelVersion")
+    assert ModelVersion.objects.get(pk=svm.pk).kind == "svm"
+    assert ModelVersion.objects.get(pk=forest.pk).kind == "rf"
