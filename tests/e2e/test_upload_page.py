@@ -161,7 +161,12 @@ def test_landing_and_upload_fit_the_screen(new_context, live_server, viewport):
     page.get_by_test_id("upload-input").wait_for()
 
     assert page.evaluate(WIDER_THAN_SCREEN) == []
-    assert page.get_by_text("Take a photo", exact=True).is_visible() == (width == 375)
+    # The camera button shows exactly on touch screens. Chromium sometimes carries a previous
+    # context's touch emulation over into a desktop one, so ask the page what it is.
+    touch = page.evaluate("matchMedia('(hover: none) and (pointer: coarse)').matches")
+    assert page.get_by_text("Take a photo", exact=True).is_visible() == touch
+    if viewport.get("has_touch"):
+        assert touch
     # Not full_page: Chromium drops the touch emulation (hover: none) for a full-page capture.
     page.screenshot(path=ARTIFACTS / f"upload-{width}.png")
 
