@@ -97,3 +97,24 @@ def test_existing_versions_get_their_kind_from_their_params(migrator):
     ModelVersion = new.get_model("recognizer", "ModelVersion")
     assert ModelVersion.objects.get(pk=svm.pk).kind == "svm"
     assert ModelVersion.objects.get(pk=forest.pk).kind == "rf"
+
+
+def test_existing_uploads_count_their_stored_files_against_the_quota(migrator, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    old = migrator([("recognizer", "0005_rate_budget")])
+    User = old.get_model("auth", "User")
+    Prediction = old.get_model("recognizer", "Prediction")
+    owner = User.objects.create(username="owner")
+    upload = Prediction(owner=owner, status="done")
+    upload.image.save("a.png", ContentFile(_png(300, 200)), save=False)
+    upload.thumbnail.save("t.png", ContentFile(_png(64, 64)), save=False)
+    upload.save()
+    gone = Prediction(owner=owner, status="done", image="uploads/2020/01/missing.png")
+    gone.save()
+
+    new = migrator([("recognizer", "0006_stored_bytes")])
+
+    Prediction = new.get_model("recognizer", "Prediction")
+    expected = len(_png(300, 200)) + len(_png(64, 64))
+    assert Prediction.objects.get(pk=upload.pk).stored_bytes == expected
+    assert Prediction.objects.get(pk=gone.pk).stored_bytes == 0
