@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import export, model_versions, retraining, review, tasks
+from . import export, model_versions, registry, retraining, review, tasks
 from .models import REVIEW_QUEUE_ORDERING, DigitReading, ModelVersion, Prediction, TrainingRun
 from .stats import model_version_stats
 
@@ -445,8 +445,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         try:
             model_versions.model_version_promote(model_version=version, user=request.user)
-        except model_versions.ModelVersionUnusable as exc:
-            self.message_user(request, f"Not promoted: {exc}", messages.ERROR)
+        except registry.ModelUnavailable as exc:
+            self.message_user(request, f"Not promoted: {exc.detail}", messages.ERROR)
             return
         self.message_user(request, f"{version} is now the active model.", messages.SUCCESS)
 
@@ -460,8 +460,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         try:
             model_versions.model_version_rollback(model_version=version, user=request.user)
-        except model_versions.ModelVersionUnusable as exc:
-            self.message_user(request, f"Not rolled back: {exc}", messages.ERROR)
+        except registry.ModelUnavailable as exc:
+            self.message_user(request, f"Not rolled back: {exc.detail}", messages.ERROR)
             return
         self.message_user(request, f"Rolled back: {version} is active again.", messages.SUCCESS)
 

@@ -24,10 +24,6 @@ from .models import ModelVersion
 TreeProgress = Callable[[int, int], None]
 
 
-class ModelVersionUnusable(Exception):
-    """The version's artifact cannot be loaded here (missing, corrupt, other library versions)."""
-
-
 @dataclass
 class TrainedVersion:
     model_version: ModelVersion
@@ -124,14 +120,6 @@ def model_version_record_metrics(*, model_version: ModelVersion, metrics: dict) 
     return model_version
 
 
-def model_version_load(model_version: ModelVersion) -> Model:
-    """The version's model, loaded and hash-checked; ModelVersionUnusable says why not."""
-    try:
-        return registry.load_version(model_version)
-    except registry.ModelUnavailable as exc:
-        raise ModelVersionUnusable(exc.detail) from exc
-
-
 def model_version_activate(*, model_version: ModelVersion, note: str = "") -> ModelVersion:
     with transaction.atomic():
         # Retire first: the partial unique index allows only one active row at any moment.
@@ -149,7 +137,7 @@ def model_version_promote(
 ) -> ModelVersion:
     """Staff promote a candidate by hand (the gate is advisory here: they know better), once its
     artifact loads: activating a model that cannot serve would fail every upload."""
-    model_version_load(model_version)
+    registry.load_version(model_version)
     who = f" by {user.get_username()}" if user is not None else ""
     return model_version_activate(
         model_version=model_version, note=f"Promoted{who} on {timezone.now():%Y-%m-%d %H:%M} UTC."
@@ -160,7 +148,7 @@ def model_version_rollback(
     *, model_version: ModelVersion, user: AbstractBaseUser | None = None
 ) -> ModelVersion:
     """Make an earlier version active again, once its artifact loads; the current one retires."""
-    model_version_load(model_version)
+    registry.load_version(model_version)
     current = ModelVersion.objects.active()
     who = f" by {user.get_username()}" if user is not None else ""
     previous = f" from {current.version}" if current is not None else ""
