@@ -35,13 +35,13 @@ class UploadRejected(Exception):
         self.message = message
 
 
-def load_upload(image_file: BinaryIO) -> Image.Image:
+def load_upload(image_file: BinaryIO, *, max_bytes: int | None = None) -> Image.Image:
     """Decode and check an upload (bytes and pixels bounded). The web form, the pad, the API and
     `classify` all come through here, so they accept and refuse alike."""
     try:
         return preprocess.load_image(
             image_file,
-            max_bytes=settings.UPLOAD_MAX_BYTES,
+            max_bytes=settings.UPLOAD_MAX_BYTES if max_bytes is None else max_bytes,
             max_pixels=settings.UPLOAD_MAX_PIXELS,
         )
     except preprocess.ImageRejected as exc:
@@ -51,14 +51,7 @@ def load_upload(image_file: BinaryIO) -> Image.Image:
 def load_stored(image_file: BinaryIO) -> Image.Image:
     """Decode a stored upload again (`repredict`). It passed `load_upload` once and was written
     by us, so only the pixel bound applies: a re-encoded PNG can be larger than its upload."""
-    try:
-        return preprocess.load_image(
-            image_file,
-            max_bytes=settings.UPLOAD_MAX_PIXELS * 4 + (1 << 20),
-            max_pixels=settings.UPLOAD_MAX_PIXELS,
-        )
-    except preprocess.ImageRejected as exc:
-        raise UploadRejected(exc.code, exc.message) from exc
+    return load_upload(image_file, max_bytes=settings.UPLOAD_MAX_PIXELS * 4 + (1 << 20))
 
 
 def decode_upload(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
