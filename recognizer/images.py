@@ -54,15 +54,6 @@ def load_stored(image_file: BinaryIO) -> Image.Image:
     return load_upload(image_file, max_bytes=settings.UPLOAD_MAX_PIXELS * 4 + (1 << 20))
 
 
-def decode_upload(image_file: BinaryIO) -> tuple[Image.Image, np.ndarray]:
-    """An upload decoded and checked, and the model's 28x28 input for it read as one digit."""
-    image = load_upload(image_file)
-    try:
-        return image, preprocess.to_mnist(image)
-    except preprocess.ImageRejected as exc:
-        raise UploadRejected(exc.code, exc.message) from exc
-
-
 def read(image: Image.Image, model, *, mode: str, threshold: float) -> reading.Reading:
     """`ml.reading.read`, its refusals (no digit, several lines, too many marks) as
     UploadRejected."""

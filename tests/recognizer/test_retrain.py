@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from ml.preprocess import to_mnist
 from recognizer import images, predictions, registry, retraining, review
 from recognizer.models import ModelVersion, Prediction, TrainingRun
 from testkit.shapes import slashed_zero_png
@@ -81,7 +82,7 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
         for i in range(40)
     ]
     new_pngs = [slashed_zero_png(np.random.default_rng(10_000 + i)) for i in range(30)]
-    new_inputs = np.stack([images.decode_upload(io.BytesIO(p))[1] for p in new_pngs])
+    new_inputs = np.stack([to_mnist(images.load_upload(io.BytesIO(p))) for p in new_pngs])
     _, baseline = registry.get_active_model()
     before = _read_rate(baseline, new_inputs, 0)
     # The tiny model misreads this kind often (about a third to a half of the time here).
