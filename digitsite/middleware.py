@@ -8,7 +8,6 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
 
 from .security import unavailable_response
 
@@ -68,32 +67,40 @@ class RequestLogMiddleware:
             )
 
 
+def batch_body(view):
+    """Let a view's requests be as large as an API batch (REQUEST_MAX_BYTES_API), not one upload."""
+    view.batch_body = True
+    return view
+
+
 class RequestSizeLimitMiddleware:
-    """Refuse a body larger than any upload could be, from its Content-Length, before a byte of
-    it is read. The proxy in front should cap bodies too (README, Running in production): a
-    chunked body has no Content-Length to check here."""
+    """Refuse a body larger than any upload to its view could be, from its Content-Length, before
+    a byte of it is read: the check runs once the URL is resolved, ahead of CsrfViewMiddleware,
+    the first reader of the body. The proxy in front should cap bodies too (README, Running in
+    production): a chunked body has no Content-Length to check here."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        # The upload page's batch form carries as many files as an API batch.
-        batch = request.path.startswith("/api/") or request.path == reverse(
-            "recognizer:upload_batch"
-        )
+        api = "api" in request.resolver_match.namespaces
+        batch = api or getattr(view_func, "batch_body", False)
         limit = settings.REQUEST_MAX_BYTES_API if batch else settings.REQUEST_MAX_BYTES
         if length <= limit:
-            return self.get_response(request)
+            return None
         detail = (
             f"The request is {length / 1e6:.1f} MB; this server accepts at most "
             f"{limit / 1e6:.0f} MB per request. Send a smaller image (at most "
             f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB)."
         )
-        if request.path.startswith("/api/"):
+        if api:
             response: HttpResponse = JsonResponse(
                 {"error": "too_large", "detail": detail}, status=413
             )

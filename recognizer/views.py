@@ -9,6 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from digitsite.middleware import batch_body
+
 from . import images, predictions
 from .budget import OverBudget, upload_budget_spend
 from .files import file_response, png_response
@@ -73,6 +75,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
 
 
+@batch_body
 @login_required
 @require_POST
 def upload_batch(request: HttpRequest) -> HttpResponse:
