@@ -2,8 +2,10 @@
 
 Usage: python benchmarks/speed.py [--model ARTIFACT_DIR] [--calls 2000] [--requests 100]
 
-ARTIFACT_DIR is a folder written by `manage.py train_model` (forest.npz, model.joblib,
-metadata.json), e.g. var/models/<version>. Without --model it trains the default model
+ARTIFACT_DIR is a RandomForest artifact folder (forest.npz, model.joblib, metadata.json), e.g.
+from `python -m ml.train --kind rf --out DIR`: this benchmark measures the forest's flat
+inference path against scikit-learn's, which an SVM or ensemble artifact does not have
+(benchmarks/accuracy.py and load.py cover those). Without --model it trains a forest
 (100 trees on --train-limit MNIST images, the project's features) into a temporary folder,
 which takes a few minutes on two busy cores. The machine is shared and noisy, so only compare
 numbers printed by the same run; each table prints the load average it ran under, and the
@@ -659,7 +661,7 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
 
 
 def train_default(workdir: Path, limit: int) -> Path:
-    """Train the default model (train_model's defaults) into workdir/model; return the folder."""
+    """Train a forest (train_model's defaults, kind rf) into workdir/model; return the folder."""
     from ml.data import load_mnist as load_digits
     from ml.train import save_artifact, train_model
 
@@ -695,6 +697,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         workdir = Path(tmp)
         if args.model:
             artifact_dir = args.model
+            kind = json.loads((artifact_dir / "metadata.json").read_text()).get("kind", "rf")
+            if kind != "rf":
+                parser.error(
+                    f"{artifact_dir} holds a {kind} model; this benchmark needs a RandomForest "
+                    "artifact (python -m ml.train --kind rf --out DIR)"
+                )
             source = f"artifact {args.model}"
         else:
             start = time.perf_counter()
