@@ -700,8 +700,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             kind = json.loads((artifact_dir / "metadata.json").read_text()).get("kind", "rf")
             if kind != "rf":
                 parser.error(
-                    f"{artifact_dir} holds a model of kind {kind}; this benchmark needs a RandomForest "
-                    "artifact (python -m ml.train --kind rf --out DIR)"
+                    f"{artifact_dir} holds a model of kind {kind}; this benchmark needs a "
+                    "RandomForest artifact (python -m ml.train --kind rf --out DIR)"
                 )
             source = f"artifact {args.model}"
         else:
