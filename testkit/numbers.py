@@ -32,8 +32,8 @@ _KINDS: dict[str, tuple[int, int, tuple[float, float], str, tuple[int, int] | No
     "pad_touching": (2, 5, (-0.12, -0.02), "pad", None),
     "photo_12mp_6digits": (6, 6, (0.12, 0.4), "photo", (4000, 3000)),
     # Gaps stay positive: touching digits are the touching kinds' business.
-    "font_photo_2to8": (2, 8, (0.1, 0.45), "photo", None),
-    "font_pad_2to8": (2, 8, (0.1, 0.45), "pad", None),
+    "font_photo_2to8": (2, 8, (0.12, 0.45), "photo", None),
+    "font_pad_2to8": (2, 8, (0.12, 0.45), "pad", None),
 }
 KINDS = tuple(_KINDS)
 SEPARATED_KINDS = ("photo_2to5", "pad_2to5", "photo_6to8")

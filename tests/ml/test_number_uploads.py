@@ -55,7 +55,7 @@ def _nearest_digit(crop: np.ndarray, font: str) -> str:
 def test_font_line_writes_the_requested_digits_apart(font: str) -> None:
     rng = np.random.default_rng(4)
     text = "4709316285"
-    cov = font_line_coverage(text, font, 90, rng, stroke=None, gaps=(0.1, 0.45))
+    cov = font_line_coverage(text, font, 90, rng, stroke=None, gaps=(0.12, 0.45))
     runs = _runs(cov)
     # Separate columns of ink, one per digit: no two digits touch, none is missing or extra.
     assert len(runs) == len(text)
