@@ -3,6 +3,8 @@
 Each number is 2-8 MNIST test digits of one writer's pen, written along a wavy baseline with
 uneven sizes, slants and gaps, then photographed (paper, light, blur, noise, JPEG, as in
 ``testkit.uploads``) or exported from a drawing pad. A quarter of the numbers start with 0.
+The ``font_`` kinds write the number in one of the handwriting fonts of ``testkit/fonts/``
+instead, each digit jittered (size, width, baseline, slant, stroke weight) and none touching.
 ``generate(kind, n, seed=...)`` is deterministic and returns encoded bytes with the true text.
 """
 
@@ -10,10 +12,14 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
 
 from testkit.uploads import drawing_export, jpeg_bytes, paper_photo, stroke_coverage
 
@@ -25,10 +31,17 @@ _KINDS: dict[str, tuple[int, int, tuple[float, float], str, tuple[int, int] | No
     "photo_touching": (2, 5, (-0.12, -0.02), "photo", None),
     "pad_touching": (2, 5, (-0.12, -0.02), "pad", None),
     "photo_12mp_6digits": (6, 6, (0.12, 0.4), "photo", (4000, 3000)),
+    # Gaps stay positive: touching digits are the touching kinds' business.
+    "font_photo_2to8": (2, 8, (0.12, 0.45), "photo", None),
+    "font_pad_2to8": (2, 8, (0.12, 0.45), "pad", None),
 }
 KINDS = tuple(_KINDS)
 SEPARATED_KINDS = ("photo_2to5", "pad_2to5", "photo_6to8")
 TOUCHING_KINDS = ("photo_touching", "pad_touching")
+FONT_KINDS = ("font_photo_2to8", "font_pad_2to8")
+
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+_FONT_SUFFIXES = (".woff", ".ttf", ".otf")
 
 
 @functools.cache
@@ -47,6 +60,7 @@ class NumberUpload:
     data: bytes
     filename: str
     mnist_indices: tuple[int, ...]
+    font: str | None = None
 
 
 def line_coverage(
@@ -59,7 +73,7 @@ def line_coverage(
 ) -> np.ndarray:
     """Ink coverage (h, w) float32 in [0, 1] of MNIST digits (each (28, 28) uint8) written left
     to right ``height`` pixels tall, ``gaps`` (in heights) apart; negative gaps overlap."""
-    covs, tops = [], []
+    covs = []
     for digit in digits:
         size = max(8, round(height * rng.uniform(0.88, 1.08)))
         cov = stroke_coverage(digit, size, rng, stroke=stroke)
@@ -71,10 +85,24 @@ def line_coverage(
         ys = np.flatnonzero(cov.max(axis=1) > 0.05)
         xs = np.flatnonzero(cov.max(axis=0) > 0.05)
         covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+    return _lay_out(covs, [0.0] * len(covs), height, rng, gaps=gaps)
+
+
+def _lay_out(
+    covs: list[np.ndarray],
+    drops: list[float],
+    height: int,
+    rng: np.random.Generator,
+    *,
+    gaps: tuple[float, float],
+) -> np.ndarray:
+    """Ink crops written left to right on one line; ``drops`` are how far below the baseline
+    each crop's ink ends (a font's 7 or 9 may hang below it)."""
+    tops = []
     # The baseline wanders a little; digits of a number sit roughly on it.
     drift = rng.uniform(-0.06, 0.06) * height
     for i, cov in enumerate(covs):
-        tops.append(drift * i + rng.uniform(-0.05, 0.05) * height - cov.shape[0])
+        tops.append(drift * i + rng.uniform(-0.05, 0.05) * height + drops[i] - cov.shape[0])
     lefts, x = [], 0.0
     for i, cov in enumerate(covs):
         if i:
@@ -93,6 +121,93 @@ def line_coverage(
     return out
 
 
+@functools.cache
+def fonts() -> dict[str, Path]:
+    """The shipped handwriting fonts: name (its folder in ``testkit/fonts/``) -> font file."""
+    found = {}
+    for folder in sorted(p for p in FONTS_DIR.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.iterdir() if p.suffix in _FONT_SUFFIXES)
+        if len(files) != 1:
+            raise RuntimeError(f"{folder} should hold one font file, not {len(files)}")
+        found[folder.name] = files[0]
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(fonts()[name]), size)
+
+
+def glyph_coverage(font: str, digit: str, size: int) -> tuple[np.ndarray, int]:
+    """One ``digit`` of ``font`` at font ``size``: its ink coverage (h, w) float32 in [0, 1],
+    cropped to the ink, and how many pixels below the baseline the ink ends."""
+    face = _font(font, size)
+    left, top, right, bottom = face.getbbox(digit, anchor="ls")
+    pad = 2 + size // 8
+    im = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    ImageDraw.Draw(im).text((pad - left, pad - top), digit, font=face, fill=255, anchor="ls")
+    cov = np.asarray(im, dtype=np.float32) / 255
+    ys = np.flatnonzero(cov.max(axis=1) > 0.05)
+    xs = np.flatnonzero(cov.max(axis=0) > 0.05)
+    return cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1], int(ys[-1] - (pad - top))
+
+
+@functools.cache
+def _digit_height(font: str) -> float:
+    """Median ink height of the font's ten digits at font size 100."""
+    return float(np.median([glyph_coverage(font, d, 100)[0].shape[0] for d in "0123456789"]))
+
+
+def _reweight(cov: np.ndarray, grow: float) -> np.ndarray:
+    """The ink's edge moved ``grow`` pixels outwards (inwards when negative)."""
+    margin = max(0, int(np.ceil(grow))) + 1
+    ink = np.pad(cov, margin) > 0.5
+    signed = np.where(
+        ink, ndi.distance_transform_edt(ink) - 0.5, 0.5 - ndi.distance_transform_edt(~ink)
+    )
+    return np.clip(signed + grow + 0.5, 0, 1).astype(np.float32)
+
+
+def font_line_coverage(
+    text: str,
+    font: str,
+    height: int,
+    rng: np.random.Generator,
+    *,
+    stroke: float | None,
+    gaps: tuple[float, float],
+) -> np.ndarray:
+    """Ink coverage (h, w) float32 in [0, 1] of ``text`` written in ``font``, its digits about
+    ``height`` pixels tall and ``gaps`` (in heights, > 0) apart, each digit jittered in size,
+    width, slant and baseline. ``stroke`` (a fraction of the height) is the pen to imitate by
+    thickening or thinning the font's strokes; None keeps them about as designed."""
+    size = 100 * height / _digit_height(font)
+    covs, drops = [], []
+    for digit in text:
+        factor = rng.uniform(0.9, 1.1)
+        cov, drop = glyph_coverage(font, digit, max(6, round(size * factor)))
+        squeeze = rng.uniform(0.88, 1.12)
+        width = max(2, round(cov.shape[1] * squeeze))
+        cov = np.asarray(
+            Image.fromarray(cov, mode="F").resize((width, cov.shape[0]), Image.Resampling.BILINEAR)
+        )
+        ink = cov > 0.5
+        # Half the stroke width: the ink's depth along its own centre line.
+        half = float(np.median(ndi.distance_transform_edt(ink)[skeletonize(ink)]))
+        target = stroke * height / 2 if stroke is not None else half * rng.uniform(0.9, 1.3)
+        # Thinning stops well before strokes break, growing before the holes of 0, 6, 8, 9 fill.
+        cov = _reweight(cov, float(np.clip(target - half, -0.4 * half, 1.0 * half)))
+        angle = rng.uniform(-6, 6)
+        if abs(angle) > 0.05:
+            im = Image.fromarray(cov, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+            cov = np.clip(np.asarray(im), 0, 1).astype(np.float32)
+        ys = np.flatnonzero(cov.max(axis=1) > 0.05)
+        xs = np.flatnonzero(cov.max(axis=0) > 0.05)
+        covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+        drops.append(drop)
+    return _lay_out(covs, drops, height, rng, gaps=gaps)
+
+
 def _fit(cov: np.ndarray, width: int, height: int) -> np.ndarray:
     """Shrink coverage that would not fit in (width, height)."""
     factor = min(1.0, width / cov.shape[1], height / cov.shape[0])
@@ -102,10 +217,15 @@ def _fit(cov: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.array(Image.fromarray(cov, mode="F").resize(size, Image.Resampling.BILINEAR))
 
 
-def _pick(count: int, rng: np.random.Generator, labels: np.ndarray) -> tuple[list[int], list[int]]:
+def _digits(count: int, rng: np.random.Generator) -> list[int]:
     wanted = [int(rng.integers(10)) for _ in range(count)]
     if rng.random() < 0.25:
         wanted[0] = 0
+    return wanted
+
+
+def _pick(count: int, rng: np.random.Generator, labels: np.ndarray) -> tuple[list[int], list[int]]:
+    wanted = _digits(count, rng)
     indices = []
     for digit in wanted:
         pool = np.flatnonzero(labels == digit)
@@ -113,14 +233,18 @@ def _pick(count: int, rng: np.random.Generator, labels: np.ndarray) -> tuple[lis
     return wanted, indices
 
 
-def _render(kind: str, digits: list[np.ndarray], rng: np.random.Generator) -> tuple[bytes, str]:
-    _, _, gaps, medium, frame = _KINDS[kind]
+Line = Callable[[int, float | None, np.random.Generator], np.ndarray]
+
+
+def _render(kind: str, line: Line, count: int, rng: np.random.Generator) -> tuple[bytes, str]:
+    """``line(height, stroke, rng)`` draws the number's ink of ``count`` digits."""
+    _, _, _, medium, frame = _KINDS[kind]
     if medium == "pad":
         cw = int(rng.choice([600, 800, 1000]))
         ch = int(cw * rng.choice([0.3, 0.4, 0.5]))
         height = int(rng.uniform(0.45, 0.75) * ch)
         stroke = rng.uniform(0.06, 0.14) if rng.random() < 0.75 else None
-        cov = _fit(line_coverage(digits, height, rng, stroke=stroke, gaps=gaps), cw * 0.92, ch)
+        cov = _fit(line(height, stroke, rng), cw * 0.92, ch)
         canvas = np.zeros((ch, cw), dtype=np.float32)
         y = int(rng.uniform(0, ch - cov.shape[0] + 1))
         x = int(rng.uniform(0.02, 0.98) * (cw - cov.shape[1]))
@@ -133,11 +257,10 @@ def _render(kind: str, digits: list[np.ndarray], rng: np.random.Generator) -> tu
     w, h = frame if frame != (4000, 3000) else (1000, 750)
 
     def draw(height: int, stroke: float | None, rng: np.random.Generator) -> np.ndarray:
-        cov = line_coverage(digits, height, rng, stroke=stroke, gaps=gaps)
-        return _fit(cov, 0.9 * w, 0.9 * h)
+        return _fit(line(height, stroke, rng), 0.9 * w, 0.9 * h)
 
     # The line spans a third to most of the frame's width.
-    span = rng.uniform(0.35, 0.85) * w / (0.85 * len(digits))
+    span = rng.uniform(0.35, 0.85) * w / (0.85 * count)
     fraction = min(0.5, span / min(w, h))
     paper = str(rng.choice(["white", "white", "yellow", "grey"]))
     im = paper_photo(
@@ -168,18 +291,25 @@ def generate(
     """``n`` uploads of one ``kind`` of number, deterministic for a given ``seed``.
 
     Digits are drawn from ``images``/``labels`` (uint8 (m, 28, 28) / (m,)), by default the
-    MNIST test set.
+    MNIST test set; the ``font_`` kinds use neither.
     """
     if kind not in _KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    if kind in FONT_KINDS:
+        return _generate_in_fonts(kind, n, seed=seed)
     if images is None or labels is None:
         images, labels = _mnist_test()
     rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
-    fewest, most = _KINDS[kind][:2]
+    fewest, most, gaps = _KINDS[kind][:3]
     uploads = []
     for i in range(n):
         wanted, indices = _pick(int(rng.integers(fewest, most + 1)), rng, labels)
-        data, ext = _render(kind, [images[j] for j in indices], rng)
+        digits = [images[j] for j in indices]
+
+        def line(height: int, stroke: float | None, rng: np.random.Generator) -> np.ndarray:
+            return line_coverage(digits, height, rng, stroke=stroke, gaps=gaps)  # noqa: B023
+
+        data, ext = _render(kind, line, len(digits), rng)
         text = "".join(str(d) for d in wanted)
         uploads.append(
             NumberUpload(
@@ -188,6 +318,32 @@ def generate(
                 data=data,
                 filename=f"{kind}-{i:04d}-{text}.{ext}",
                 mnist_indices=tuple(indices),
+            )
+        )
+    return uploads
+
+
+def _generate_in_fonts(kind: str, n: int, *, seed: int) -> list[NumberUpload]:
+    rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
+    fewest, most, gaps = _KINDS[kind][:3]
+    names = list(fonts())
+    uploads = []
+    for i in range(n):
+        text = "".join(str(d) for d in _digits(int(rng.integers(fewest, most + 1)), rng))
+        font = names[int(rng.integers(len(names)))]
+
+        def line(height: int, stroke: float | None, rng: np.random.Generator) -> np.ndarray:
+            return font_line_coverage(text, font, height, rng, stroke=stroke, gaps=gaps)  # noqa: B023
+
+        data, ext = _render(kind, line, len(text), rng)
+        uploads.append(
+            NumberUpload(
+                kind=kind,
+                text=text,
+                data=data,
+                filename=f"{kind}-{i:04d}-{font}-{text}.{ext}",
+                mnist_indices=(),
+                font=font,
             )
         )
     return uploads
