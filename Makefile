@@ -9,13 +9,14 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-speed bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-speed bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
+	@echo "make bench-accuracy | bench-numbers | bench-speed | bench-load - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,13 +67,13 @@ serve: install
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 # The whole suite twice: on SQLite and the filesystem, then on a real PostgreSQL (installed and
-# started when missing) with the two gunicorn servers sharing it; tests/ml touch no database, so
-# the second pass leaves them out. Chromium is installed when
-# missing, for the browser tests. PYTEST_ARGS narrows both passes; `make test-sqlite` runs one.
+# started when missing) with the two gunicorn servers sharing it; tests/ml and tests/benchmarks
+# touch no database, so the second pass leaves them out. Chromium is installed when missing, for
+# the browser tests. PYTEST_ARGS narrows both passes; `make test-sqlite` runs one.
 test: install-dev
 	bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
-	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks)
 
 test-sqlite: install-dev
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
@@ -89,6 +90,12 @@ format: install-dev
 # upload, in one run (trains both models: minutes). PREVIOUS=<artifact folder> adds column (c).
 bench-accuracy: install-dev
 	$(PY) benchmarks/accuracy.py $(if $(PREVIOUS),--model $(PREVIOUS)) $(BENCH_ARGS)
+
+# Numbers benchmark: exact whole-number and per-digit accuracy per kind of generated number
+# (MNIST test digits, handwriting fonts, touching), single digits in auto vs digit mode, and the
+# 12 MP speed; MODEL=<artifact folder> reads with it instead of training a forest here.
+bench-numbers: install-dev
+	$(PY) benchmarks/number_reading.py $(if $(MODEL),--model $(MODEL)) $(BENCH_ARGS)
 
 # Load benchmark: locust users (benchmarks/locustfile.py) headless against gunicorn on loopback,
 # then a check that nothing was lost; BENCH_ARGS="--help" lists the knobs, e.g.

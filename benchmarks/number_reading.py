@@ -2,8 +2,9 @@
 
 Usage::
 
-    python benchmarks/numbers.py [--model DIR | --limit N] [--per-kind N] [--singles-per-kind N]
-                                 [--seed S] [--repeat N] [--json FILE]
+    python benchmarks/number_reading.py [--model DIR | --limit N] [--per-kind N]
+                                        [--singles-per-kind N] [--seed S] [--repeat N]
+                                        [--json FILE] [--kinds KIND ...] [--show-errors N]
 
 Rows: each kind of ``testkit/numbers.py`` (numbers from MNIST test digits, and numbers written in
 the handwriting fonts of ``testkit/fonts/``), read with ``ml.reading.read`` in auto mode: the
@@ -22,9 +23,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder heads sys.path, and there this file would stand in for the
-# standard library's ``numbers`` module (which numpy imports): the project root takes its place.
-sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
