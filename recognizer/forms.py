@@ -51,10 +51,12 @@ class HistoryFilterForm(forms.Form):
 
 class FeedbackForm(forms.Form):
     position = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+    # No digit is chosen for the owner: a default would be sent by anyone who only meant to look.
     label = forms.TypedChoiceField(
-        choices=DIGIT_CHOICES,
+        choices=[("", "Choose…"), *DIGIT_CHOICES],
         coerce=int,
-        label="It is actually a",
+        empty_value=None,
+        label="It really is",
         error_messages={
             "required": "Choose the digit it really is.",
             "invalid_choice": "Choose a digit from 0 to 9.",
