@@ -6,7 +6,7 @@ from .models import DIGIT_CHOICES, Prediction
 
 class UploadForm(forms.Form):
     image = forms.FileField(
-        label="Image of a handwritten digit",
+        label="Image of a handwritten digit or number",
         help_text="PNG, JPEG, WebP, GIF, BMP or TIFF, up to 5 MB.",
         error_messages={
             "required": "Choose an image file to upload.",

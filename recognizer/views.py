@@ -262,7 +262,9 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     messages.success(request, "Thank you. A reviewer will check this prediction.")
-    return redirect("recognizer:detail", pk=prediction.pk)
+    # The form posts to #feedback, so that a refusal shows next to it; the thanks is at the top,
+    # and a redirect without a fragment of its own would inherit that one.
+    return redirect(reverse("recognizer:detail", args=[prediction.pk]) + "#main")
 
 
 @login_required

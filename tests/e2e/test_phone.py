@@ -241,7 +241,9 @@ def test_a_correction_is_chosen_checked_and_answered(
 
     label.select_option(str(read))
     page.get_by_test_id("feedback-send").click()
-    page.get_by_role("alert").filter(has_text=f"Digits already read this as {read}.").wait_for()
+    refusal = page.get_by_role("alert").filter(has_text=f"Digits already read this as {read}.")
+    refusal.wait_for()
+    assert refusal.evaluate(IN_VIEW), "the refusal is shown where the form is"
     assert page.get_by_test_id("feedback-label").input_value() == str(read)
     assert_accessible(page)
 
