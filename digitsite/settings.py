@@ -402,6 +402,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Scripts (the drawing pad) send the token from the csrftoken cookie in this header: X-CSRFToken.
 CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
+# A form sent from a page that expired (or from another site) gets the site's 403 page.
+CSRF_FAILURE_VIEW = "recognizer.views.csrf_failure"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

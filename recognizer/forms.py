@@ -6,7 +6,7 @@ from .models import DIGIT_CHOICES, Prediction
 
 class UploadForm(forms.Form):
     image = forms.FileField(
-        label="Image of a handwritten digit",
+        label="Image of a handwritten digit or number",
         help_text="PNG, JPEG, WebP, GIF, BMP or TIFF, up to 5 MB.",
         error_messages={
             "required": "Choose an image file to upload.",
@@ -51,10 +51,12 @@ class HistoryFilterForm(forms.Form):
 
 class FeedbackForm(forms.Form):
     position = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+    # No digit is chosen for the owner: a default would be sent by anyone who only meant to look.
     label = forms.TypedChoiceField(
-        choices=DIGIT_CHOICES,
+        choices=[("", "Choose…"), *DIGIT_CHOICES],
         coerce=int,
-        label="It is actually a",
+        empty_value=None,
+        label="It really is",
         error_messages={
             "required": "Choose the digit it really is.",
             "invalid_choice": "Choose a digit from 0 to 9.",

@@ -286,6 +286,21 @@ def prediction_delete(*, prediction: Prediction) -> None:
         prediction.delete()
 
 
+def feedback_refusal(*, prediction: Prediction, label: int, position: int | None = None) -> str:
+    """Why the owner may not claim `label` for the digit at `position` (0 at the left; None for
+    the only digit), or "" when the claim may be sent. Claiming the digit the model already read
+    corrects nothing, yet a claim puts the upload at the head of the staff queue."""
+    digits = {d.position: d for d in prediction.digits.all()}
+    digit = digits.get(position or 0)
+    if digit is None or digit.digit != int(label):
+        return ""
+    which = f"digit {digit.position + 1}" if len(digits) > 1 else "this"
+    return (
+        f"Digits already read {which} as {label}. If {label} is right, there is nothing to "
+        "correct; if not, choose the digit it really is."
+    )
+
+
 def prediction_feedback(
     *, prediction: Prediction, label: int, position: int | None = None
 ) -> Prediction:

@@ -201,16 +201,28 @@ def _detail_context(
     request: HttpRequest, prediction: Prediction, *, feedback_form: FeedbackForm | None = None
 ) -> dict:
     digits = list(prediction.digits.all())
-    # The digit whose probabilities are shown: ?digit=<position>, the first by default.
+    # The digit whose probabilities are shown: ?digit=<position>, the first by default; after a
+    # refused correction, the digit it was about.
+    raw = request.GET.get("digit", 0)
+    if feedback_form is not None and feedback_form.data.get("position"):
+        raw = feedback_form.data["position"]
     try:
-        position = int(request.GET.get("digit", 0))
+        position = int(raw)
     except ValueError:
         position = 0
     selected = next((d for d in digits if d.position == position), digits[0] if digits else None)
     if feedback_form is None:
-        feedback_form = FeedbackForm(initial={"position": selected.position if selected else None})
+        # The owner's standing claim stays chosen, so the form does not look reset after sending.
+        feedback_form = FeedbackForm(
+            initial={
+                "position": selected.position if selected else None,
+                "label": selected.user_label if selected else None,
+            }
+        )
     return {
         "prediction": prediction,
+        "claims": [d for d in digits if d.user_label is not None],
+        "is_owner": prediction.owner_id == request.user.pk,
         "image_size": images.stored_size(prediction.image) if digits else None,
         "digits": digits,
         "selected": selected,
@@ -223,6 +235,14 @@ def _detail_context(
 def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     prediction = get_object_or_404(Prediction.objects.owned_by(request.user), pk=pk)
     form = FeedbackForm(request.POST)
+    if form.is_valid():
+        refusal = predictions.feedback_refusal(
+            prediction=prediction,
+            label=form.cleaned_data["label"],
+            position=form.cleaned_data["position"],
+        )
+        if refusal:
+            form.add_error("label", refusal)
     if not form.is_valid():
         return render(
             request,
@@ -245,7 +265,9 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     messages.success(request, "Thank you. A reviewer will check this prediction.")
-    return redirect("recognizer:detail", pk=prediction.pk)
+    # The form posts to #feedback, so that a refusal shows next to it; the thanks is at the top,
+    # and a redirect without a fragment of its own would inherit that one.
+    return redirect(reverse("recognizer:detail", args=[prediction.pk]) + "#main")
 
 
 @login_required
@@ -257,7 +279,9 @@ def history(request: HttpRequest) -> HttpResponse:
         .select_related("model_version")
         .prefetch_related("digits")
     )
+    filtered = False
     if filters.is_valid():
+        filtered = any(value not in (None, "") for value in filters.cleaned_data.values())
         rows = rows.filter_by(**filters.cleaned_data)
     page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -265,17 +289,26 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "recognizer/history.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {"page": page, "filters": filters, "filtered": filtered, "query": query.urlencode()},
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (a deleted image cannot be brought back); the POST deletes."""
     prediction = get_object_or_404(Prediction.objects.owned_by(request.user), pk=pk)
+    if request.method == "GET":
+        return render(request, "recognizer/delete.html", {"prediction": prediction})
     predictions.prediction_delete(prediction=prediction)
     messages.success(request, "The prediction and its image were deleted.")
     return redirect("recognizer:history")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the site's 403 page for a form sent from an expired or other page,
+    with the request, so the page keeps the visitor's navigation."""
+    return render(request, "403_csrf.html", status=403)
 
 
 @login_required

@@ -15,6 +15,9 @@
   var result = document.querySelector("[data-draw-result]");
   var resultEmpty = document.querySelector("[data-result-empty]");
   var csrfToken = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+  var againButton = document.querySelector('[data-action="again"]');
+  // "1, or maybe 7" when the runner-up is this close to the top (the server's RUNNER_UP_MARGIN).
+  var RUNNER_UP_MARGIN = parseFloat(form.getAttribute("data-runner-up-margin")) || 0;
 
   // The model is trained on MNIST, whose strokes are about 1/7 of the digit's height. This width
   // (relative to the pad's height) gives that for a digit drawn over most of the pad.
@@ -32,6 +35,9 @@
   var history = []; // actions to undo: {type: "stroke"} or {type: "clear", strokes: [...]}
   var active = null; // {pointerId, points}
   var busy = false;
+  // After a result the next stroke starts a new drawing (the old one goes on the undo history),
+  // so a 1 and then a 7 are read one at a time, not as one drawing.
+  var fresh = false;
 
   function fitCanvas() {
     var box = canvas.getBoundingClientRect();
@@ -99,6 +105,11 @@
     if (busy || (event.pointerType === "mouse" && event.button !== 0)) return;
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
+    if (fresh && strokes.length > 0) {
+      history.push({ type: "clear", strokes: strokes });
+      strokes = [];
+    }
+    fresh = false;
     active = { pointerId: event.pointerId, points: [pointFrom(event)] };
     strokes.push(active.points);
     history.push({ type: "stroke" });
@@ -130,6 +141,7 @@
     if (!action) return;
     if (action.type === "stroke") strokes.pop();
     else strokes = action.strokes;
+    fresh = false;
     say("");
     redraw();
   }
@@ -143,13 +155,29 @@
     }
   });
 
-  clearButton.addEventListener("click", function () {
+  function clearPad() {
     if (strokes.length === 0) return;
     history.push({ type: "clear", strokes: strokes });
     strokes = [];
+    fresh = false;
     say("");
     redraw();
-  });
+  }
+  clearButton.addEventListener("click", clearPad);
+
+  var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  function bringIntoView(element) {
+    var box = element.getBoundingClientRect();
+    if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+    element.scrollIntoView({ block: "start", behavior: reducedMotion ? "auto" : "smooth" });
+  }
+
+  if (againButton) {
+    againButton.addEventListener("click", function () {
+      clearPad();
+      bringIntoView(form);
+    });
+  }
 
   function exportPng() {
     var out = document.createElement("canvas");
@@ -166,6 +194,34 @@
 
   function percent(value, digits) {
     return (value * 100).toFixed(digits) + "%";
+  }
+
+  // The same rule as the server's `runner_up` filter: the second digit if it is close.
+  function runnerUp(probabilities) {
+    if (!probabilities || probabilities.length < 2) return null;
+    var ranked = probabilities
+      .map(function (p, digit) { return [p, digit]; })
+      .sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+    return ranked[0][0] - ranked[1][0] <= RUNNER_UP_MARGIN ? ranked[1][1] : null;
+  }
+
+  function hintText(d, maybe) {
+    return d.digit + ", or maybe " + maybe + " (" + percent(d.probabilities[maybe], 0) +
+      " against " + percent(d.confidence, 0) + ")";
+  }
+
+  function showRunnerUp(digits) {
+    var box = result.querySelector('[data-field="runner-up"]');
+    box.replaceChildren();
+    digits.forEach(function (d) {
+      var maybe = runnerUp(d.probabilities);
+      if (maybe === null) return;
+      var line = document.createElement("p");
+      line.className = "runner-up";
+      line.setAttribute("data-testid", "runner-up");
+      line.textContent = (digits.length > 1 ? "Digit " + (d.position + 1) + ": " : "") + hintText(d, maybe);
+      box.appendChild(line);
+    });
   }
 
   function showDigits(digits) {
@@ -190,6 +246,13 @@
       conf.className = "digit-item-conf";
       conf.textContent = percent(d.confidence, 0);
       item.append(img, digit, conf);
+      var maybe = runnerUp(d.probabilities);
+      if (maybe !== null) {
+        var hint = document.createElement("span");
+        hint.className = "digit-item-maybe";
+        hint.textContent = d.digit + ", or maybe " + maybe;
+        item.appendChild(hint);
+      }
       list.appendChild(item);
     });
   }
@@ -204,6 +267,7 @@
     result.querySelector('[data-field="confidence"]').textContent = percent(data.confidence, 1);
     result.querySelector('[data-field="low-confidence"]').hidden = !data.low_confidence;
     showDigits(digits);
+    showRunnerUp(digits);
     (first.probabilities || []).forEach(function (p, digit) {
       var row = result.querySelector('[data-prob="' + digit + '"]');
       if (!row) return;
@@ -258,8 +322,15 @@
       var data = await readAnswer(response);
       if (response.status === 201 && data.status === "done") {
         showResult(data);
-        say("Done. Draw another, or press Clear to start again.", "ok");
+        fresh = true;
+        say(
+          "Read " + (data.text || String(data.digit)) + " (" + percent(data.confidence, 0) + "). " +
+            "Your next stroke starts a new drawing.",
+          "ok"
+        );
+        bringIntoView(result.closest("section") || result);
       } else if (response.status === 201) {
+        fresh = true;
         hideResult();
         say(
           "We saved your drawing but could not read it yet: " + data.error_message +

@@ -149,10 +149,12 @@ def test_owner_deletes_prediction_and_file(
     assert not storage.exists(name)
 
 
-def test_delete_requires_post(client, user, prediction):
+def test_delete_asks_first_and_a_get_deletes_nothing(client, user, prediction):
     client.force_login(user)
     response = client.get(reverse("recognizer:delete", args=[prediction.pk]))
-    assert response.status_code == 405
+    assert response.status_code == 200
+    assert 'data-testid="delete-confirm"' in response.content.decode()
+    assert Prediction.objects.filter(pk=prediction.pk).exists()
 
 
 def test_staff_can_view_any_prediction(client, staff_user, prediction):
@@ -225,11 +227,12 @@ def test_failed_prediction_page_explains(client, user, digit_png):
 
 def test_owner_sends_feedback_label(client, user, prediction):
     client.force_login(user)
-    response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": 7})
+    label = (prediction.digit + 1) % 10
+    response = client.post(reverse("recognizer:feedback", args=[prediction.pk]), {"label": label})
 
     assert response.status_code == 302
     prediction.refresh_from_db()
-    assert prediction.user_label == 7
+    assert prediction.user_label == label
     assert prediction.true_label is None  # a claim, not a reviewed label
 
 
