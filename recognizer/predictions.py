@@ -286,19 +286,9 @@ def prediction_delete(*, prediction: Prediction) -> None:
         prediction.delete()
 
 
-def feedback_refusal(*, prediction: Prediction, label: int, position: int | None = None) -> str:
-    """Why the owner may not claim `label` for the digit at `position` (0 at the left; None for
-    the only digit), or "" when the claim may be sent. Claiming the digit the model already read
-    corrects nothing, yet a claim puts the upload at the head of the staff queue."""
-    digits = {d.position: d for d in prediction.digits.all()}
-    digit = digits.get(position or 0)
-    if digit is None or digit.digit != int(label):
-        return ""
-    which = f"digit {digit.position + 1}" if len(digits) > 1 else "this"
-    return (
-        f"Digits already read {which} as {label}. If {label} is right, there is nothing to "
-        "correct; if not, choose the digit it really is."
-    )
+class ClaimIsNoCorrection(ValueError):
+    """The owner claimed the digit the model already read: that corrects nothing, yet a claim
+    puts the upload at the head of the staff queue."""
 
 
 def prediction_feedback(
@@ -313,6 +303,12 @@ def prediction_feedback(
         raise ValueError("Say which digit is wrong: its position, 0 for the leftmost.")
     if position is not None and not 0 <= position < max(len(digits), 1):
         raise ValueError(f"This reading has no digit at position {position}.")
+    if digits and digits[position or 0].digit == int(label):
+        which = f"digit {position + 1}" if len(digits) > 1 else "this"
+        raise ClaimIsNoCorrection(
+            f"Digits already read {which} as {label}. If {label} is right, there is nothing to "
+            "correct; if not, choose the digit it really is."
+        )
     now = timezone.now()
     with transaction.atomic():
         if digits:

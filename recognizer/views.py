@@ -235,14 +235,6 @@ def _detail_context(
 def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     prediction = get_object_or_404(Prediction.objects.owned_by(request.user), pk=pk)
     form = FeedbackForm(request.POST)
-    if form.is_valid():
-        refusal = predictions.feedback_refusal(
-            prediction=prediction,
-            label=form.cleaned_data["label"],
-            position=form.cleaned_data["position"],
-        )
-        if refusal:
-            form.add_error("label", refusal)
     if not form.is_valid():
         return render(
             request,
@@ -257,7 +249,8 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
             position=form.cleaned_data["position"],
         )
     except ValueError as exc:
-        form.add_error(None, str(exc))
+        claim = isinstance(exc, predictions.ClaimIsNoCorrection)
+        form.add_error("label" if claim else None, str(exc))
         return render(
             request,
             "recognizer/detail.html",

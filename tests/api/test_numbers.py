@@ -128,3 +128,17 @@ def test_one_digit_feedback_without_position_claims_both(alice, prediction):
     assert response.json()["user_label"] == 3
     assert response.json()["digits"][0]["user_label"] == 3
     assert prediction.digits.get().user_label == 3
+
+
+def test_claiming_the_digit_already_read_is_refused(alice, user, active_model, number_png):
+    # A claim jumps the staff queue, so one that corrects nothing is refused, as on the site.
+    prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
+    read = prediction.digits.get(position=1).digit
+    url = reverse("api:prediction-feedback", args=[prediction.pk])
+
+    response = alice.post(url, {"label": read, "position": 1}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid"
+    assert f"already read digit 2 as {read}" in response.json()["detail"]
+    assert prediction.digits.get(position=1).user_label is None
