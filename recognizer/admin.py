@@ -76,15 +76,14 @@ def _likeliest(probabilities: list[float] | None, top: int = 3) -> str:
 
 
 def _probabilities(probabilities: list[float] | None):
-    """Each digit's probability as a percentage, most likely first, as a small table."""
+    """Each digit's probability as a percentage, likeliest first, as a list that wraps on a
+    phone."""
     if not probabilities:
         return "—"
-    ranked = _ranked(probabilities)
+    ranked = ((d, _percent(p)) for d, p in _ranked(probabilities))
     return format_html(
-        '<table class="probabilities"><thead><tr><th scope="row">digit</th>{}</tr></thead>'
-        '<tbody><tr><th scope="row">probability</th>{}</tr></tbody></table>',
-        format_html_join("", '<th scope="col">{}</th>', ((d,) for d, _ in ranked)),
-        format_html_join("", "<td>{}</td>", ((_percent(p),) for _, p in ranked)),
+        '<ol class="probabilities">{}</ol>',
+        format_html_join("", "<li><strong>{}</strong>: {}</li>", ranked),
     )
 
 
