@@ -41,10 +41,11 @@ def axe_serious(page) -> list[str]:
     ]
 
 
-def staff_page(new_context, live_server, staff_user, width: int, height: int):
+def staff_page(new_context, live_server, staff_user, width: int, height: int, **options):
+    """A page logged in as `staff_user`, and the list its console errors are collected in."""
     client = Client()
     client.force_login(staff_user)
-    context = new_context(width=width, height=height)
+    context = new_context(width=width, height=height, **options)
     context.add_cookies(
         [
             {
