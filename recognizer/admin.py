@@ -434,7 +434,8 @@ class PredictionAdmin(SimpleHistoryAdmin):
             **WIDE_LIST,
             **_retrain_button(request),
             "review_url": reverse("admin:recognizer_prediction_review"),
-            "needs_review": Prediction.objects.needs_review().count(),
+            # Counted as the review screen counts: one item per digit of a number.
+            "needs_review": DigitReading.objects.needs_review().count(),
         }
         return super().changelist_view(request, extra_context)
 

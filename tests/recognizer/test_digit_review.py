@@ -114,6 +114,15 @@ def test_exclude_takes_the_whole_number_out_of_the_queue(client, staff_user, num
     assert not DigitReading.objects.needs_review().exists()
 
 
+def test_the_list_counts_waiting_items_as_the_review_screen_does(client, staff_user, number):
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_changelist")).content.decode()
+
+    assert "Review screen (2 waiting)" in html  # the number's two digits
+    assert 'data-testid="review-waiting">2</span>' in client.get(reverse(REVIEW)).content.decode()
+
+
 def test_review_screen_shows_each_digit_with_its_number(client, staff_user, number, prediction):
     client.force_login(staff_user)
 
