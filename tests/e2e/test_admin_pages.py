@@ -97,35 +97,41 @@ def admin_data(user, staff_user, active_model, digit_png, number_png):
 LISTS = ["prediction", "digitreading", "modelversion", "trainingrun"]
 
 
-@pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 812)])
+@pytest.mark.parametrize(
+    ("width", "height", "scheme"), [(1280, 800, "light"), (375, 812, "light"), (1280, 800, "dark")]
+)
 def test_admin_pages_fit_and_have_no_serious_accessibility_violations(
-    new_context, live_server, staff_user, active_model, admin_data, width, height
+    new_context, live_server, staff_user, active_model, admin_data, width, height, scheme
 ):
-    page, errors = staff_page(new_context, live_server, staff_user, width, height)
+    page, errors = staff_page(
+        new_context, live_server, staff_user, width, height, color_scheme=scheme
+    )
     single, number = admin_data["single"], admin_data["number"]
     digit = number.digits.get(position=1)
     pages = [
-        "/admin/",
-        *(f"/admin/recognizer/{name}/" for name in LISTS),
-        f"/admin/recognizer/prediction/{single.pk}/change/",
-        f"/admin/recognizer/prediction/{number.pk}/change/",
-        f"/admin/recognizer/digitreading/{digit.pk}/change/",
-        f"/admin/recognizer/modelversion/{admin_data['candidate'].pk}/change/",
-        f"/admin/recognizer/modelversion/{active_model.pk}/stats/",
-        f"/admin/recognizer/trainingrun/{admin_data['run'].pk}/change/",
-        "/admin/recognizer/prediction/review/",
+        ("index", "/admin/"),
+        *((name, f"/admin/recognizer/{name}/") for name in LISTS),
+        ("prediction-change", f"/admin/recognizer/prediction/{single.pk}/change/"),
+        ("number-change", f"/admin/recognizer/prediction/{number.pk}/change/"),
+        ("digitreading-change", f"/admin/recognizer/digitreading/{digit.pk}/change/"),
+        (
+            "modelversion-change",
+            f"/admin/recognizer/modelversion/{admin_data['candidate'].pk}/change/",
+        ),
+        ("modelversion-stats", f"/admin/recognizer/modelversion/{active_model.pk}/stats/"),
+        ("trainingrun-change", f"/admin/recognizer/trainingrun/{admin_data['run'].pk}/change/"),
+        ("review", "/admin/recognizer/prediction/review/"),
     ]
     problems = []
     ARTIFACTS.mkdir(exist_ok=True)
-    for url in pages:
+    for name, url in pages:
         page.goto(url)
         problems += axe_serious(page)
-        name = "-".join(part for part in url.split("/")[2:] if part) or "index"
-        page.screenshot(path=ARTIFACTS / f"admin-{name}-{width}.png", full_page=True)
+        page.screenshot(path=ARTIFACTS / f"admin-{name}-{width}-{scheme}.png", full_page=True)
         fit = page.evaluate(PAGE_FITS)
         if fit["scroll"] > fit["client"]:
             problems.append(f"{url}: the page is wider than the window: {fit}")
-        if width == 1280 and url.count("/") == 4 and url.startswith("/admin/recognizer/"):
+        if width == 1280 and name in LISTS:
             fit = page.evaluate(RESULTS_FIT)
             if fit["scroll"] > fit["client"]:
                 problems.append(f"{url}: the list is wider than its area: {fit}")
