@@ -154,6 +154,21 @@ def test_admin_shows_each_digit_and_its_label_history(client, staff_user, number
     assert "staff" in history.content.decode()
 
 
+def test_a_numbers_page_shows_each_digit_as_seen_and_no_label_for_the_whole(
+    client, staff_user, number
+):
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_change", args=[number.pk])).content
+    html = html.decode()
+
+    assert 'name="true_label"' not in html
+    for position in (0, 1):
+        assert reverse("recognizer:digit_input", args=[number.pk, position]) in html
+    # The upload's one-digit input does not exist for a number: no broken image.
+    assert reverse("recognizer:model_input", args=[number.pk]) not in html
+
+
 def test_digit_history_is_for_reviewers_only(client, user, number):
     digit = number.digits.get(position=0)
     client.force_login(user)
