@@ -1,5 +1,6 @@
 import io
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -7,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -16,6 +18,73 @@ from .models import REVIEW_QUEUE_ORDERING, DigitReading, ModelVersion, Predictio
 from .stats import model_version_stats
 
 REVIEW_BATCH = 60
+
+# Metrics that are shares of something, shown as percentages; any other float is rounded.
+_SHARES = {"accuracy", "active_accuracy", "active_accuracy_same_test", "ece", "precision", "recall"}
+# What a few metrics' keys mean, where the key alone is cryptic.
+_KEY_NAMES = {
+    "n": "test images",
+    "n_train": "training images",
+    "n_leaves": "leaves",
+    "active_accuracy_same_test": "active model's accuracy on the same test set",
+    "active_accuracy": "active model's accuracy",
+}
+# Long id lists (the uploads a model was trained or tested on) are cut to their first few.
+_LIST_SHOWN = 12
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}%}"
+
+
+def _plain(value, key: str = "") -> str:
+    """A JSON value as a person reads it: no 17-digit floats, no brackets."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, float):
+        return _percent(value, 2) if key in _SHARES else f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v, k)}" for k, v in value.items())
+    if isinstance(value, list):
+        shown = ", ".join(_plain(v, key) for v in value[:_LIST_SHOWN])
+        return shown if len(value) <= _LIST_SHOWN else f"{shown}, … ({len(value)} in all)"
+    return str(value)
+
+
+def _readable(data: dict, skip: tuple[str, ...] = ()):
+    """A JSON field as a definition list of its keys, each value in _plain's words."""
+    rows = [(_KEY_NAMES.get(k, k), _plain(v, k)) for k, v in (data or {}).items() if k not in skip]
+    if not rows:
+        return "—"
+    return format_html(
+        '<dl class="readable-json">{}</dl>',
+        format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows),
+    )
+
+
+def _ranked(probabilities: list[float]) -> list[tuple[int, float]]:
+    return sorted(enumerate(probabilities), key=lambda pair: -pair[1])
+
+
+def _likeliest(probabilities: list[float] | None, top: int = 3) -> str:
+    """'7: 54.0% · 1: 38.2% · 9: 3.1%', for a row of a table."""
+    if not probabilities:
+        return "—"
+    return " · ".join(f"{d}: {_percent(p)}" for d, p in _ranked(probabilities)[:top])
+
+
+def _probabilities(probabilities: list[float] | None):
+    """Each digit's probability as a percentage, likeliest first, as a list that wraps on a
+    phone."""
+    if not probabilities:
+        return "—"
+    ranked = ((d, _percent(p)) for d, p in _ranked(probabilities))
+    return format_html(
+        '<ol class="probabilities">{}</ol>',
+        format_html_join("", "<li><strong>{}</strong>: {}</li>", ranked),
+    )
 
 
 class ReviewedFilter(admin.SimpleListFilter):
@@ -84,19 +153,52 @@ def _enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> N
     )
 
 
+# The lists have more columns than fit beside both the admin's app sidebar and the filters on a
+# 1280 px screen; the breadcrumbs lead back instead.
+WIDE_LIST = {"is_nav_sidebar_enabled": False}
+
+
+def _retrain_button(request: HttpRequest) -> dict:
+    """Context for the lists' "Retrain now" button (admin/recognizer/_retrain_button.html): a
+    retraining uses every reviewed upload, so it needs no selected rows, unlike an action."""
+    return {
+        "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
+        "retrain_url": reverse("admin:recognizer_trainingrun_retrain"),
+    }
+
+
+class TrueLabelForm(forms.ModelForm):
+    """A row of the predictions list: its label select is named for screen readers, and a
+    number's is disabled (its digits are labelled one by one)."""
+
+    class Meta:
+        model = Prediction
+        fields = ["true_label"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["true_label"]
+        name = f"True label of upload {self.instance.pk}"
+        if len(self.instance.text) > 1:
+            field.disabled = True
+            name += f", the number {self.instance.text}: label its digits on the review screen"
+        field.widget.attrs["aria-label"] = name
+
+
 class DigitReadingInline(admin.TabularInline):
     """The digits read, for reading only: labels change through the review screen and API."""
 
     model = DigitReading
     fields = [
         "position",
+        "seen_as",
         "digit",
-        "confidence",
+        "confidence_pct",
+        "likeliest",
         "low_confidence",
         "user_label",
         "true_label",
-        "reviewed_by",
-        "reviewed_at",
+        "reviewed",
         "history_link",
     ]
     readonly_fields = fields
@@ -109,10 +211,40 @@ class DigitReadingInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="Seen as")
+    def seen_as(self, obj: DigitReading):
+        return _digit_input(obj, size=56)
+
+    @admin.display(description="Confidence")
+    def confidence_pct(self, obj: DigitReading):
+        return _percent(obj.confidence)
+
+    @admin.display(description="Likeliest")
+    def likeliest(self, obj: DigitReading):
+        return _likeliest(obj.probabilities)
+
+    @admin.display(description="Reviewed")
+    def reviewed(self, obj: DigitReading):
+        if obj.reviewed_at is None:
+            return "—"
+        when = timezone.localtime(obj.reviewed_at)
+        return f"{obj.reviewed_by or 'someone'}, {when:%Y-%m-%d %H:%M}"
+
     @admin.display(description="Label history")
     def history_link(self, obj: DigitReading):
         url = reverse("admin:recognizer_digitreading_history", args=[obj.pk])
         return format_html('<a href="{}">History</a>', url)
+
+
+def _digit_input(digit: DigitReading, *, size: int):
+    return format_html(
+        '<img src="{}" alt="digit {} as the model saw it" width="{}" height="{}" '
+        'class="pixelated">',
+        reverse("recognizer:digit_input", args=[digit.prediction_id, digit.position]),
+        digit.position + 1,
+        size,
+        size,
+    )
 
 
 @admin.register(DigitReading)
@@ -123,6 +255,25 @@ class DigitReadingAdmin(SimpleHistoryAdmin):
     list_select_related = ["prediction", "reviewed_by"]
     history_list_display = ["true_label", "user_label", "reviewed_by"]
     search_fields = ["=prediction__id"]
+    fields = [
+        "prediction",
+        "position",
+        "seen_as",
+        "box",
+        "digit",
+        "confidence_pct",
+        "probabilities_table",
+        "low_confidence",
+        "user_label",
+        "user_label_at",
+        "true_label",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    readonly_fields = fields
+
+    class Media:
+        css = {"all": ["css/review.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -141,27 +292,47 @@ class DigitReadingAdmin(SimpleHistoryAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         raise PermissionDenied
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # No "Delete" button leading to the 403 of delete_view.
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("recognizer.view_prediction")
+
+    @admin.display(description="Seen as")
+    def seen_as(self, obj: DigitReading):
+        return _digit_input(obj, size=112)
+
+    @admin.display(description="Box in the stored image")
+    def box(self, obj: DigitReading):
+        return f"from ({obj.x0}, {obj.y0}) to ({obj.x1}, {obj.y1})"
+
+    @admin.display(description="Confidence")
+    def confidence_pct(self, obj: DigitReading):
+        return _percent(obj.confidence)
+
+    @admin.display(description="Probabilities")
+    def probabilities_table(self, obj: DigitReading):
+        return _probabilities(obj.probabilities)
 
 
 @admin.register(Prediction)
 class PredictionAdmin(SimpleHistoryAdmin):
     inlines = [DigitReadingInline]
+    # Ten columns that fit beside the filters at 1280 px (the app sidebar is off, as on the
+    # other lists): the reading, its confidence and the low flag share a column, and so do the
+    # status and the exclusion.
     list_display = [
         "thumb",
         "id",
         "owner",
-        "text",
-        "digit",
-        "confidence_pct",
-        "low_confidence",
-        "user_label",
+        "reading",
+        "owner_says",
         "true_label",
-        "excluded_from_training",
-        "status",
+        "state",
         "model_version",
-        "created_at",
+        "created",
     ]
     list_display_links = ["id"]
     list_editable = ["true_label"]
@@ -199,11 +370,11 @@ class PredictionAdmin(SimpleHistoryAdmin):
         "mode",
         "text",
         "digit",
-        "confidence",
-        "probabilities",
+        "confidence_pct",
+        "probabilities_table",
         "low_confidence",
         "model_version",
-        "predict_ms",
+        "predict_time",
         "user_label",
         "user_label_at",
         "true_label",
@@ -217,6 +388,15 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ["css/review.css"]}
+
+    def get_readonly_fields(self, request, obj=None):
+        # A number is labelled digit by digit (review screen, API): no one label for the whole.
+        if obj is not None and len(obj.text) > 1:
+            return [*self.readonly_fields, "true_label"]
+        return self.readonly_fields
+
+    def get_changelist_form(self, request, **kwargs):
+        return TrueLabelForm
 
     def get_ordering(self, request):
         # The review queue (PredictionQuerySet.review_queue): unreviewed first; among them the
@@ -251,8 +431,11 @@ class PredictionAdmin(SimpleHistoryAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
+            **WIDE_LIST,
+            **_retrain_button(request),
             "review_url": reverse("admin:recognizer_prediction_review"),
-            "needs_review": Prediction.objects.needs_review().count(),
+            # Counted as the review screen counts: one item per digit of a number.
+            "needs_review": DigitReading.objects.needs_review().count(),
         }
         return super().changelist_view(request, extra_context)
 
@@ -261,18 +444,63 @@ class PredictionAdmin(SimpleHistoryAdmin):
         url = reverse("recognizer:thumbnail", args=[obj.pk])
         return format_html('<img src="{}" alt="upload #{}" width="48" height="48">', url, obj.pk)
 
+    @admin.display(description="Read", ordering="confidence")
+    def reading(self, obj: Prediction):
+        if not obj.text:
+            return "—"
+        return format_html(
+            '<span class="list-reading">{}</span> <span class="list-confidence">{}</span>{}',
+            obj.text,
+            _percent(obj.confidence, 0),
+            mark_safe(' <span class="tag-low">low</span>') if obj.low_confidence else "",
+        )
+
+    @admin.display(description="Owner says", ordering="user_label")
+    def owner_says(self, obj: Prediction):
+        return "—" if obj.user_label is None else obj.user_label
+
+    @admin.display(description="Status", ordering="status")
+    def state(self, obj: Prediction):
+        if obj.excluded_from_training:
+            return format_html(
+                '{} <span class="tag-excluded">excluded</span>', obj.get_status_display()
+            )
+        return obj.get_status_display()
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Prediction):
+        when = timezone.localtime(obj.created_at)
+        shown = f"{when:%Y-%m-%d %H:%M}"
+        return format_html('<time datetime="{}">{}</time>', when.isoformat(), shown)
+
     @admin.display(description="Image")
     def preview(self, obj: Prediction):
-        return format_html(
-            '<img src="{}" alt="upload" class="admin-preview"> '
-            '<img src="{}" alt="what the model saw" width="112" height="112" class="pixelated">',
+        upload = format_html(
+            '<img src="{}" alt="upload" class="admin-preview">',
             reverse("recognizer:image", args=[obj.pk]),
+        )
+        if len(obj.text) > 1:
+            # A number's digits are each shown, as the model saw them, with their reading below.
+            return upload
+        return format_html(
+            '{} <img src="{}" alt="what the model saw" width="112" height="112" class="pixelated">',
+            upload,
             reverse("recognizer:model_input", args=[obj.pk]),
         )
 
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_pct(self, obj: Prediction):
-        return "—" if obj.confidence is None else f"{obj.confidence:.0%}"
+        return _percent(obj.confidence)
+
+    @admin.display(description="Probabilities")
+    def probabilities_table(self, obj: Prediction):
+        if len(obj.text) > 1:
+            return "Each digit's are under Digit readings below."
+        return _probabilities(obj.probabilities)
+
+    @admin.display(description="Reading took")
+    def predict_time(self, obj: Prediction):
+        return "—" if obj.predict_ms is None else f"{obj.predict_ms:.1f} ms"
 
     def save_model(self, request, obj, form, change):
         if "true_label" in form.changed_data:
@@ -328,6 +556,7 @@ class PredictionAdmin(SimpleHistoryAdmin):
         items = list(queue.select_related("prediction")[:REVIEW_BATCH])
         context = {
             **self.admin_site.each_context(request),
+            **WIDE_LIST,
             "opts": self.model._meta,
             "title": "Review queue",
             "items": items,
@@ -335,11 +564,6 @@ class PredictionAdmin(SimpleHistoryAdmin):
             "changelist_url": reverse("admin:recognizer_prediction_changelist"),
         }
         return TemplateResponse(request, "admin/recognizer/prediction/review.html", context)
-
-
-# The model versions and training runs lists have more columns than fit beside both the admin's
-# app sidebar and the filters on a 1280 px screen; the breadcrumbs lead back instead.
-WIDE_LIST = {"is_nav_sidebar_enabled": False}
 
 
 @admin.register(ModelVersion)
@@ -366,13 +590,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "status_note",
         "artifact_path",
         "sha256",
-        "params",
-        "metrics",
+        "params_readable",
+        "metrics_readable",
         "created_at",
         "parent",
-        "training_data",
-        "heldout_metrics",
+        "training_data_readable",
+        "heldout_readable",
     ]
+    fields = readonly_fields
 
     class Media:
         css = {"all": ["css/review.css"]}
@@ -390,7 +615,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return request.user.has_perm(RETRAIN_PERMISSION)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), **WIDE_LIST})
+        extra_context = {**(extra_context or {}), **WIDE_LIST, **_retrain_button(request)}
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         return [
@@ -426,6 +652,56 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def stats_link(self, obj: ModelVersion):
         url = reverse("admin:recognizer_modelversion_stats", args=[obj.pk])
         return format_html('<a href="{}">Stats</a>', url)
+
+    @admin.display(description="Parameters")
+    def params_readable(self, obj: ModelVersion):
+        return _readable(obj.params)
+
+    @admin.display(description="Metrics (MNIST test set)")
+    def metrics_readable(self, obj: ModelVersion):
+        metrics = obj.metrics or {}
+        per_class = metrics.get("per_class") or {}
+        table = ""
+        if per_class:
+            table = format_html(
+                '<table class="per-class"><caption>Each digit</caption><thead><tr>'
+                '<th scope="col">digit</th><th scope="col">precision</th>'
+                '<th scope="col">recall</th><th scope="col">images</th></tr></thead>'
+                "<tbody>{}</tbody></table>",
+                format_html_join(
+                    "",
+                    '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
+                    (
+                        (
+                            digit,
+                            _percent(row.get("precision")),
+                            _percent(row.get("recall")),
+                            _plain(row.get("support")),
+                        )
+                        for digit, row in per_class.items()
+                    ),
+                ),
+            )
+        ece = (metrics.get("calibration") or {}).get("ece")
+        if ece is not None:
+            metrics = {**metrics, "calibration error (ECE)": _percent(ece, 2)}
+        summary = _readable(metrics, skip=("per_class", "confusion", "calibration"))
+        stats = reverse("admin:recognizer_modelversion_stats", args=[obj.pk])
+        return format_html(
+            '{}{}<p>The confusion matrix and the reliability diagram are on <a href="{}">its '
+            "stats page</a>.</p>",
+            summary,
+            table,
+            stats,
+        )
+
+    @admin.display(description="Training data")
+    def training_data_readable(self, obj: ModelVersion):
+        return _readable(obj.training_data)
+
+    @admin.display(description="Held-out reviewed uploads")
+    def heldout_readable(self, obj: ModelVersion):
+        return _readable(obj.heldout_metrics)
 
     def _single(self, request, queryset) -> ModelVersion | None:
         if queryset.count() != 1:
@@ -540,12 +816,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            **WIDE_LIST,
-            "can_retrain": self.has_retrain_permission(request),
-            "retrain_url": reverse("admin:recognizer_trainingrun_retrain"),
-        }
+        extra_context = {**(extra_context or {}), **WIDE_LIST, **_retrain_button(request)}
         return super().changelist_view(request, extra_context)
 
     def retrain_view(self, request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,8 @@
-"""The review screen in a real browser: keyboard only, 60 items, well over 60 a minute."""
+"""The review screen in a real browser: keyboard only, 60 items, well over 60 a minute; the
+live counter, the key for the owner's label, and the touch pad on a phone."""
 
 import io
+import re
 import time
 
 import pytest
@@ -11,6 +13,7 @@ from playwright.sync_api import expect
 from recognizer import predictions
 from recognizer.models import Prediction
 from tests.conftest import copies_of
+from tests.e2e.test_admin_pages import staff_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,3 +72,74 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
             assert prediction.true_label == int(key)
         assert prediction.reviewed_by == staff_user
         assert prediction.history.latest().history_user == staff_user
+
+
+@pytest.fixture
+def five_waiting(user, active_model, digit_png):
+    """Five one-digit uploads waiting for review; the owner of the first claims another digit."""
+    first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
+    rows = [first, *copies_of(first, 4)]
+    claimed = rows[2]
+    predictions.prediction_feedback(prediction=claimed, label=(claimed.digit + 1) % 10)
+    return rows, claimed
+
+
+def test_counter_goes_down_and_a_accepts_the_owners_label(
+    new_context, live_server, staff_user, five_waiting
+):
+    _, claimed = five_waiting
+    page, errors = staff_page(new_context, live_server, staff_user, 1280, 800)
+    page.goto("/admin/recognizer/prediction/review/")
+    waiting = page.get_by_test_id("review-waiting")
+    expect(waiting).to_have_text("5")
+    # Claims come first: the claimed upload is the selected one.
+    expect(page.locator(".review-item.current")).to_have_attribute("data-id", str(claimed.pk))
+
+    page.keyboard.press("a")
+    expect(waiting).to_have_text("4")
+    page.keyboard.press("a")  # the next item has no claim: nothing is sent
+    expect(page.locator("#review-status")).to_contain_text("has no owner's label")
+    page.keyboard.press("Enter")
+    expect(waiting).to_have_text("3")
+    expect(page.get_by_test_id("review-done")).to_have_text("2")
+
+    claimed.refresh_from_db()
+    assert claimed.true_label == claimed.user_label
+    assert claimed.reviewed_by == staff_user
+    assert Prediction.objects.filter(true_label__isnull=False).count() == 2
+    assert errors == []
+
+
+def test_review_by_touch_on_a_phone(new_context, live_server, staff_user, five_waiting):
+    rows, claimed = five_waiting
+    page, errors = staff_page(new_context, live_server, staff_user, 375, 812, has_touch=True)
+    page.goto("/admin/recognizer/prediction/review/")
+    expect(page.locator(".review-item.current")).to_be_visible()
+
+    buttons = page.locator(".review-pad button")
+    assert buttons.count() == 13
+    for i in range(buttons.count()):
+        box = buttons.nth(i).bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, buttons.nth(i).inner_text()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        # The pad stays in the window while the grid scrolls under it.
+        assert box["y"] + box["height"] <= 812
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    page.get_by_test_id("review-accept").tap()
+    others = [p for p in rows if p != claimed]
+    target = page.locator(f".review-item[data-id='{others[-1].pk}']")
+    target.tap()
+    expect(target).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(page.get_by_test_id("review-accept")).to_be_disabled()
+    page.get_by_role("button", name="Label 7").tap()
+    page.get_by_test_id("review-exclude").tap()
+    page.get_by_test_id("review-confirm").tap()
+    expect(page.get_by_test_id("review-waiting")).to_have_text("1")
+
+    claimed.refresh_from_db()
+    assert claimed.true_label == claimed.user_label
+    assert Prediction.objects.get(pk=others[-1].pk).true_label == 7
+    assert Prediction.objects.filter(excluded_from_training=True).count() == 1
+    assert Prediction.objects.filter(true_label__isnull=False).count() == 3
+    assert errors == []

@@ -1,10 +1,12 @@
 import io
+import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from recognizer import predictions, review
-from recognizer.models import Prediction
+from recognizer.models import DigitReading, Prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +98,105 @@ def test_model_version_admin_lists_versions(client, staff_user, active_model):
     response = client.get(reverse("admin:recognizer_modelversion_changelist"))
     assert response.status_code == 200
     assert active_model.version in response.content.decode()
+
+
+# A float as Python prints it unrounded: what a change page must never show.
+RAW_FLOAT = re.compile(r"\d\.\d{5,}")
+
+
+def test_prediction_page_shows_percentages_not_raw_floats(client, staff_user, uploads):
+    target = uploads[0]
+    probabilities = [0.0] * 10
+    probabilities[7], probabilities[1], probabilities[9] = 0.5399999999999999, 0.382, 0.0780000001
+    Prediction.objects.filter(pk=target.pk).update(
+        digit=7,
+        text="7",
+        confidence=0.5399999999999999,
+        probabilities=probabilities,
+        predict_ms=34.604083999511204,
+    )
+    target.digits.update(digit=7, confidence=0.5399999999999999, probabilities=probabilities)
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_change", args=[target.pk])).content
+    html = html.decode()
+
+    assert "54.0%" in html
+    assert "<strong>7</strong>: 54.0%" in html and "<strong>1</strong>: 38.2%" in html
+    assert "7: 54.0% · 1: 38.2% · 9: 7.8%" in html  # the digit's row below
+    assert "34.6 ms" in html
+    assert RAW_FLOAT.findall(html) == []
+
+
+def test_digit_reading_page_formats_numbers_and_offers_no_delete(client, staff_user, uploads):
+    digit = uploads[0].digits.get()
+    DigitReading.objects.filter(pk=digit.pk).update(
+        confidence=0.5399999999999999, probabilities=[0.5399999999999999] + [0.0511111111111] * 9
+    )
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_digitreading_change", args=[digit.pk])).content
+    html = html.decode()
+
+    assert "54.0%" in html and "5.1%" in html
+    assert RAW_FLOAT.findall(html) == []
+    # Digits are deleted with their upload only: no button leading to a 403.
+    assert reverse("admin:recognizer_digitreading_delete", args=[digit.pk]) not in html
+
+
+def test_model_version_page_reads_its_metrics(client, staff_user, active_model):
+    active_model.metrics = {
+        "accuracy": 0.9313,
+        "n": 10000,
+        "per_class": {
+            str(d): {"precision": 0.9168297455968689, "recall": 0.95612244897959, "support": 980}
+            for d in range(10)
+        },
+        "confusion": [[1] * 10] * 10,
+        "calibration": {"ece": 0.14666666666666, "bins": [{"confidence": 0.19999999999999996}]},
+    }
+    active_model.params = {"kind": "rf", "train_seconds": 1.04999999999}
+    active_model.heldout_metrics = {"accuracy": 0.8999999999999999, "n": 40, "ids": list(range(30))}
+    active_model.save()
+    client.force_login(staff_user)
+
+    url = reverse("admin:recognizer_modelversion_change", args=[active_model.pk])
+    html = client.get(url).content.decode()
+
+    assert "93.13%" in html and "14.67%" in html and "90.00%" in html
+    assert "91.7%" in html and "95.6%" in html  # per digit
+    assert "1.05" in html
+    assert "(30 in all)" in html
+    assert reverse("admin:recognizer_modelversion_stats", args=[active_model.pk]) in html
+    assert RAW_FLOAT.findall(html) == []
+
+
+def test_list_label_selects_are_named_and_a_numbers_is_disabled(
+    client, staff_user, uploads, number_png
+):
+    number = predictions.prediction_create(user=uploads[0].owner, image_file=io.BytesIO(number_png))
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_changelist")).content.decode()
+
+    selects = re.findall(r"<select[^>]*name=\"form-\d+-true_label\"[^>]*>", html)
+    assert len(selects) == 3
+    for p in uploads:
+        assert any(f'aria-label="True label of upload {p.pk}"' in s for s in selects)
+    (numbers,) = [s for s in selects if f"upload {number.pk}," in s]
+    assert "disabled" in numbers and number.text in numbers
+
+
+@pytest.mark.parametrize("changelist", ["prediction", "modelversion", "trainingrun"])
+def test_every_list_offers_retrain_now_to_those_allowed(
+    client, staff_user, django_user_model, active_model, changelist
+):
+    url = reverse(f"admin:recognizer_{changelist}_changelist")
+    retrain = reverse("admin:recognizer_trainingrun_retrain")
+    client.force_login(staff_user)
+    assert f'action="{retrain}"' in client.get(url).content.decode()
+
+    viewer = django_user_model.objects.create_user(username="viewer", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(viewer)
+    assert retrain not in client.get(url).content.decode()

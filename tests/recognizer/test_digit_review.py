@@ -114,6 +114,15 @@ def test_exclude_takes_the_whole_number_out_of_the_queue(client, staff_user, num
     assert not DigitReading.objects.needs_review().exists()
 
 
+def test_the_list_counts_waiting_items_as_the_review_screen_does(client, staff_user, number):
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_changelist")).content.decode()
+
+    assert "Review screen (2 waiting)" in html  # the number's two digits
+    assert 'data-testid="review-waiting">2</span>' in client.get(reverse(REVIEW)).content.decode()
+
+
 def test_review_screen_shows_each_digit_with_its_number(client, staff_user, number, prediction):
     client.force_login(staff_user)
 
@@ -143,6 +152,21 @@ def test_admin_shows_each_digit_and_its_label_history(client, staff_user, number
     history = client.get(history_url)
     assert history.status_code == 200
     assert "staff" in history.content.decode()
+
+
+def test_a_numbers_page_shows_each_digit_as_seen_and_no_label_for_the_whole(
+    client, staff_user, number
+):
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_change", args=[number.pk])).content
+    html = html.decode()
+
+    assert 'name="true_label"' not in html
+    for position in (0, 1):
+        assert reverse("recognizer:digit_input", args=[number.pk, position]) in html
+    # The upload's one-digit input does not exist for a number: no broken image.
+    assert reverse("recognizer:model_input", args=[number.pk]) not in html
 
 
 def test_digit_history_is_for_reviewers_only(client, user, number):

@@ -201,6 +201,21 @@ def test_review_screen_shows_unreviewed_grid_with_script_file_and_no_inline_code
     assert not re.search(r"\son[a-z]+=", main)
 
 
+def test_review_screen_marks_claims_and_offers_a_button_per_decision(client, staff_user, uploads):
+    claimed = uploads[1]
+    predictions.prediction_feedback(prediction=claimed, label=(claimed.digit + 1) % 10)
+    client.force_login(staff_user)
+
+    html = client.get(reverse(REVIEW)).content.decode()
+
+    claims = re.findall(r'data-id="(\d+)"[^>]*?data-claim="(\d)"', html, re.S)
+    assert claims == [(str(claimed.pk), str((claimed.digit + 1) % 10))]
+    assert '<span id="review-waiting" data-testid="review-waiting">4</span>' in html
+    keys = re.findall(r'<button type="button" class="review-key[^"]*" data-key="([^"]+)"', html)
+    assert keys == [*"0123456789", "Enter", "a", "x"]
+    assert "<kbd>A</kbd> accept the owner's label" in html
+
+
 def test_review_screen_and_endpoint_are_for_reviewers_only(client, user, uploads):
     client.force_login(user)
     assert client.get(reverse(REVIEW)).status_code == 302
