@@ -5,6 +5,7 @@ Local defaults need nothing: SQLite in var/, uploads in var/media, models in var
 """
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,6 +149,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": env_float("SQLITE_TIMEOUT", 5.0),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # The test database is a file, as in use: an in-memory one is shared between the live
+    # server's threads through SQLite's shared cache, whose table locks fail a read at once
+    # ("database table is locked") instead of waiting for the timeout.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str(
+            "SQLITE_TEST_NAME",
+            str(Path(tempfile.gettempdir()) / f"digits-test-{os.getpid()}.sqlite3"),
+        )
     }
 
 # The API's rate limits are counted in the cache, so every worker and every server must share it:
