@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
@@ -110,6 +112,23 @@ def new_context(browser, live_server, request):
                     page.screenshot(path=ARTIFACTS / f"{name}-{c}-{p}.png", full_page=True)
         context.close()
     assert violations == [], "the pages broke the Content-Security-Policy"
+
+
+@pytest.fixture
+def context_as(new_context, live_server):
+    """A browser context logged in as a user by a session cookie, without the login form."""
+
+    def make(user, **options):
+        client = Client()
+        client.force_login(user)
+        context = new_context(**options)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+        )
+        return context
+
+    return make
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import io
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from recognizer import predictions
@@ -41,21 +39,9 @@ def axe_serious(page) -> list[str]:
     ]
 
 
-def staff_page(new_context, live_server, staff_user, width: int, height: int, **options):
+def staff_page(context_as, staff_user, width: int, height: int, **options):
     """A page logged in as `staff_user`, and the list its console errors are collected in."""
-    client = Client()
-    client.force_login(staff_user)
-    context = new_context(width=width, height=height, **options)
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
+    page = context_as(staff_user, width=width, height=height, **options).new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -101,11 +87,9 @@ LISTS = ["prediction", "digitreading", "modelversion", "trainingrun"]
     ("width", "height", "scheme"), [(1280, 800, "light"), (375, 812, "light"), (1280, 800, "dark")]
 )
 def test_admin_pages_fit_and_have_no_serious_accessibility_violations(
-    new_context, live_server, staff_user, active_model, admin_data, width, height, scheme
+    context_as, live_server, staff_user, active_model, admin_data, width, height, scheme
 ):
-    page, errors = staff_page(
-        new_context, live_server, staff_user, width, height, color_scheme=scheme
-    )
+    page, errors = staff_page(context_as, staff_user, width, height, color_scheme=scheme)
     single, number = admin_data["single"], admin_data["number"]
     digit = number.digits.get(position=1)
     pages = [
@@ -141,9 +125,9 @@ def test_admin_pages_fit_and_have_no_serious_accessibility_violations(
 
 
 def test_prediction_list_shows_every_column_at_1280(
-    new_context, live_server, staff_user, admin_data
+    context_as, live_server, staff_user, admin_data
 ):
-    page, _ = staff_page(new_context, live_server, staff_user, 1280, 800)
+    page, _ = staff_page(context_as, staff_user, 1280, 800)
     page.goto("/admin/recognizer/prediction/")
     results = page.locator("#changelist .results").bounding_box()
     right = results["x"] + results["width"]
@@ -158,11 +142,11 @@ def test_prediction_list_shows_every_column_at_1280(
 
 
 def test_retrain_now_from_the_predictions_list_needs_no_selection(
-    settings, new_context, live_server, staff_user, admin_data
+    settings, context_as, live_server, staff_user, admin_data
 ):
     # Queued only: the button is tested here, the training elsewhere.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    page, errors = staff_page(new_context, live_server, staff_user, 1280, 800)
+    page, errors = staff_page(context_as, staff_user, 1280, 800)
     page.goto("/admin/recognizer/prediction/")
 
     page.get_by_test_id("retrain-now").click()

@@ -6,8 +6,6 @@ import re
 import time
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from recognizer import predictions
@@ -21,24 +19,12 @@ BATCH = 60
 
 
 def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
-    settings, live_server, new_context, user, staff_user, active_model, digit_png
+    settings, live_server, context_as, user, staff_user, active_model, digit_png
 ):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     rows = [first, *copies_of(first, BATCH - 1)]
-    client = Client()
-    client.force_login(staff_user)
-    context = new_context()
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
+    page = context_as(staff_user).new_page()
     failed: list[str] = []
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     page.goto(f"{live_server.url}/admin/recognizer/prediction/review/")
@@ -85,10 +71,10 @@ def five_waiting(user, active_model, digit_png):
 
 
 def test_counter_goes_down_and_a_accepts_the_owners_label(
-    new_context, live_server, staff_user, five_waiting
+    context_as, live_server, staff_user, five_waiting
 ):
     _, claimed = five_waiting
-    page, errors = staff_page(new_context, live_server, staff_user, 1280, 800)
+    page, errors = staff_page(context_as, staff_user, 1280, 800)
     page.goto("/admin/recognizer/prediction/review/")
     waiting = page.get_by_test_id("review-waiting")
     expect(waiting).to_have_text("5")
@@ -110,9 +96,9 @@ def test_counter_goes_down_and_a_accepts_the_owners_label(
     assert errors == []
 
 
-def test_review_by_touch_on_a_phone(new_context, live_server, staff_user, five_waiting):
+def test_review_by_touch_on_a_phone(context_as, live_server, staff_user, five_waiting):
     rows, claimed = five_waiting
-    page, errors = staff_page(new_context, live_server, staff_user, 375, 812, has_touch=True)
+    page, errors = staff_page(context_as, staff_user, 375, 812, has_touch=True)
     page.goto("/admin/recognizer/prediction/review/")
     expect(page.locator(".review-item.current")).to_be_visible()
 
