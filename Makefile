@@ -66,14 +66,16 @@ serve: install
 	echo "Serving on http://$(HOST):$(PORT) as if behind an HTTPS proxy; to browse it directly over plain HTTP: DJANGO_HTTPS=false make serve"; \
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
-# The whole suite twice: on SQLite and the filesystem, then on a real PostgreSQL (installed and
-# started when missing) with the two gunicorn servers sharing it; tests/ml and tests/benchmarks
-# touch no database, so the second pass leaves them out. Chromium is installed when missing, for
-# the browser tests. PYTEST_ARGS narrows both passes; `make test-sqlite` runs one.
+# The whole suite on SQLite and the filesystem, then again on a real PostgreSQL (installed and
+# started when missing) with the two gunicorn servers sharing it. The second pass leaves out what
+# touches no database (tests/ml, tests/benchmarks) and the browser flows (tests/e2e), whose
+# views and queries the rest of the suite runs on PostgreSQL already; that keeps CI near 10
+# minutes. Chromium is installed when missing. PYTEST_ARGS narrows both passes; `make
+# test-sqlite` runs the first.
 test: install-dev
 	bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
-	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
 
 test-sqlite: install-dev
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
