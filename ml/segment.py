@@ -243,6 +243,23 @@ def _bands(groups: list[_Group]) -> list[list[_Group]]:
     return bands
 
 
+def _without_margin_line(groups: list[_Group], height: float) -> list[_Group]:
+    """Drop what is left of a margin line where it does not cross the writing, which would
+    otherwise stand as a second line above or below the number: a straight, thin mark more
+    than twice as tall as the line's digits (a 1 is never that tall), or a faint sliver (a
+    pen's 1 of that height carries far more ink)."""
+    tall = [g.mass for g in groups if g.height >= 0.5 * height]
+    typical = float(np.median(tall)) if tall else 0.0
+
+    def rule(g: _Group) -> bool:
+        thin = g.width < 0.15 * g.height
+        return thin and (
+            g.height > 2 * height or (g.width < 0.1 * g.height and g.mass < 0.25 * typical)
+        )
+
+    return [g for g in groups if not rule(g)]
+
+
 def _check_one_line(main: list[_Group]) -> None:
     bands = _bands(main)
     if len(bands) < 2:
@@ -591,6 +608,7 @@ def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) ->
     ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
     """
     marks, labels, groups, height = _analyse(image, None, LINE_LONG_SIDE)
+    groups = _without_margin_line(groups, height)
     main = [g for g in groups if g.height >= 0.5 * height]
     _check_one_line(main)
     digits = _group(groups, height)

@@ -255,3 +255,15 @@ def test_a_digit_too_wide_to_cut_into_digits_is_kept_not_lost(ml_result_model) -
     crops = segment(drawn([one, two], size=(640, 300)), predict_proba=ml_result_model.predict_proba)
     assert len(crops) == 2
     assert crops[1].box[2] - crops[1].box[0] > 250
+
+
+def test_a_margin_line_ending_above_the_number_is_not_a_second_line(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, labels = mnist_test_small
+    plain = line_image([images[_first(labels, d)] for d in (0, 1, 1)], margin=120)
+    page = np.repeat(np.asarray(plain, dtype=np.float32)[..., None], 3, axis=2)
+    # A faint red margin line, broken off (faded) just above the writing.
+    page[:100, 180:182] = np.minimum(page[:100, 180:182], (230, 120, 130))
+    image = Image.fromarray(page.astype(np.uint8), "RGB")
+    assert len(segment(image)) == 3
