@@ -69,6 +69,17 @@ NARROW_PENALTY = 0.7
 CROSSING_PENALTY = 0.35
 # Candidate cuts are also tried every GRID_STEP line heights.
 GRID_STEP = 0.2
+# How wide each digit is for its height, from MNIST *train* (ink above 80/255): per digit 0-9,
+# the median of log(width / height) and its spread (interquartile range / 1.349). A piece read
+# as a digit it is far too wide or too narrow to be (two linked digits read as one 2, half a 0
+# read as a 1) loses ASPECT_WEIGHT times a robust squared z-score beyond ASPECT_FREE spreads
+# (MNIST's own digits are often 1-1.5 spreads off; tuned on testkit/numbers.py, seed 11).
+ASPECT_LOG_MEDIAN = (-0.105, -0.916, -0.051, -0.223, -0.223, -0.105, -0.357, -0.223, -0.288, -0.357)
+ASPECT_LOG_SPREAD = (0.165, 0.449, 0.203, 0.186, 0.186, 0.244, 0.213, 0.186, 0.241, 0.213)
+ASPECT_WEIGHT = 0.5
+ASPECT_FREE = 1.5
+# A whole mark read this surely is kept whole only if its shape is also this typical (|z|).
+SURE_ASPECT_Z = 2.0
 
 PredictProba = Callable[[np.ndarray], np.ndarray]
 
@@ -163,10 +174,12 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
             sl[1].stop + ox,
             float(mass[i]),
         )
-        # The sheet's edge, a desk or a frame drawn around the page: along the border, as long
-        # as most of the frame. A digit of a number is never that big.
-        border = g.y0 == 0 or g.x0 == 0 or g.y1 == full.shape[0] or g.x1 == full.shape[1]
-        if border and (g.width > 0.6 * full.shape[1] or g.height > 0.6 * full.shape[0]):
+        # The sheet's edge, a desk or a frame drawn around the page: along a border it touches,
+        # as long as most of the frame. A digit of a number is never that long; but a digit
+        # may touch the top or bottom of a pad and stand most of its height.
+        across = (g.y0 == 0 or g.y1 == full.shape[0]) and g.width > 0.6 * full.shape[1]
+        down = (g.x0 == 0 or g.x1 == full.shape[1]) and g.height > 0.6 * full.shape[0]
+        if across or down:
             continue
         # A blot or a shadow: solid, its strokes as wide as a third of its length.
         solid = area[i] > 0.7 * g.height * g.width
@@ -205,7 +218,9 @@ def _without_rules(groups: list[_Group], stroke: float, shape: tuple[int, int]) 
 
 def _line_height(groups: list[_Group]) -> float:
     """The height of the line's digits: the tall marks among those with real ink."""
-    top = max(g.mass for g in groups)
+    masses = sorted((g.mass for g in groups), reverse=True)
+    # One mark far heavier than the rest is a shadow or a blot linked to a digit, not the scale.
+    top = masses[1] if len(masses) > 1 and masses[0] > 4 * masses[1] else masses[0]
     heights = np.array([g.height for g in groups if g.mass >= 0.15 * top])
     return float(np.percentile(heights, 75))
 
@@ -226,6 +241,23 @@ def _bands(groups: list[_Group]) -> list[list[_Group]]:
             bands.append([g])
             span.append((g.y0, g.y1))
     return bands
+
+
+def _without_margin_line(groups: list[_Group], height: float) -> list[_Group]:
+    """Drop what is left of a margin line where it does not cross the writing, which would
+    otherwise stand as a second line above or below the number: a straight, thin mark more
+    than twice as tall as the line's digits (a 1 is never that tall), or a faint sliver (a
+    pen's 1 of that height carries far more ink)."""
+    tall = [g.mass for g in groups if g.height >= 0.5 * height]
+    typical = float(np.median(tall)) if tall else 0.0
+
+    def rule(g: _Group) -> bool:
+        thin = g.width < 0.15 * g.height
+        return thin and (
+            g.height > 2 * height or (g.width < 0.1 * g.height and g.mass < 0.25 * typical)
+        )
+
+    return [g for g in groups if not rule(g)]
 
 
 def _check_one_line(main: list[_Group]) -> None:
@@ -370,6 +402,37 @@ def _piece(window: _Window, left: np.ndarray, right: np.ndarray) -> _Piece | Non
     return _Piece(full, box, allowed, window.origin)
 
 
+def _aspect_penalty(box: tuple[int, int, int, int], digit: int) -> float:
+    """How unlike ``digit`` a piece of ink with ``box`` (y0, y1, x0, x1) is in shape: nothing
+    within ASPECT_FREE spreads of the digit's typical aspect, then a squared z-score, linear
+    beyond 1.5 more (MNIST's tails are heavier than a normal's)."""
+    z = max(0.0, abs(_aspect_z(box, digit)) - ASPECT_FREE)
+    return 0.5 * z * z if z <= 1.5 else 1.5 * z - 1.125
+
+
+def _aspect_z(box: tuple[int, int, int, int], digit: int) -> float:
+    y0, y1, x0, x1 = box
+    aspect = np.log(max(x1 - x0, 1) / max(y1 - y0, 1))
+    return float((aspect - ASPECT_LOG_MEDIAN[digit]) / ASPECT_LOG_SPREAD[digit])
+
+
+def _side_by_side(own: np.ndarray, height: float) -> bool:
+    """Whether ``own`` (h, w) bool holds two or more pieces of ink, each as tall as a digit,
+    side by side (sharing at most a third of the narrower one's columns): two close digits
+    the stroke-gap rule linked into one mark, rarely one digit written in two strokes."""
+    labels, n = ndi.label(own, structure=np.ones((3, 3), dtype=bool))
+    if n < 2:
+        return False
+    spans = []
+    for sl in ndi.find_objects(labels):
+        if sl is not None and sl[0].stop - sl[0].start >= MIN_PIECE_HEIGHT * height:
+            spans.append((sl[1].start, sl[1].stop))
+    for (a0, a1), (b0, b1) in itertools.combinations(spans, 2):
+        if _overlap(a0, a1, b0, b1) <= min(a1 - a0, b1 - b0) / 3:
+            return True
+    return False
+
+
 def _crossings(along: np.ndarray) -> int:
     """How many separate runs of ink a cut meets: ``along`` (h,) bool, the ink under its path."""
     return int(np.count_nonzero(along[1:] & ~along[:-1]) + int(along[0]))
@@ -411,10 +474,12 @@ def _split(
 
     Without ``predict_proba`` the group is read whole. Otherwise a group up to SPLIT_ABOVE
     line heights wide is read whole, and so is one up to ALWAYS_SPLIT_ABOVE (ALONE_SPLIT_ABOVE
-    when ``alone`` in its line) that the model reads whole with at least SURE_WHOLE. Else cuts
-    are chosen among least-ink paths from candidate columns: the count of pieces whose mean
-    log-probability (less CROSSING_PENALTY per stroke a cut crosses) is highest wins, reading
-    whole having a head start of SPLIT_MARGIN.
+    when ``alone`` in its line) that the model reads whole with at least SURE_WHOLE and whose
+    shape fits that digit (SURE_ASPECT_Z) -- unless it is side-by-side tall pieces (two close
+    digits linked). Else cuts are chosen among least-ink paths from candidate columns: the
+    count of pieces whose mean score is highest wins, a piece scoring its log-probability less
+    its shape penalty (ASPECT_WEIGHT) and CROSSING_PENALTY per stroke its cut crosses; reading
+    whole has a head start of SPLIT_MARGIN unless the pieces stand apart. A dot is no digit.
     """
     group = window.group
     gh, gw = group.height, group.width
@@ -425,12 +490,22 @@ def _split(
     if whole is None:
         return []
     x = x_whole = _crop_input(marks, whole)
-    if ratio <= SPLIT_ABOVE or predict_proba is None:
-        return [(whole, x)] if x is not None else []
-    sure = x is not None and float(predict_proba(x[None]).max()) >= SURE_WHOLE
-    if sure and ratio <= (ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE):
+    if x is None:
+        # A dot or a blot, no longer than a few stroke widths: its halves are no digits either.
+        return []
+    if predict_proba is None:
         return [(whole, x)]
     local = window.own[group.y0 : group.y1, group.x0 : group.x1]
+    apart = _side_by_side(local, height)
+    if ratio <= SPLIT_ABOVE and not apart:
+        return [(whole, x)]
+    whole_proba = predict_proba(x[None])[0]
+    whole_digit = int(np.argmax(whole_proba))
+    sure = float(whole_proba[whole_digit]) >= SURE_WHOLE
+    typical = abs(_aspect_z(whole.box, whole_digit)) <= SURE_ASPECT_Z
+    widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
+    if sure and typical and not apart and ratio <= widest_whole:
+        return [(whole, x)]
     reach = max(1, round(0.2 * height))
     columns = _cut_columns(local, height)
     cuts = [full_left, *(_cut_paths(local, columns, reach) if columns else []), full_right]
@@ -438,8 +513,6 @@ def _split(
     # Strokes each cut crosses: one where two digits touch, two through the middle of a 0.
     crossed = [0] + [_crossings(local[rows, np.minimum(c, gw - 1)]) for c in cuts[1:-1]] + [0]
     widest = MAX_PIECE_WIDTH * height
-    # A mark alone in its line may be one wide digit (a 5 with a long bar, a 2 with a tail).
-    widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
     narrowest = MIN_PIECE_WIDTH * height
     middle = [float(np.median(c)) for c in cuts]
     spans = []
@@ -447,7 +520,8 @@ def _split(
         width = middle[j] - middle[i]
         is_whole = i == 0 and j == len(cuts) - 1
         fits = narrowest <= width <= widest and not is_whole
-        if fits or (is_whole and ratio <= widest_whole):
+        # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
+        if fits or is_whole:
             spans.append((i, j))
     pieces, inputs, keep = [], [], []
     for i, j in spans:
@@ -470,6 +544,7 @@ def _split(
     for k, span in enumerate(keep):
         digit = int(np.argmax(proba[k]))
         value = float(np.log(max(proba[k, digit], 1e-3)))
+        value -= ASPECT_WEIGHT * _aspect_penalty(pieces[k].box, digit)
         # A sliver read as anything but a 1 is most likely part of a digit.
         if middle[span[1]] - middle[span[0]] < NARROW_PIECE * height and digit != 1:
             value -= NARROW_PENALTY
@@ -490,11 +565,12 @@ def _split(
                     best[j][n] = (total, i)
     # The count of pieces whose mean log-probability is highest (the whole has a head start).
     means = [best[last][n][0] / n if n else -np.inf for n in range(last + 1)]
-    if np.isfinite(means[1]) and (0, last) in score:
+    if np.isfinite(means[1]) and (0, last) in score and not apart:
         means[1] += SPLIT_MARGIN
     count = int(np.argmax(means))
     if not np.isfinite(means[count]):
-        return []
+        # No way to cut it into digit-sized pieces (a 2 with a long tail): one digit, not none.
+        return [(whole, x_whole)]
     chain, j = [], last
     for n in range(count, 0, -1):
         i = best[j][n][1]
@@ -532,6 +608,7 @@ def segment(image: Image.Image, *, predict_proba: PredictProba | None = None) ->
     ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
     """
     marks, labels, groups, height = _analyse(image, None, LINE_LONG_SIDE)
+    groups = _without_margin_line(groups, height)
     main = [g for g in groups if g.height >= 0.5 * height]
     _check_one_line(main)
     digits = _group(groups, height)

@@ -130,3 +130,19 @@ def test_refusals_carry_a_code_and_a_sentence(
 def test_unknown_mode_is_an_error() -> None:
     with pytest.raises(ValueError, match="mode"):
         read(Image.new("RGB", (10, 10)), Always(1), mode="page")  # type: ignore[arg-type]
+
+
+def test_a_lone_dot_is_refused_in_auto_mode(ml_result_model) -> None:
+    image = drawn([[(200, 150)]])
+    with pytest.raises(ImageRejected) as info:
+        read(image, ml_result_model)
+    assert info.value.code == "no_digit"
+
+
+def test_auto_mode_does_not_take_a_number_for_one_digit(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # The single-digit shortcut must see the second digit, however sure the model is.
+    image = line_image(_digits(mnist_test_small, (1, 1)), gap=0.3)
+    reading = read(image, Always(1, p=0.99))
+    assert reading.mode == "number" and reading.text == "11"

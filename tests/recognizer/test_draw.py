@@ -82,17 +82,7 @@ def test_drawing_is_stored_as_drawing_and_answered_in_json(client, user, active_
     ("data", "error", "words"),
     [
         (blank_png(), "no_digit", "no digit found"),
-        pytest.param(
-            dot_png(),
-            "no_digit",
-            "no digit found",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ml.segment with a model cuts a lone dot into two pieces and "
-                "ml.reading.read (auto) reads them as the number 00; without a model it is "
-                "refused. To be fixed in ml/ on the numbers branch.",
-            ),
-        ),
+        (dot_png(), "no_digit", "no digit found"),
         (b"%PDF-1.4 not a drawing", "unsupported_format", "not supported"),
         (b"", "no_image", "empty"),
     ],
