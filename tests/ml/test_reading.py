@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ml.preprocess import ImageRejected, load_image, locate_digit, to_mnist
-from ml.reading import DigitReading, Reading, read
+from ml.reading import WHOLE_MARGIN, DigitReading, Reading, prefer_whole, read
 from testkit.uploads import KINDS, generate
 from tests.ml.test_segment import drawn, line_image
 
@@ -146,3 +146,43 @@ def test_auto_mode_does_not_take_a_number_for_one_digit(
     image = line_image(_digits(mnist_test_small, (1, 1)), gap=0.3)
     reading = read(image, Always(1, p=0.99))
     assert reading.mode == "number" and reading.text == "11"
+
+
+def _made(boxes: list[tuple[int, int, int, int]], confidences: list[float]) -> Reading:
+    digits = tuple(
+        DigitReading(
+            box=box,
+            model_input=np.zeros((28, 28), np.float32),
+            digit=0,
+            confidence=c,
+            probabilities=(c,) + (0.0,) * 9,
+            low_confidence=False,
+        )
+        for box, c in zip(boxes, confidences, strict=True)
+    )
+    return Reading(
+        text="0" * len(digits),
+        digits=digits,
+        confidence=math.prod(confidences),
+        low_confidence=False,
+        mode="number" if len(digits) > 1 else "digit",
+    )
+
+
+HALVES = [(10, 10, 40, 70), (42, 12, 75, 70)]
+
+
+def test_a_lone_digit_cut_in_two_reads_whole_when_surer_by_the_margin() -> None:
+    # A wide 0 cut into halves read at 0.97 each (0.94 together) and read whole at 0.98.
+    number = _made(HALVES, [0.97, 0.97])
+    whole = _made([(10, 10, 75, 70)], [number.confidence + WHOLE_MARGIN + 0.001])
+
+    assert prefer_whole(number, whole)
+    assert not prefer_whole(number, _made([(10, 10, 75, 70)], [number.confidence + 0.01]))
+
+
+def test_two_digits_stay_two_when_the_one_digit_holds_only_one_of_them() -> None:
+    # The digit path picked the left digit of "42" and reads it surely: that is not the line.
+    number = _made(HALVES, [0.9, 0.9])
+
+    assert not prefer_whole(number, _made([(10, 10, 40, 70)], [0.999]))
