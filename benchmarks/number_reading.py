@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.singles_per_kind > 0:
         print("single digits, auto vs digit mode:", flush=True)
         singles = _singles_table(model, args.singles_per_kind, args.seed)
-    timing = _timing(model, args.repeat, args.seed)
+    timing = _timing(model, args.repeat, args.seed) if args.repeat > 0 else {}
 
     print()
     print(f"Numbers, {args.per_kind} per kind, seed {args.seed}, auto mode")
@@ -214,10 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         for kind, r in singles.items():
             diff = 100 * (r["auto"] - r["digit"])
             print(f"| {kind} | {r['digit']:.1%} | {r['auto']:.1%} | {diff:+.1f} |")
-    print()
-    print(f"12 MP photo of a 6-digit number, load_image + read, CPU ms over {args.repeat} runs")
-    for key, value in timing.items():
-        print(f"{key}: {value}")
+    if timing:
+        print()
+        print(f"12 MP photo of a 6-digit number, load_image + read, CPU ms over {args.repeat} runs")
+        for key, value in timing.items():
+            print(f"{key}: {value}")
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     print(f"machine: {machine}, python {platform.python_version()}")
     if args.json is not None:
