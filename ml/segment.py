@@ -218,10 +218,13 @@ def _without_rules(groups: list[_Group], stroke: float, shape: tuple[int, int]) 
 
 def _line_height(groups: list[_Group]) -> float:
     """The height of the line's digits: the tall marks among those with real ink."""
-    masses = sorted((g.mass for g in groups), reverse=True)
+    # Flat slivers (pieces of ruled lines) are no writing: many of them beside one digit would
+    # otherwise pass for the line, with the digit taken for the "far heavier" blot below.
+    writing = [g for g in groups if g.width <= 4 * g.height] or groups
+    masses = sorted((g.mass for g in writing), reverse=True)
     # One mark far heavier than the rest is a shadow or a blot linked to a digit, not the scale.
     top = masses[1] if len(masses) > 1 and masses[0] > 4 * masses[1] else masses[0]
-    heights = np.array([g.height for g in groups if g.mass >= 0.15 * top])
+    heights = np.array([g.height for g in writing if g.mass >= 0.15 * top])
     return float(np.percentile(heights, 75))
 
 

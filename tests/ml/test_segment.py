@@ -267,3 +267,25 @@ def test_a_margin_line_ending_above_the_number_is_not_a_second_line(
     page[:100, 180:182] = np.minimum(page[:100, 180:182], (230, 120, 130))
     image = Image.fromarray(page.astype(np.uint8), "RGB")
     assert len(segment(image)) == 3
+
+
+def test_a_lone_digit_among_pieces_of_ruled_lines_is_one_line(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # Faded ruled lines come out as short flat slivers, one per line above and below the digit;
+    # they must not set the line's height, or the digit is "far heavier" and they are the line.
+    images, labels = mnist_test_small
+    plain = line_image([images[_first(labels, 9)]], margin=120)
+    page = np.asarray(plain, dtype=np.float32).copy()
+    for i, y in enumerate(range(12, page.shape[0], 30)):
+        x = 5 + (i * 37) % 60
+        page[y : y + 3, x : x + 45] = np.minimum(page[y : y + 3, x : x + 45], 150)
+    image = Image.fromarray(page.astype(np.uint8), "L")
+
+    crops = segment(image)
+
+    assert len(crops) == 1
+    x0, y0, x1, y1 = crops[0].box
+    # The digit's box, inside the 120-pixel margin, not a box stretched over the slivers.
+    assert x0 >= 110 and y0 >= 110
+    assert x1 <= image.width - 110 and y1 <= image.height - 110
