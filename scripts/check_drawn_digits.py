@@ -49,15 +49,18 @@ def main() -> int:
         page.goto(f"{args.base_url}/draw/")
         for digit, strokes in DIGIT_STROKES.items():
             if digit:
-                page.get_by_test_id("draw-clear").click()
+                # As a person would after a result: "Draw another" clears the pad and scrolls
+                # back up to it (the answer was scrolled into view).
+                page.get_by_test_id("draw-again").click()
+                page.get_by_test_id("draw-canvas").scroll_into_view_if_needed()
             draw_strokes(page, [transform(stroke, args.scale, args.shift) for stroke in strokes])
             page.get_by_test_id("draw-canvas").screenshot(path=args.out / f"{digit}-drawing.png")
             page.get_by_test_id("draw-submit").click()
             # Locators, not wait_for_function: the site's CSP forbids the eval() it relies on.
-            done = page.locator("[data-draw-status]", has_text=re.compile(r"^Done"))
+            done = page.locator("[data-draw-status]", has_text=re.compile(r"^Read "))
             done.or_(page.locator(".draw-status-error")).first.wait_for()
             status = page.locator("[data-draw-status]").text_content()
-            if "Done" not in (status or ""):
+            if not (status or "").startswith("Read "):
                 print(f"{digit}: error: {status}")
                 continue
             got = page.get_by_test_id("predicted-digit").text_content()
