@@ -34,3 +34,16 @@ def label_history_start(row: Prediction | DigitReading) -> None:
         default_change_reason="upload",
         default_date=upload.created_at,
     )
+
+
+def label_change_save(row: Prediction | DigitReading, *, by, reason: str, **fields) -> None:
+    """Set label ``fields`` on ``row`` and save them as one label-history entry by ``by``, with
+    ``reason``; the first change also records the labels as they were stored."""
+    label_history_start(row)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    # Every caller (site, admin, review screen, API, commands) names who changed the labels,
+    # with or without a request in flight.
+    row._history_user = by
+    row._change_reason = reason
+    row.save(update_fields=list(fields))

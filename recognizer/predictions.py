@@ -17,7 +17,7 @@ from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from ml.reading import Reading
 
 from . import images, registry
-from .history import label_history_start, no_label_history
+from .history import label_change_save, no_label_history
 from .images import UploadRejected
 from .models import DigitReading, ModelVersion, Prediction
 
@@ -309,24 +309,20 @@ def prediction_feedback(
             f"Digits already read {which} as {label}. If {label} is right, there is nothing to "
             "correct; if not, choose the digit it really is."
         )
+    claimed: list[Prediction | DigitReading] = [digits[position or 0]] if digits else []
+    if len(digits) <= 1:
+        # One digit: the upload's own claim too, as before numbers were read.
+        claimed.append(prediction)
     now = timezone.now()
     with transaction.atomic():
-        if digits:
-            digit = digits[position or 0]
-            label_history_start(digit)
-            digit.user_label = int(label)
-            digit.user_label_at = now
-            digit._history_user = prediction.owner
-            digit._change_reason = "owner feedback"
-            digit.save(update_fields=["user_label", "user_label_at"])
-        if len(digits) <= 1:
-            # One digit: the upload's own claim too, as before numbers were read.
-            label_history_start(prediction)
-            prediction.user_label = int(label)
-            prediction.user_label_at = now
-            prediction._history_user = prediction.owner
-            prediction._change_reason = "owner feedback"
-            prediction.save(update_fields=["user_label", "user_label_at"])
+        for row in claimed:
+            label_change_save(
+                row,
+                by=prediction.owner,
+                reason="owner feedback",
+                user_label=int(label),
+                user_label_at=now,
+            )
     return prediction
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from .history import label_history_start
+from .history import label_change_save
 from .models import DigitReading, Prediction
 
 
@@ -20,15 +20,14 @@ def _is_number(prediction: Prediction) -> bool:
 def _set_true_label(
     row: Prediction | DigitReading, label: int | None, reviewer: AbstractBaseUser
 ) -> None:
-    label_history_start(row)
-    row.true_label = label
-    row.reviewed_by = None if label is None else reviewer
-    row.reviewed_at = None if label is None else timezone.now()
-    # Every caller (admin, review screen, API, commands) gets the reviewer into the label history,
-    # with or without a request in flight.
-    row._history_user = reviewer
-    row._change_reason = "review"
-    row.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
+    label_change_save(
+        row,
+        by=reviewer,
+        reason="review",
+        true_label=label,
+        reviewed_by=None if label is None else reviewer,
+        reviewed_at=None if label is None else timezone.now(),
+    )
 
 
 def _check_label(label: int | None) -> None:
@@ -72,13 +71,14 @@ def prediction_exclude(
     *, prediction: Prediction, reviewer: AbstractBaseUser, excluded: bool = True
 ) -> Prediction:
     """Mark an upload as junk (or take it back): none of its digits becomes training data."""
-    label_history_start(prediction)
-    prediction.excluded_from_training = excluded
-    prediction.reviewed_by = reviewer
-    prediction.reviewed_at = timezone.now()
-    prediction._history_user = reviewer
-    prediction._change_reason = "exclude" if excluded else "include"
-    prediction.save(update_fields=["excluded_from_training", "reviewed_by", "reviewed_at"])
+    label_change_save(
+        prediction,
+        by=reviewer,
+        reason="exclude" if excluded else "include",
+        excluded_from_training=excluded,
+        reviewed_by=reviewer,
+        reviewed_at=timezone.now(),
+    )
     return prediction
 
 
