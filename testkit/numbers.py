@@ -77,15 +77,19 @@ def line_coverage(
     for digit in digits:
         size = max(8, round(height * rng.uniform(0.88, 1.08)))
         cov = stroke_coverage(digit, size, rng, stroke=stroke)
-        angle = rng.uniform(-5, 5)
-        if abs(angle) > 0.05:
-            im = Image.fromarray(cov, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-            cov = np.clip(np.asarray(im), 0, 1).astype(np.float32)
-        # Spacing is measured between the inks, not between the padded boxes.
-        ys = np.flatnonzero(cov.max(axis=1) > 0.05)
-        xs = np.flatnonzero(cov.max(axis=0) > 0.05)
-        covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+        covs.append(_slanted_ink(cov, rng.uniform(-5, 5)))
     return _lay_out(covs, [0.0] * len(covs), height, rng, gaps=gaps)
+
+
+def _slanted_ink(cov: np.ndarray, angle: float) -> np.ndarray:
+    """A digit's coverage turned by ``angle`` degrees and cropped to its ink: spacing is
+    measured between the inks, not between the padded boxes."""
+    if abs(angle) > 0.05:
+        im = Image.fromarray(cov, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+        cov = np.clip(np.asarray(im), 0, 1).astype(np.float32)
+    ys = np.flatnonzero(cov.max(axis=1) > 0.05)
+    xs = np.flatnonzero(cov.max(axis=0) > 0.05)
+    return cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
 
 
 def _lay_out(
@@ -197,13 +201,7 @@ def font_line_coverage(
         target = stroke * height / 2 if stroke is not None else half * rng.uniform(0.9, 1.3)
         # Thinning stops well before strokes break, growing before the holes of 0, 6, 8, 9 fill.
         cov = _reweight(cov, float(np.clip(target - half, -0.4 * half, 1.0 * half)))
-        angle = rng.uniform(-6, 6)
-        if abs(angle) > 0.05:
-            im = Image.fromarray(cov, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-            cov = np.clip(np.asarray(im), 0, 1).astype(np.float32)
-        ys = np.flatnonzero(cov.max(axis=1) > 0.05)
-        xs = np.flatnonzero(cov.max(axis=0) > 0.05)
-        covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+        covs.append(_slanted_ink(cov, rng.uniform(-6, 6)))
         drops.append(drop)
     return _lay_out(covs, drops, height, rng, gaps=gaps)
 
