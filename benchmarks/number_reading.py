@@ -15,7 +15,8 @@ path); blank kinds count as correct when refused. Then the time of ``load_image`
 12 MP photos of 6-digit numbers (CPU time of this process, median of ``--repeat``).
 
 The model is a saved artifact folder (``--model``, its own metadata.json supplies the hash), or
-a RandomForest trained here with ``ml.train`` defaults (on the first ``--limit`` images).
+a RandomForest and its wholeness part trained here by ``ml.train.train_and_save`` (on the first
+``--limit`` images).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from ml.data import load_mnist
 from ml.predict import Model, load_model
 from ml.preprocess import ImageRejected, load_image
 from ml.reading import read
-from ml.train import save_artifact, train_model
+from ml.train import train_and_save
 from testkit import numbers, uploads
 
 # Issue 12's targets for the exact whole number in auto mode, by kind.
@@ -62,16 +63,10 @@ def _model(args: argparse.Namespace) -> tuple[Model, str]:
         # The benchmark trusts the folder it is pointed at: its own metadata supplies the hash.
         return load_model(args.model, expected_sha256=meta["sha256"]), str(args.model)
     X, y = load_mnist("train", limit=args.limit)
-    result = train_model(X, y)
     out = Path(tempfile.mkdtemp(prefix="digits-numbers-"))
-    artifact = save_artifact(
-        result.model,
-        out,
-        version="bench-numbers",
-        params=result.params,
-        metrics={},
-        data_source=f"MNIST train ({len(y)})",
-        train_seconds=result.train_seconds,
+    # train_and_save, not train_model: the wholeness part is trained with the model.
+    result, artifact, _ = train_and_save(
+        X, y, out_dir=out, version="bench-numbers", data_source=f"MNIST train ({len(y)})", kind="rf"
     )
     model = load_model(out, expected_sha256=artifact.sha256)
     return model, f"trained here on {len(y)} images in {result.train_seconds:.0f} s ({out})"

@@ -82,6 +82,7 @@ class Model:
         version: str,
         sha256: str,
         metadata: dict[str, Any] | None = None,
+        wholeness: FlatForest | Any = None,
     ) -> None:
         if isinstance(forest, FlatForest) or forest is None:
             self.forest = None
@@ -128,6 +129,9 @@ class Model:
             if classes.min() < 0 or classes.max() >= N_CLASSES:
                 raise ModelLoadError(f"the model's classes {classes.tolist()} are not digits 0-9")
             self.columns[name] = classes
+        self.wholeness: FlatForest | None = None
+        if wholeness is not None:
+            self.set_wholeness(wholeness)
         threshold = self.metadata.get("low_confidence_threshold")
         self.low_confidence_threshold: float = float(
             threshold if threshold is not None else LOW_CONFIDENCE_THRESHOLDS[kind]
@@ -167,11 +171,31 @@ class Model:
             parts["svm"] = self.svm.predict_proba(features)
         return parts
 
+    def set_wholeness(self, forest: FlatForest | Any) -> None:
+        """Attach the wholeness forest (``ml.wholeness``; fitted, or a `FlatForest`)."""
+        flat = forest if isinstance(forest, FlatForest) else FlatForest.from_sklearn(forest)
+        if [int(c) for c in np.asarray(flat.classes)] != [0, 1]:
+            raise ModelLoadError("the wholeness part must have the classes 0 and 1")
+        self.wholeness = flat
+
+    def whole_proba(
+        self, x: np.ndarray, boxes: np.ndarray, height: float | np.ndarray
+    ) -> np.ndarray:
+        """The probability (n,) that each of the pieces ``x`` (n, 28, 28) with ``boxes`` (n, 4)
+        (y0, y1, x0, x1) in a line ``height`` tall is one whole digit (see ``ml.wholeness``).
+        Only for a model with a wholeness part."""
+        from ml.wholeness import wholeness_features
+
+        if self.wholeness is None:
+            raise ValueError("this model has no wholeness part")
+        return self.wholeness.predict_proba(wholeness_features(x, boxes, height))[:, 1]
+
     def save_npz(self, path: Path) -> Path:
-        """Write the serving file: a flat-forest file for the forest kinds, else a
-        "digits-model" file holding ``forest_<name>`` and ``svm_<name>`` arrays plus its meta."""
+        """Write the serving file: a flat-forest file for the forest kinds without a wholeness
+        part, else a "digits-model" file holding ``forest_<name>``, ``svm_<name>`` and
+        ``whole_<name>`` arrays plus its meta."""
         path = Path(path)
-        if self.kind in FOREST_KINDS:
+        if self.kind in FOREST_KINDS and self.wholeness is None:
             return self.flat.save(path)
         arrays: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {
@@ -186,6 +210,12 @@ class Model:
         if self.svm is not None:
             arrays |= {f"svm_{k}": v for k, v in self.svm.arrays().items()}
             meta["svm"] = {"sha256": self.svm.sha256()}
+        if self.wholeness is not None:
+            arrays |= {f"whole_{k}": v for k, v in self.wholeness.arrays().items()}
+            meta["wholeness"] = {
+                "n_features": self.wholeness.n_features,
+                "sha256": self.wholeness.sha256(),
+            }
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
             np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(meta))})
@@ -210,6 +240,12 @@ def _read_npz(path: Path) -> dict[str, Any]:
         if "svm" in meta:
             parts["svm"] = FlatSVM.from_arrays(
                 _prefixed(bundle, "svm_"), sha256=meta["svm"]["sha256"]
+            )
+        if "wholeness" in meta:
+            parts["wholeness"] = FlatForest.from_arrays(
+                _prefixed(bundle, "whole_"),
+                n_features=meta["wholeness"]["n_features"],
+                sha256=meta["wholeness"]["sha256"],
             )
     return parts
 

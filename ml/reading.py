@@ -16,7 +16,7 @@ from PIL import Image
 
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from ml.preprocess import NoDigitFound, find_marks, locate_digit
-from ml.segment import DigitCrop, segment
+from ml.segment import WHOLE_KEEP, DigitCrop, Wholeness, segment
 
 # A line no wider than this many times its height holds one digit, however many marks it has:
 # two digits side by side are wider unless both are 1s (measured on testkit/numbers.py).
@@ -93,6 +93,16 @@ def _reading(
     )
 
 
+def _looks_whole(crop: DigitCrop, wholeness: Wholeness | None) -> bool:
+    """Whether the one digit ``crop`` found looks whole (not two touching digits), as far as
+    the model's wholeness part can tell; True without one."""
+    if wholeness is None:
+        return True
+    x0, y0, x1, y1 = crop.box
+    box = np.array([(y0, y1, x0, x1)])
+    return bool(wholeness(crop.model_input[None], box, float(y1 - y0))[0] >= WHOLE_KEEP)
+
+
 def _one_digit(image: Image.Image) -> list[DigitCrop]:
     x, box = locate_digit(image)
     return [DigitCrop(box=box, model_input=x)]
@@ -120,12 +130,13 @@ def read(
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "digit":
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+    wholeness = model.whole_proba if getattr(model, "wholeness", None) is not None else None
     if mode == "auto":
-        alone = _alone_digit(image)
+        alone = _alone_digit(image, wholeness)
         if alone is not None:
             return _reading(alone, model, low_confidence_threshold, "digit")
     try:
-        crops = segment(image, predict_proba=model.predict_proba)
+        crops = segment(image, predict_proba=model.predict_proba, wholeness=wholeness)
     except NoDigitFound:
         if mode == "number":
             raise
@@ -133,17 +144,21 @@ def read(
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
     if mode == "auto" and _one_digit_wide(crops):
         try:
-            return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+            one = _one_digit(image)
         except NoDigitFound:
             # The line's one mark passed the segmenter but not the single-digit selection.
-            pass
+            one = None
+        # Pieces narrow enough for one digit may still be two that touch.
+        if one is not None and (len(crops) == 1 or _looks_whole(one[0], wholeness)):
+            return _reading(one, model, low_confidence_threshold, "digit")
     number = _reading(crops, model, low_confidence_threshold, "number")
     if mode == "auto" and len(crops) == 2:
         try:
             whole = _reading(_one_digit(image), model, low_confidence_threshold, "digit")
         except NoDigitFound:
             return number
-        if prefer_whole(number, whole):
+        crop = DigitCrop(box=whole.digits[0].box, model_input=whole.digits[0].model_input)
+        if prefer_whole(number, whole) and _looks_whole(crop, wholeness):
             return whole
     return number
 
@@ -167,10 +182,10 @@ def prefer_whole(number: Reading, whole: Reading) -> bool:
     return holds and whole.confidence >= number.confidence + WHOLE_MARGIN
 
 
-def _alone_digit(image: Image.Image) -> list[DigitCrop] | None:
+def _alone_digit(image: Image.Image, wholeness: Wholeness | None) -> list[DigitCrop] | None:
     """The common case made cheap: the digit ``to_mnist`` finds, if it is all the ink of the
-    image (every mark ``find_marks`` keeps lies in its box) and no wider than one digit can be.
-    None when the image may hold more (then it is segmented). Costs ``find_marks`` at
+    image (every mark ``find_marks`` keeps lies in its box), no wider than one digit can be and
+    looks whole. None when the image may hold more (then it is segmented). Costs ``find_marks`` at
     ``to_mnist``'s scale, about half of segmenting the line."""
     try:
         marks = find_marks(image)
@@ -192,7 +207,8 @@ def _alone_digit(image: Image.Image) -> list[DigitCrop] | None:
     # One analysed pixel of slack each way: the two boxes are rounded from different grids.
     sx, sy = image.width / marks.mask.shape[1], image.height / marks.mask.shape[0]
     inside = mx0 >= x0 - sx and my0 >= y0 - sy and mx1 <= x1 + sx and my1 <= y1 + sy
-    return [DigitCrop(box=box, model_input=x)] if inside else None
+    crop = DigitCrop(box=box, model_input=x)
+    return [crop] if inside and _looks_whole(crop, wholeness) else None
 
 
 def _one_digit_wide(crops: list[DigitCrop]) -> bool:

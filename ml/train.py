@@ -40,6 +40,7 @@ from ml.predict import (
     Model,
     file_sha256,
 )
+from ml.wholeness import DEFAULT_LINES, train_wholeness
 
 # The kind `train_and_save` and the CLI train when not told otherwise (docs/benchmarks.md,
 # "SVM and ensemble", says why). `train_model` itself still defaults to "rf".
@@ -59,6 +60,10 @@ HOLDOUT_FRACTION = 0.1
 MAX_HOLDOUT = 6000
 # Ensemble weights tried for the forest (the SVM gets 1 - w).
 _WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
+
+# The wholeness part is trained on one line of digits per this many training images (all of
+# MNIST: DEFAULT_LINES), so a small training set gets a small, quick part.
+WHOLENESS_IMAGES_PER_LINE = 5
 
 Progress = Callable[[int, int], None]
 
@@ -441,16 +446,45 @@ def train_and_save(
     kind: Kind = DEFAULT_KIND,
     test: tuple[np.ndarray, np.ndarray] | None = None,
     progress: Progress | None = None,
+    wholeness_lines: int | None = None,
     **params: Any,
 ) -> tuple[TrainResult, Artifact, dict[str, Any]]:
-    """Train (``train_model(X, y, kind=kind, progress=progress, **params)``), evaluate on
-    ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the artifact in ``out_dir``.
+    """Train (``train_model(X, y, kind=kind, progress=progress, **params)``) and the model's
+    wholeness part (``ml.wholeness``, on ``wholeness_lines`` lines written with ``X``; default
+    one per WHOLENESS_IMAGES_PER_LINE images, at most ``ml.wholeness.DEFAULT_LINES``; 0 for
+    none), evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the
+    artifact in ``out_dir``. ``progress(done, 100)`` covers both.
 
     Returns ``(result, artifact, metrics)``: the metrics saved in the metadata, the training
     metrics plus ``ml.evaluate.evaluate`` on ``test`` (accuracy, per class, confusion,
     calibration).
     """
-    result = train_model(X, y, kind=kind, progress=progress, **params)
+    if wholeness_lines is None:
+        wholeness_lines = min(DEFAULT_LINES, len(X) // WHOLENESS_IMAGES_PER_LINE)
+    # The digit model takes about as long as the wholeness part on MNIST (2 cores).
+    split = 55 if wholeness_lines else 100
+
+    def model_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress(split * done // max(total, 1), 100)
+
+    def wholeness_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress(split + (100 - split) * done // max(total, 1), 100)
+
+    result = train_model(X, y, kind=kind, progress=model_progress, **params)
+    if wholeness_lines:
+        started = time.perf_counter()
+        result.model.set_wholeness(
+            train_wholeness(
+                X,
+                n_lines=wholeness_lines,
+                random_state=params.get("random_state", 0),
+                progress=wholeness_progress,
+            )
+        )
+        result.params["wholeness_lines"] = wholeness_lines
+        result.train_seconds += time.perf_counter() - started
     metrics = dict(result.metrics)
     if test is not None:
         metrics |= evaluate(result.model, *test)
@@ -480,15 +514,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="use the first N training images")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--version", default=None, help="version string (default: timestamp)")
+    parser.add_argument(
+        "--wholeness-lines",
+        type=int,
+        default=None,
+        help="lines of digits the wholeness part learns from (default: 1 per 5 images, at most "
+        f"{DEFAULT_LINES}; 0: none)",
+    )
     args = parser.parse_args(argv)
 
     X, y = load_mnist("train", data_dir=args.data_dir, limit=args.limit)
     Xt, yt = load_mnist("test", data_dir=args.data_dir)
-    unit = "trees" if args.kind in FOREST_KINDS else "%"
 
     def report(done: int, total: int) -> None:
         bar = "#" * math.floor(30 * done / total)
-        print(f"\rtraining [{bar:<30}] {done}/{total} {unit}", end="", file=sys.stderr, flush=True)
+        print(f"\rtraining [{bar:<30}] {done}%", end="", file=sys.stderr, flush=True)
 
     version = args.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     result, artifact, metrics = train_and_save(
@@ -503,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         n_estimators=args.n_estimators,
         max_leaf_nodes=args.max_leaf_nodes,
         max_svm_train=args.max_svm_train,
+        wholeness_lines=args.wholeness_lines,
     )
     print(file=sys.stderr)
     size_mb = artifact.path.stat().st_size / 1e6

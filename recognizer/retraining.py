@@ -225,10 +225,8 @@ def retrain(
 
     report(5, f"Training on {len(mnist_y)} MNIST images and {len(corr_y)} reviewed digits")
 
-    unit = "trees" if kind in FOREST_KINDS else "%"
-
     def tree_progress(done: int, total: int) -> None:
-        report(5 + int(75 * done / max(total, 1)), f"Training: {done}/{total} {unit}")
+        report(5 + int(75 * done / max(total, 1)), f"Training: {done}%")
 
     trained = model_versions.model_version_train(
         images=X,

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ml.data import load_mnist
-from ml.predict import FOREST_KINDS, KINDS
+from ml.predict import KINDS
 from ml.train import DEFAULT_KIND
 from recognizer import model_versions
 from recognizer.models import ModelVersion
@@ -56,9 +56,8 @@ class Command(BaseCommand):
         test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
         self.stdout.write(f"Training the {kind} kind on {len(labels)} MNIST images.")
 
-        # Forests report trees; the SVM kinds report percent of their expected time.
-        unit = "tree" if kind in FOREST_KINDS else "%"
-        with tqdm(unit=unit, desc="Training", file=sys.stderr) as bar:
+        # Percent of the expected time: the digit model, then its wholeness part.
+        with tqdm(unit="%", desc="Training", file=sys.stderr) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total

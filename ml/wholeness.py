@@ -1,0 +1,238 @@
+"""Whether a piece of ink is one whole digit: not two touching digits, not part of one.
+
+The digit model is sure of nearly anything it is shown: two touching digits read as one 8 at
+95%, half a 0 reads as a 1. So a second, small forest is trained to tell a whole digit from the
+pieces the segmenter cuts. Its examples are made from the training images themselves: lines of
+1-3 digits written at random sizes, stretches, slants and stroke weights, overlapping or apart,
+cut by ``ml.segment``'s own cut paths into every candidate piece. A piece is whole when it holds
+nearly all of one digit and almost nothing of another; ambiguous pieces are left out.
+
+``train_wholeness(images, n_lines=...)`` fits the forest; ``wholeness_features`` is its input.
+The forest is one part of a saved model (``ml.predict.Model.wholeness``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+from sklearn.ensemble import ExtraTreesClassifier
+
+from ml.features import featurize
+from ml.preprocess import _soft_crop, normalise_crop
+from ml.segment import (
+    MIN_PIECE_HEIGHT,
+    MIN_PIECE_WIDTH,
+    _cut_columns,
+    _cut_paths,
+    _Group,
+    _piece,
+    _Window,
+)
+
+# Measured on benchmarks/number_reading.py (touching kinds, seed 2026, 100 each): 6,000 lines
+# read 67%/58% exact, 12,000 lines 71%/67%. More lines cost time to generate, not to serve.
+DEFAULT_LINES = 12_000
+N_ESTIMATORS = 60
+MAX_LEAF_NODES = 4000
+# A piece is whole with at least this share of one digit's ink and at most WHOLE_OTHER of any
+# other's; between these and AMBIGUOUS_* it is left out of training.
+WHOLE_OWN, WHOLE_OTHER = 0.88, 0.06
+AMBIGUOUS_OWN, AMBIGUOUS_OTHER = 0.7, 0.2
+PIECES_PER_LINE = 10
+_INK = 0.35
+
+Progress = Callable[[int, int], None]
+
+
+def wholeness_features(
+    inputs: np.ndarray, boxes: np.ndarray | list, height: float | np.ndarray
+) -> np.ndarray:
+    """The forest's input: ``featurize`` of the (n, 28, 28) model inputs plus each piece's
+    shape, from ``boxes`` (n, 4) (y0, y1, x0, x1): log(width / height), and its width and height
+    in line heights (the 28x28 input no longer shows how big the piece was). ``height`` is the
+    line's height, or one per piece."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    h = np.maximum(boxes[:, 1] - boxes[:, 0], 1)
+    w = np.maximum(boxes[:, 3] - boxes[:, 2], 1)
+    height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
+    shape = np.stack([np.log(w / h), w / height, h / height], axis=1).astype(np.float32)
+    return np.hstack([featurize(inputs), shape])
+
+
+def _digit_ink(image: np.ndarray, height: float, rng: np.random.Generator) -> np.ndarray:
+    a = np.asarray(image, dtype=np.float32)
+    if a.max() > 1.5:
+        a = a / 255
+    ys = np.flatnonzero(a.max(axis=1) > 0.1)
+    xs = np.flatnonzero(a.max(axis=0) > 0.1)
+    a = a[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+    h = max(8, round(height * rng.uniform(0.88, 1.08)))
+    # A quarter are stretched wide: lone digits are sometimes written twice as wide as MNIST's.
+    stretch = rng.uniform(0.85, 1.15) if rng.random() < 0.75 else rng.uniform(1.15, 2.3)
+    w = max(2, round(a.shape[1] * h / a.shape[0] * stretch))
+    im = Image.fromarray(a, mode="F").resize((w, h), Image.Resampling.BILINEAR)
+    im = im.rotate(rng.uniform(-8, 8), Image.Resampling.BILINEAR, expand=True)
+    ink = np.clip(np.asarray(im), 0, 1)
+    # MNIST's strokes are a tenth of the height; pens are often thinner, markers thicker.
+    r = rng.random()
+    if r < 0.55:
+        k = max(1, round(height * rng.uniform(0.02, 0.05 if r < 0.4 else 0.04)))
+        weighed = (ndi.grey_erosion if r < 0.4 else ndi.grey_dilation)(ink, size=(k, k))
+        if weighed.max() >= 0.3:
+            ink = weighed
+    ys = np.flatnonzero(ink.max(axis=1) > 0.05)
+    xs = np.flatnonzero(ink.max(axis=0) > 0.05)
+    return ink[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+
+
+def _line(
+    images: np.ndarray, height: float, rng: np.random.Generator, gaps: tuple[float, float]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Ink (h, w) of ``images`` written left to right, and each digit's own ink mask."""
+    inks = [_digit_ink(image, height, rng) for image in images]
+    tops = [rng.uniform(-0.06, 0.06) * height - ink.shape[0] for ink in inks]
+    lefts, x = [], 0.0
+    for i, ink in enumerate(inks):
+        if i:
+            x += rng.uniform(*gaps) * height
+        lefts.append(round(x) + 4)
+        x += ink.shape[1]
+    top0 = min(tops)
+    h = round(max(t + ink.shape[0] for t, ink in zip(tops, inks, strict=True)) - top0) + 8
+    w = max(left + ink.shape[1] for left, ink in zip(lefts, inks, strict=True)) + 4
+    line = np.zeros((h, w), dtype=np.float32)
+    owners = []
+    for top, left, ink in zip(tops, lefts, inks, strict=True):
+        y = round(top - top0) + 4
+        region = (slice(y, y + ink.shape[0]), slice(left, left + ink.shape[1]))
+        np.maximum(line[region], ink, out=line[region])
+        own = np.zeros((h, w), dtype=bool)
+        own[region] = ink > _INK
+        owners.append(own)
+    return line, owners
+
+
+def _pieces(
+    line: np.ndarray, owners: list[np.ndarray], height: float, rng: np.random.Generator
+) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
+    """Candidate pieces of the line as the segmenter cuts one wide mark: (model input, box,
+    whole)."""
+    mask = line > _INK
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    group = _Group([1], int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, 0.0)
+    window = _Window(own=mask, ink=mask, group=group, origin=(0, 0))
+    local = mask[group.y0 : group.y1, group.x0 : group.x1]
+    columns = _cut_columns(local, height)
+    reach = max(1, round(0.2 * height))
+    cuts = [
+        np.zeros(group.height, dtype=np.int64),
+        *(_cut_paths(local, columns, reach) if columns else []),
+        np.full(group.height, group.width, dtype=np.int64),
+    ]
+    middle = [float(np.median(c)) for c in cuts]
+    spans = [
+        (i, j)
+        for i, j in itertools.combinations(range(len(cuts)), 2)
+        if MIN_PIECE_WIDTH * height <= middle[j] - middle[i] <= 2.5 * height
+    ]
+    if len(spans) > PIECES_PER_LINE:
+        spans = [spans[k] for k in rng.choice(len(spans), PIECES_PER_LINE, replace=False)]
+    if (0, len(cuts) - 1) not in spans:
+        spans.append((0, len(cuts) - 1))
+    mass = [max(int(own.sum()), 1) for own in owners]
+    out = []
+    for i, j in spans:
+        piece = _piece(window, cuts[i], cuts[j])
+        if piece is None or piece.box[1] - piece.box[0] < MIN_PIECE_HEIGHT * height:
+            continue
+        x = normalise_crop(_soft_crop(line, 0.01, piece.mask, piece.box, allowed=piece.allowed))
+        if x is None:
+            continue
+        shares = sorted(
+            (float((piece.mask & own).sum()) / m for own, m in zip(owners, mass, strict=True))
+        )
+        own_share, other = shares[-1], (shares[-2] if len(shares) > 1 else 0.0)
+        if own_share >= WHOLE_OWN and other <= WHOLE_OTHER:
+            whole = True
+        elif own_share >= AMBIGUOUS_OWN and other <= AMBIGUOUS_OTHER:
+            continue
+        else:
+            whole = False
+        out.append((x, piece.box, whole))
+    return out
+
+
+def training_pieces(
+    images: np.ndarray, n_lines: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Examples from ``n_lines`` lines of ``images`` ((n, 28, 28) MNIST-format digits): the
+    forest's features (m, F) float32, whether each piece is whole (m,) int64, and the pieces'
+    model inputs (m, 28, 28) float32."""
+    rng = np.random.default_rng(seed)
+    inputs, boxes, heights, labels = [], [], [], []
+    for _ in range(n_lines):
+        count = int(rng.choice([1, 1, 2, 2, 3]))
+        chosen = images[rng.integers(0, len(images), count)]
+        height = float(rng.uniform(40, 70))
+        # Most lines overlap, as touching digits do; the rest stand a little apart.
+        gaps = (-0.15, 0.0) if rng.random() < 0.6 else (-0.05, 0.25)
+        line, owners = _line(chosen, height, rng, gaps)
+        for x, box, whole in _pieces(line, owners, height, rng):
+            inputs.append(x)
+            boxes.append(box)
+            heights.append(height)
+            labels.append(int(whole))
+    if not inputs:
+        empty = np.zeros((0, 28, 28), dtype=np.float32)
+        return wholeness_features(empty, np.zeros((0, 4)), 1.0), np.zeros(0, np.int64), empty
+    x = np.stack(inputs).astype(np.float32)
+    features = wholeness_features(x, boxes, np.asarray(heights))
+    return features, np.asarray(labels, dtype=np.int64), x
+
+
+def train_wholeness(
+    images: np.ndarray,
+    *,
+    n_lines: int = DEFAULT_LINES,
+    random_state: int = 0,
+    n_jobs: int = 2,
+    progress: Progress | None = None,
+) -> ExtraTreesClassifier:
+    """Fit the wholeness forest on pieces of ``n_lines`` lines written with ``images``.
+    ``progress(done_lines, n_lines)`` as the examples are made (in ``n_jobs`` processes)."""
+    from joblib import Parallel, delayed
+
+    chunks = max(1, min(8 * n_jobs, n_lines // 250))
+    sizes = [n_lines // chunks + (k < n_lines % chunks) for k in range(chunks)]
+    seeds = np.random.SeedSequence(random_state).spawn(chunks)
+    features, labels = [], []
+    done = 0
+    if progress is not None:
+        progress(0, n_lines)
+    jobs = (
+        delayed(training_pieces)(images, size, int(seed.generate_state(1)[0]))
+        for size, seed in zip(sizes, seeds, strict=True)
+    )
+    parallel = Parallel(n_jobs=n_jobs if chunks > 1 else 1, return_as="generator")
+    for size, (f, y, _) in zip(sizes, parallel(jobs), strict=True):
+        features.append(f)
+        labels.append(y)
+        done += size
+        if progress is not None:
+            progress(done, n_lines)
+    y = np.concatenate(labels)
+    if len(np.unique(y)) < 2:
+        raise ValueError("too few lines to learn whole digits from pieces; use more")
+    forest = ExtraTreesClassifier(
+        n_estimators=N_ESTIMATORS,
+        max_leaf_nodes=MAX_LEAF_NODES,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    forest.fit(np.vstack(features), y)
+    return forest

@@ -1,0 +1,130 @@
+"""The wholeness part: a forest that tells one whole digit from touching digits and from parts
+of one, trained on pieces the segmenter cuts from lines of training digits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ml.data import load_mnist
+from ml.predict import load_model
+from ml.reading import read
+from ml.train import train_and_save, train_model
+from ml.wholeness import _line, _pieces, train_wholeness, training_pieces
+from tests.ml.test_segment import line_image
+
+
+@pytest.fixture(scope="module")
+def wholeness_forest(mnist_train_small):
+    X, _ = mnist_train_small
+    return train_wholeness(X, n_lines=500, n_jobs=1)
+
+
+def test_a_lone_digit_is_whole_and_two_overlapping_digits_are_not(mnist_train_small) -> None:
+    X, _ = mnist_train_small
+    rng = np.random.default_rng(3)
+    line, owners = _line(X[:1], 50.0, rng, (0.0, 0.0))
+    pieces = _pieces(line, owners, 50.0, rng)
+    # The piece spanning the whole mark comes last and holds the one digit.
+    assert pieces[-1][2] is True
+    line, owners = _line(X[1:3], 50.0, rng, (-0.1, -0.1))
+    pieces = _pieces(line, owners, 50.0, rng)
+    whole_mark = max(pieces, key=lambda p: p[1][3] - p[1][2])
+    assert whole_mark[2] is False
+
+
+def test_the_forest_tells_whole_digits_from_pieces_of_unseen_writing(wholeness_forest) -> None:
+    # Pieces cut from MNIST *test* digits, which the forest never saw.
+    test_images, _ = load_mnist("test", limit=500)
+    features, labels, inputs = training_pieces(test_images, 150, seed=7)
+    assert inputs.shape[1:] == (28, 28) and len(features) == len(labels) == len(inputs)
+    assert 0.1 < labels.mean() < 0.6
+    p = wholeness_forest.predict_proba(features)[:, 1]
+    assert p[labels == 1].mean() > p[labels == 0].mean() + 0.3
+    assert ((p >= 0.5) == labels).mean() > 0.8
+
+
+def test_the_part_is_saved_with_the_model_and_checked_by_its_hash(
+    mnist_train_small, wholeness_forest, tmp_path
+) -> None:
+    X, y = mnist_train_small
+    result = train_model(X[:500], y[:500], n_estimators=3, random_state=0)
+    result.model.set_wholeness(wholeness_forest)
+    from ml.train import save_artifact
+
+    artifact = save_artifact(
+        result.model,
+        tmp_path,
+        version="w-1",
+        params=result.params,
+        metrics={},
+        data_source="test",
+        train_seconds=0.0,
+    )
+    loaded = load_model(tmp_path, expected_sha256=artifact.sha256)
+    x = load_mnist("test", limit=4)[0].astype(np.float32) / 255
+    boxes = np.array([(0, 20, 4, 20)] * 4)
+    assert loaded.wholeness is not None
+    np.testing.assert_allclose(
+        loaded.whole_proba(x, boxes, 20.0), result.model.whole_proba(x, boxes, 20.0)
+    )
+    with np.load(artifact.path) as bundle:
+        assert json.loads(str(bundle["meta_json"]))["kind"] == "rf"
+        assert any(name.startswith("whole_") for name in bundle.files)
+
+
+def test_train_and_save_trains_the_part_and_reports_progress_to_100(
+    mnist_train_small, tmp_path
+) -> None:
+    X, y = mnist_train_small
+    calls = []
+    result, artifact, _ = train_and_save(
+        X[:1000],
+        y[:1000],
+        out_dir=tmp_path / "with",
+        version="w-2",
+        data_source="test",
+        kind="rf",
+        n_estimators=3,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert result.model.wholeness is not None
+    assert result.params["wholeness_lines"] == 1000 // 5
+    assert calls[-1] == (100, 100)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # Without the part the model is what it was before: a plain forest file.
+    result, artifact, _ = train_and_save(
+        X[:500],
+        y[:500],
+        out_dir=tmp_path / "without",
+        version="w-3",
+        data_source="test",
+        kind="rf",
+        n_estimators=3,
+        wholeness_lines=0,
+    )
+    assert result.model.wholeness is None
+    with np.load(artifact.path) as bundle:
+        assert json.loads(str(bundle["meta_json"]))["format"] == "flat-forest"
+
+
+def test_two_touching_digits_read_as_one_are_cut_with_the_wholeness_part(
+    ml_result_model, wholeness_forest
+) -> None:
+    # Pairs overlapping by a tenth of their height, read by the run's tiny forest with and
+    # without the wholeness part: the part finds more of the second digits.
+    images, _ = load_mnist("test", limit=60)
+    model = ml_result_model
+    counts = {"without": 0, "with": 0}
+    for k in range(0, 40, 2):
+        image = line_image([images[k], images[k + 1]], gap=-0.1)
+        model.wholeness = None
+        counts["without"] += len(read(image, model).text) == 2
+        model.set_wholeness(wholeness_forest)
+        try:
+            counts["with"] += len(read(image, model).text) == 2
+        finally:
+            model.wholeness = None
+    assert counts["with"] >= counts["without"] + 3, counts
