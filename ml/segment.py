@@ -481,6 +481,8 @@ def _split(
     predict_proba: PredictProba | None,
     *,
     alone: bool,
+    whole: tuple[_Piece, np.ndarray] | None,
+    p_whole: float | None = None,
     wholeness: Wholeness | None = None,
 ) -> list[tuple[_Piece, np.ndarray]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
@@ -493,26 +495,26 @@ def _split(
     count of pieces whose mean score is highest wins, a piece scoring its log-probability less
     its shape penalty (ASPECT_WEIGHT) and CROSSING_PENALTY per stroke its cut crosses; reading
     whole has a head start of SPLIT_MARGIN unless the pieces stand apart. A dot is no digit.
+    ``whole`` is ``_whole(marks, window)``. With ``wholeness``, the shortcuts to reading whole
+    also need the mark to look whole (``p_whole``, its wholeness, at least WHOLE_KEEP), and
+    every piece's score gains WHOLE_WEIGHT times its log-wholeness.
     """
+    if whole is None:
+        # Nothing, or a dot or a blot no longer than a few stroke widths: its halves are no
+        # digits either.
+        return []
+    whole, x = whole
+    x_whole = x
     group = window.group
     gh, gw = group.height, group.width
     full_left = np.zeros(gh, dtype=np.int64)
     full_right = np.full(gh, gw, dtype=np.int64)
-    whole = _piece(window, full_left, full_right)
     ratio = gw / height
-    if whole is None:
-        return []
-    x = x_whole = _crop_input(marks, whole)
-    if x is None:
-        # A dot or a blot, no longer than a few stroke widths: its halves are no digits either.
-        return []
     if predict_proba is None:
         return [(whole, x)]
     local = window.own[group.y0 : group.y1, group.x0 : group.x1]
     apart = _side_by_side(local, height)
-    looks_whole = True
-    if wholeness is not None:
-        looks_whole = wholeness(x[None], np.array([whole.box]), height)[0] >= WHOLE_KEEP
+    looks_whole = p_whole is None or p_whole >= WHOLE_KEEP
     if ratio <= SPLIT_ABOVE and not apart and looks_whole:
         return [(whole, x)]
     whole_proba = predict_proba(x[None])[0]
@@ -601,6 +603,18 @@ def _split(
     return [(pieces[k], inputs[k]) for k in reversed(chain)]
 
 
+def _whole(marks: Marks, window: _Window) -> tuple[_Piece, np.ndarray] | None:
+    """A group's ink read whole: its piece and model input, or None for a dot or a blot."""
+    group = window.group
+    piece = _piece(
+        window,
+        np.zeros(group.height, dtype=np.int64),
+        np.full(group.height, group.width, dtype=np.int64),
+    )
+    x = _crop_input(marks, piece) if piece is not None else None
+    return (piece, x) if x is not None else None
+
+
 def _analyse(
     image: Image.Image, region: tuple[int, int, int, int] | None, long_side: int
 ) -> tuple[Marks, np.ndarray, list[_Group], float]:
@@ -665,6 +679,7 @@ def segment(
                 raise _too_many(len(digits))
     crops: list[DigitCrop] = []
     h, w = labels.shape
+    windows, wholes = [], []
     for d in digits:
         # Each digit is worked on in a window a little larger than its box (the soft crop's
         # halo is 2 pixels): the same result as on the whole image, for far less work.
@@ -676,9 +691,29 @@ def segment(
             group=_Group(d.labels, d.y0 - wy0, d.y1 - wy0, d.x0 - wx0, d.x1 - wx0, d.mass),
             origin=(wy0, wx0),
         )
-        alone = len(digits) == 1
+        windows.append(window)
+        wholes.append(_whole(marks, window))
+    # One call for every mark of the line: most are read whole on this alone.
+    p_wholes: list[float | None] = [None] * len(wholes)
+    found = [k for k, whole in enumerate(wholes) if whole is not None]
+    if wholeness is not None and predict_proba is not None and found:
+        ps = wholeness(
+            np.stack([wholes[k][1] for k in found]),
+            np.array([wholes[k][0].box for k in found]),
+            height,
+        )
+        for k, p in zip(found, ps, strict=True):
+            p_wholes[k] = float(p)
+    for window, whole, p_whole in zip(windows, wholes, p_wholes, strict=True):
         for piece, x in _split(
-            marks, window, height, predict_proba, alone=alone, wholeness=wholeness
+            marks,
+            window,
+            height,
+            predict_proba,
+            alone=len(digits) == 1,
+            whole=whole,
+            p_whole=p_whole,
+            wholeness=wholeness,
         ):
             crops.append(DigitCrop(box=marks.image_box(piece.analysed_box()), model_input=x))
     if len(crops) > MAX_MARKS:
