@@ -83,10 +83,12 @@ SURE_ASPECT_Z = 2.0
 
 # With a wholeness model (``ml.wholeness``): each piece also scores WHOLE_WEIGHT times the log of
 # its probability of being one whole digit, and a mark is read whole without trying cuts only
-# when that probability is at least WHOLE_KEEP. Chosen on benchmarks/number_reading.py (touching
-# kinds, seed 2026): weight 1 read 65%/58% exact, 2 and 3 about 68%/67%.
+# when that probability is at least WHOLE_KEEP. Chosen on benchmarks/number_reading.py (seed
+# 2026): weight 1 read the touching kinds 65%/58% exact, 2 and 3 about 68%/67%. WHOLE_KEEP 0.3
+# read them 62.5%/63.5% but lost 10 of 2,700 single digits in auto mode; 0.15 reads them
+# 59.5%/61% and loses 7 (5 without the wholeness part): single digits come first.
 WHOLE_WEIGHT = 2.0
-WHOLE_KEEP = 0.3
+WHOLE_KEEP = 0.15
 
 PredictProba = Callable[[np.ndarray], np.ndarray]
 # (inputs (n, 28, 28), boxes (n, 4) as y0, y1, x0, x1, line height) -> (n,) probabilities
