@@ -471,6 +471,16 @@ def _cut_columns(own: np.ndarray, height: float) -> list[int]:
     return sorted(picks)
 
 
+def candidate_cuts(local: np.ndarray, height: float) -> list[np.ndarray]:
+    """Every cut tried through a group's ink ``local`` (h, w) bool, left to right, each (h,)
+    columns: its left edge, the least-ink paths from ``_cut_columns``, its right edge."""
+    h, w = local.shape
+    columns = _cut_columns(local, height)
+    reach = max(1, round(0.2 * height))
+    paths = _cut_paths(local, columns, reach) if columns else []
+    return [np.zeros(h, dtype=np.int64), *paths, np.full(h, w, dtype=np.int64)]
+
+
 def _crop_input(marks: Marks, piece: _Piece) -> np.ndarray | None:
     crop = marks.soft_crop(piece.mask, piece.box, allowed=piece.allowed, origin=piece.origin)
     return normalise_crop(crop)
@@ -509,8 +519,6 @@ def _split(
     x_whole = x
     group = window.group
     gh, gw = group.height, group.width
-    full_left = np.zeros(gh, dtype=np.int64)
-    full_right = np.full(gh, gw, dtype=np.int64)
     ratio = gw / height
     if predict_proba is None:
         return [(whole, x)]
@@ -526,9 +534,7 @@ def _split(
     widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
     if sure and typical and not apart and ratio <= widest_whole and looks_whole:
         return [(whole, x)]
-    reach = max(1, round(0.2 * height))
-    columns = _cut_columns(local, height)
-    cuts = [full_left, *(_cut_paths(local, columns, reach) if columns else []), full_right]
+    cuts = candidate_cuts(local, height)
     rows = np.arange(gh)
     # Strokes each cut crosses: one where two digits touch, two through the middle of a 0.
     crossed = [0] + [_crossings(local[rows, np.minimum(c, gw - 1)]) for c in cuts[1:-1]] + [0]
@@ -608,11 +614,11 @@ def _split(
 def _whole(marks: Marks, window: _Window) -> tuple[_Piece, np.ndarray] | None:
     """A group's ink read whole: its piece and model input, or None for a dot or a blot."""
     group = window.group
-    piece = _piece(
-        window,
+    left, right = (
         np.zeros(group.height, dtype=np.int64),
         np.full(group.height, group.width, dtype=np.int64),
     )
+    piece = _piece(window, left, right)
     x = _crop_input(marks, piece) if piece is not None else None
     return (piece, x) if x is not None else None
 

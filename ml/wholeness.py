@@ -26,11 +26,10 @@ from ml.preprocess import _soft_crop, normalise_crop
 from ml.segment import (
     MIN_PIECE_HEIGHT,
     MIN_PIECE_WIDTH,
-    _cut_columns,
-    _cut_paths,
     _Group,
     _piece,
     _Window,
+    candidate_cuts,
 )
 
 # Measured on benchmarks/number_reading.py (touching kinds, seed 2026, 100 each): 6,000 lines
@@ -126,14 +125,7 @@ def _pieces(
     xs = np.flatnonzero(mask.any(axis=0))
     group = _Group([1], int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, 0.0)
     window = _Window(own=mask, ink=mask, group=group, origin=(0, 0))
-    local = mask[group.y0 : group.y1, group.x0 : group.x1]
-    columns = _cut_columns(local, height)
-    reach = max(1, round(0.2 * height))
-    cuts = [
-        np.zeros(group.height, dtype=np.int64),
-        *(_cut_paths(local, columns, reach) if columns else []),
-        np.full(group.height, group.width, dtype=np.int64),
-    ]
+    cuts = candidate_cuts(mask[group.y0 : group.y1, group.x0 : group.x1], height)
     middle = [float(np.median(c)) for c in cuts]
     spans = [
         (i, j)

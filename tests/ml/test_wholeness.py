@@ -79,32 +79,29 @@ def test_train_and_save_trains_the_part_and_reports_progress_to_100(
     mnist_train_small, tmp_path
 ) -> None:
     X, y = mnist_train_small
+
+    def train(n: int, name: str, **options):
+        return train_and_save(
+            X[:n],
+            y[:n],
+            out_dir=tmp_path / name,
+            version=name,
+            data_source="test",
+            kind="rf",
+            n_estimators=3,
+            **options,
+        )
+
     calls = []
-    result, artifact, _ = train_and_save(
-        X[:1000],
-        y[:1000],
-        out_dir=tmp_path / "with",
-        version="w-2",
-        data_source="test",
-        kind="rf",
-        n_estimators=3,
-        progress=lambda done, total: calls.append((done, total)),
+    result, artifact, _ = train(
+        1000, "with", progress=lambda done, total: calls.append((done, total))
     )
     assert result.model.wholeness is not None
     assert result.params["wholeness_lines"] == 1000 // 5
     assert calls[-1] == (100, 100)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     # Without the part the model is what it was before: a plain forest file.
-    result, artifact, _ = train_and_save(
-        X[:500],
-        y[:500],
-        out_dir=tmp_path / "without",
-        version="w-3",
-        data_source="test",
-        kind="rf",
-        n_estimators=3,
-        wholeness_lines=0,
-    )
+    result, artifact, _ = train(500, "without", wholeness_lines=0)
     assert result.model.wholeness is None
     with np.load(artifact.path) as bundle:
         assert json.loads(str(bundle["meta_json"]))["format"] == "flat-forest"
