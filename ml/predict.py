@@ -19,6 +19,7 @@ import numpy as np
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
 from ml.svm_arrays import FlatSVM
+from ml.wholeness import wholeness_features
 
 Kind = Literal["rf", "extratrees", "svm", "ensemble"]
 KINDS: tuple[str, ...] = ("rf", "extratrees", "svm", "ensemble")
@@ -184,8 +185,6 @@ class Model:
         """The probability (n,) that each of the pieces ``x`` (n, 28, 28) with ``boxes`` (n, 4)
         (y0, y1, x0, x1) in a line ``height`` tall is one whole digit (see ``ml.wholeness``).
         Only for a model with a wholeness part."""
-        from ml.wholeness import wholeness_features
-
         if self.wholeness is None:
             raise ValueError("this model has no wholeness part")
         return self.wholeness.predict_proba(wholeness_features(x, boxes, height))[:, 1]

@@ -142,23 +142,22 @@ def read(
             raise
         # A lone stroke the line's rules drop (a 1 as long as a margin line) is still a digit.
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
-    if mode == "auto" and _one_digit_wide(crops):
+    one = None
+    one_wide = _one_digit_wide(crops)
+    if mode == "auto" and (one_wide or len(crops) == 2):
         try:
             one = _one_digit(image)
         except NoDigitFound:
-            # The line's one mark passed the segmenter but not the single-digit selection.
+            # The line's marks passed the segmenter but not the single-digit selection.
             one = None
-        # Pieces narrow enough for one digit may still be two that touch.
-        if one is not None and (len(crops) == 1 or _looks_whole(one[0], wholeness)):
-            return _reading(one, model, low_confidence_threshold, "digit")
+    # Pieces narrow enough for one digit may still be two that touch.
+    whole_ok = one is not None and (len(crops) == 1 or _looks_whole(one[0], wholeness))
+    if whole_ok and one_wide:
+        return _reading(one, model, low_confidence_threshold, "digit")
     number = _reading(crops, model, low_confidence_threshold, "number")
-    if mode == "auto" and len(crops) == 2:
-        try:
-            whole = _reading(_one_digit(image), model, low_confidence_threshold, "digit")
-        except NoDigitFound:
-            return number
-        crop = DigitCrop(box=whole.digits[0].box, model_input=whole.digits[0].model_input)
-        if prefer_whole(number, whole) and _looks_whole(crop, wholeness):
+    if whole_ok and len(crops) == 2:
+        whole = _reading(one, model, low_confidence_threshold, "digit")
+        if prefer_whole(number, whole):
             return whole
     return number
 
