@@ -162,15 +162,14 @@ def test_landing_and_upload_fit_the_screen(new_context, live_server, viewport):
 
     assert page.evaluate(WIDER_THAN_SCREEN) == []
     # The camera button shows exactly on touch screens. Chromium sometimes carries a previous
-    # context's touch emulation over into a desktop one, and can drop it again between two
-    # calls, so the page is asked what it is and what it shows in one go.
-    touch, shown = page.evaluate(
-        """() => [
-            matchMedia('(hover: none) and (pointer: coarse)').matches,
-            getComputedStyle(document.querySelector('.camera-choice')).display !== 'none',
-        ]"""
+    # context's touch emulation over into a desktop one and drops it again a moment later, and
+    # its CSS can lag its matchMedia while it does; so wait until the two agree (they never do
+    # if the style is wrong), then ask what it is.
+    page.wait_for_function(
+        """() => matchMedia('(hover: none) and (pointer: coarse)').matches
+            === (getComputedStyle(document.querySelector('.camera-choice')).display !== 'none')"""
     )
-    assert shown == touch
+    touch = page.evaluate("() => matchMedia('(hover: none) and (pointer: coarse)').matches")
     if viewport.get("has_touch"):
         assert touch
     # Not full_page: Chromium drops the touch emulation (hover: none) for a full-page capture.
