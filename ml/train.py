@@ -24,9 +24,10 @@ import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import PredefinedSplit
+from sklearn.model_selection import PredefinedSplit, train_test_split
 from sklearn.svm import SVC
 
+from ml.augment import FLAGGED_SHARE, with_flagged_ones
 from ml.evaluate import evaluate
 from ml.features import FEATURES_VERSION, featurize
 from ml.predict import (
@@ -149,6 +150,24 @@ def _fit_svm(
 ) -> SVC:
     svc = SVC(C=C, kernel="rbf", gamma=gamma, cache_size=500)
     return svc.fit(features, y, sample_weight=sample_weight)
+
+
+def _holdout_rows(
+    y: np.ndarray, n_held: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n_held`` rows held out and the rest, sorted. Stratified when every class has two rows
+    and there is room for each: a small set held out at random can miss a class, which the
+    calibration then cannot map to the SVM's columns."""
+    counts = np.bincount(y)
+    present = counts[counts > 0]
+    stratify = y if present.min() >= 2 and n_held >= len(present) else None
+    rest, held = train_test_split(
+        np.arange(len(y)),
+        test_size=n_held,
+        stratify=stratify,
+        random_state=int(rng.integers(2**31)),
+    )
+    return np.sort(held), np.sort(rest)
 
 
 def _calibrate(svc: SVC, held_features: np.ndarray, held_y: np.ndarray) -> CalibratedClassifierCV:
@@ -278,9 +297,8 @@ def train_model(
     forest_end, svm_end, calibrated_end = (20, 70, 95) if kind == "ensemble" else (0, 75, 99)
     percent(0)
     rng = np.random.default_rng(random_state)
-    order = rng.permutation(len(y))
     n_held = min(MAX_HOLDOUT, max(1, round(holdout * len(y))))
-    held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
+    held, rest = _holdout_rows(y, n_held, rng)
     weight_rest = sample_weight[rest] if sample_weight is not None else None
 
     forest = None
@@ -447,12 +465,14 @@ def train_and_save(
     test: tuple[np.ndarray, np.ndarray] | None = None,
     progress: Progress | None = None,
     wholeness_lines: int | None = None,
+    flagged_ones: float = FLAGGED_SHARE,
     **params: Any,
 ) -> tuple[TrainResult, Artifact, dict[str, Any]]:
     """Train (``train_model(X, y, kind=kind, progress=progress, **params)``) and the model's
     wholeness part (``ml.wholeness``, on ``wholeness_lines`` lines written with ``X``; default
     one per WHOLENESS_IMAGES_PER_LINE images, at most ``ml.wholeness.DEFAULT_LINES``; 0 for
-    none), evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the
+    none), with flagged copies of ``flagged_ones`` of the 1s added to ``X`` (``ml.augment``;
+    0 for none), evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the
     artifact in ``out_dir``. ``progress(done, 100)`` covers both.
 
     Returns ``(result, artifact, metrics)``: the metrics saved in the metadata, the training
@@ -472,7 +492,17 @@ def train_and_save(
         if progress is not None:
             progress(split + (100 - split) * done // max(total, 1), 100)
 
-    result = train_model(X, y, kind=kind, progress=model_progress, **params)
+    X_fit, y_fit, weight = with_flagged_ones(
+        X,
+        y,
+        share=flagged_ones,
+        random_state=params.get("random_state", 0),
+        sample_weight=params.pop("sample_weight", None),
+    )
+    result = train_model(
+        X_fit, y_fit, kind=kind, progress=model_progress, sample_weight=weight, **params
+    )
+    result.params["flagged_ones"] = flagged_ones
     if wholeness_lines:
         started = time.perf_counter()
         result.model.set_wholeness(
@@ -521,6 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         help="lines of digits the wholeness part learns from (default: 1 per 5 images, at most "
         f"{DEFAULT_LINES}; 0: none)",
     )
+    parser.add_argument(
+        "--flagged-ones",
+        type=float,
+        default=FLAGGED_SHARE,
+        help="copies of this share of the 1s with a flag drawn on, added to training "
+        f"(ml/augment.py; default {FLAGGED_SHARE}; 0: none)",
+    )
     args = parser.parse_args(argv)
 
     X, y = load_mnist("train", data_dir=args.data_dir, limit=args.limit)
@@ -544,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         max_leaf_nodes=args.max_leaf_nodes,
         max_svm_train=args.max_svm_train,
         wholeness_lines=args.wholeness_lines,
+        flagged_ones=args.flagged_ones,
     )
     print(file=sys.stderr)
     size_mb = artifact.path.stat().st_size / 1e6
