@@ -48,6 +48,8 @@ REFINE_MAX_LONG_SIDE = 1024
 # Rows (columns) this much inked are ruled lines (a margin line), not writing.
 RULED_ROW_FILL = 0.5
 RULED_COLUMN_FILL = 0.85
+# A band of marks whose ink is all fainter than this share of the writing's is no writing.
+FAINT_LINE = 0.5
 # A mark at most this many line heights wide is read whole; up to ALWAYS_SPLIT_ABOVE it is read
 # whole unless cuts read clearly better; wider ones are always cut.
 # Handwritten digits are 0.3-1.0 of their height wide.
@@ -112,6 +114,7 @@ class _Group:
     x0: int
     x1: int
     mass: float
+    area: int = 0  # pixels of ink, 0 where unknown
 
     @property
     def height(self) -> int:
@@ -126,6 +129,7 @@ class _Group:
         self.y0, self.y1 = min(self.y0, other.y0), max(self.y1, other.y1)
         self.x0, self.x1 = min(self.x0, other.x0), max(self.x1, other.x1)
         self.mass += other.mass
+        self.area += other.area
 
 
 def _without_ruled_rows(mask: np.ndarray) -> np.ndarray:
@@ -184,6 +188,7 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
             sl[1].start + ox,
             sl[1].stop + ox,
             float(mass[i]),
+            int(area[i]),
         )
         # The sheet's edge, a desk or a frame drawn around the page: along a border it touches,
         # as long as most of the frame. A digit of a number is never that long; but a digit
@@ -192,8 +197,9 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
         down = (g.x0 == 0 or g.x1 == full.shape[1]) and g.height > 0.6 * full.shape[0]
         if across or down:
             continue
-        # A blot or a shadow: solid, its strokes as wide as a third of its length.
-        solid = area[i] > 0.7 * g.height * g.width
+        # A blot or a shadow: solid, its strokes as wide as a third of its length. A soft shadow
+        # binarises with holes (two thirds of its box); the stroke width alone rules out digits.
+        solid = area[i] > 0.6 * g.height * g.width
         if solid and 2 * area[i] / max(1, edge[i]) > 0.3 * max(g.height, g.width) and n > 1:
             continue
         groups.append(g)
@@ -272,6 +278,29 @@ def _without_margin_line(groups: list[_Group], height: float) -> list[_Group]:
         )
 
     return [g for g in groups if not rule(g)]
+
+
+def _without_faint_lines(groups: list[_Group], height: float) -> list[_Group]:
+    """Drop the bands above or below the writing whose marks are all far fainter than its
+    strongest (FAINT_LINE): what is left of printed lines where they cross each other or a
+    margin, which would otherwise stand as a second line of writing. One pen's strokes are
+    about equally dark (the faintest digit of a number is above 0.6 of the darkest)."""
+    main = [g for g in groups if g.height >= 0.5 * height and g.area > 0]
+    bands = _bands(main)
+    if len(bands) < 2:
+        return groups
+
+    def strength(g: _Group) -> float:
+        return g.mass / g.area
+
+    strongest = max(strength(g) for g in main)
+    faint = {
+        id(g)
+        for band in bands
+        if all(strength(g) < FAINT_LINE * strongest for g in band)
+        for g in band
+    }
+    return [g for g in groups if id(g) not in faint]
 
 
 def _check_one_line(main: list[_Group]) -> None:
@@ -658,7 +687,7 @@ def segment(
     more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
     """
     marks, labels, groups, height = _analyse(image, None, LINE_LONG_SIDE)
-    groups = _without_margin_line(groups, height)
+    groups = _without_faint_lines(_without_margin_line(groups, height), height)
     main = [g for g in groups if g.height >= 0.5 * height]
     _check_one_line(main)
     digits = _group(groups, height)

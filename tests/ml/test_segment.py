@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
-from ml.preprocess import ImageRejected, find_marks, normalise_crop, to_mnist
-from ml.segment import MAX_MARKS, segment
+from ml.preprocess import ImageRejected, Marks, _Frame, find_marks, normalise_crop, to_mnist
+from ml.segment import MAX_MARKS, _Group, _marks, _without_faint_lines, segment
 from tests.ml.helpers import big_digit
 
 PEN = 14  # stroke width of the drawn test digits, in pixels
@@ -188,6 +188,48 @@ def test_several_lines_are_refused(mnist_test_small: tuple[np.ndarray, np.ndarra
         segment(Image.fromarray(page, "L"))
     assert info.value.code == "several_lines"
     assert "2 lines" in info.value.message
+
+
+def _ellipse(shape: tuple[int, int], cy: float, cx: float, ry: float, rx: float) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+
+
+def test_a_shadow_binarised_as_a_lumpy_blob_is_no_mark_but_a_digit_is() -> None:
+    shape = (300, 200)
+    zero = _ellipse(shape, 60, 100, 45, 30) & ~_ellipse(shape, 60, 100, 37, 22)
+    # A soft shadow on uneven paper binarises as a lumpy blob: two thirds of its box.
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    shadow = _ellipse(shape, 220, 100, 55, 45) & ~((yy < 215) & (xx > 110))
+    assert 0.6 < shadow.sum() / (111 * 91) < 0.7
+    mask = zero | shadow
+    marks = Marks(
+        ink=mask * np.float32(0.5),
+        mask=mask,
+        sigma=0.01,
+        frame=_Frame(0.0, 0.0, 1.0, 1.0),
+        image_size=(shape[1], shape[0]),
+    )
+    _, groups = _marks(marks)
+    assert [(g.y0, g.y1) for g in groups] == [(15, 106)]
+
+
+def _mark(y0: int, y1: int, x0: int, x1: int, strength: float) -> _Group:
+    area = (y1 - y0) * (x1 - x0) // 5
+    return _Group([0], y0, y1, x0, x1, mass=strength * area, area=area)
+
+
+def test_a_band_of_marks_far_fainter_than_the_writing_is_dropped() -> None:
+    digits = [_mark(100, 140, 0, 30, 0.3), _mark(102, 140, 40, 70, 0.25)]
+    # What is left where printed lines cross: above and below the number, half as dark.
+    crossings = [_mark(30, 60, 10, 14, 0.12), _mark(190, 210, 0, 30, 0.1)]
+    kept = _without_faint_lines(digits + crossings, 40.0)
+    assert kept == digits
+    # A second line written with the same pen stays, to be refused as several lines.
+    second = [_mark(30, 70, 10, 40, 0.2)]
+    assert _without_faint_lines(digits + second, 40.0) == digits + second
+    # One line has nothing to drop, however faint its marks.
+    assert len(_without_faint_lines([*digits, _mark(100, 140, 80, 110, 0.05)], 40.0)) == 3
 
 
 def test_blank_page_has_no_digit() -> None:
