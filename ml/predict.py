@@ -9,10 +9,8 @@ pickle.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +19,6 @@ import numpy as np
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
 from ml.svm_arrays import FlatSVM
-from ml.wholeness import FEATURES_VERSION as WHOLENESS_FEATURES
 from ml.wholeness import wholeness_features
 
 Kind = Literal["rf", "extratrees", "svm", "ensemble"]
@@ -39,7 +36,6 @@ N_CLASSES = 10
 MODEL_FORMAT = "digits-model"
 MODEL_FORMAT_VERSION = 1
 _META_KEY = "meta_json"
-logger = logging.getLogger(__name__)
 
 # Predictions whose top probability is below this are flagged "low confidence". Chosen from
 # benchmarks/accuracy.py (MNIST test plus 2,400 generated uploads, default model; table in
@@ -181,11 +177,6 @@ class Model:
         flat = forest if isinstance(forest, FlatForest) else FlatForest.from_sklearn(forest)
         if [int(c) for c in np.asarray(flat.classes)] != [0, 1]:
             raise ModelLoadError("the wholeness part must have the classes 0 and 1")
-        if flat.n_features != _wholeness_n_features():
-            raise ModelLoadError(
-                f"the wholeness part takes {flat.n_features} features, but this code computes "
-                f"{_wholeness_n_features()}; retrain it"
-            )
         self.wholeness = flat
 
     def whole_proba(
@@ -221,7 +212,6 @@ class Model:
         if self.wholeness is not None:
             arrays |= {f"whole_{k}": v for k, v in self.wholeness.arrays().items()}
             meta["wholeness"] = {
-                "features": WHOLENESS_FEATURES,
                 "n_features": self.wholeness.n_features,
                 "sha256": self.wholeness.sha256(),
             }
@@ -250,30 +240,13 @@ def _read_npz(path: Path) -> dict[str, Any]:
             parts["svm"] = FlatSVM.from_arrays(
                 _prefixed(bundle, "svm_"), sha256=meta["svm"]["sha256"]
             )
-        # A part made for other features (before they had a version: "hog2-shape-v1") is left
-        # out: the model reads as one without it, as older artifacts do.
-        whole_features = meta.get("wholeness", {}).get("features", "hog2-shape-v1")
-        if "wholeness" in meta and whole_features != WHOLENESS_FEATURES:
-            logger.warning(
-                "%s: its wholeness part was made for features %r, not %r; reading without it. "
-                "Retrain the model.",
-                path.name,
-                whole_features,
-                WHOLENESS_FEATURES,
-            )
-        elif "wholeness" in meta:
+        if "wholeness" in meta:
             parts["wholeness"] = FlatForest.from_arrays(
                 _prefixed(bundle, "whole_"),
                 n_features=meta["wholeness"]["n_features"],
                 sha256=meta["wholeness"]["sha256"],
             )
     return parts
-
-
-@functools.cache
-def _wholeness_n_features() -> int:
-    blank = np.zeros((1, 28, 28), dtype=np.float32)
-    return wholeness_features(blank, np.array([[0, 1, 0, 1]]), 1.0).shape[1]
 
 
 def _prefixed(bundle: Any, prefix: str) -> dict[str, np.ndarray]:

@@ -42,15 +42,7 @@ MAX_LEAF_NODES = 4000
 WHOLE_OWN, WHOLE_OTHER = 0.88, 0.06
 AMBIGUOUS_OWN, AMBIGUOUS_OTHER = 0.7, 0.2
 PIECES_PER_LINE = 10
-# A narrow digit (a 1: ink under NARROW_ASPECT of its height wide) overlapping a neighbour hides
-# inside its box, the case the forest most often takes for one digit: this share of the digits
-# written are drawn from the narrow ones (about 7% of MNIST) rather than from all.
-NARROW_SHARE = 0.25
-NARROW_ASPECT = 0.45
 _INK = 0.35
-# What ``wholeness_features`` computes; a saved part records it, and one made for other features
-# is not used (``ml.predict``).
-FEATURES_VERSION = "hog2-shape-profile-v2"
 
 Progress = Callable[[int, int], None]
 
@@ -58,37 +50,16 @@ Progress = Callable[[int, int], None]
 def wholeness_features(
     inputs: np.ndarray, boxes: np.ndarray | list, height: float | np.ndarray
 ) -> np.ndarray:
-    """The forest's input: ``featurize`` of the (n, 28, 28) model inputs, each piece's shape
-    from ``boxes`` (n, 4) (y0, y1, x0, x1): log(width / height), and its width and height in
-    line heights (the 28x28 input no longer shows how big the piece was), and its ink profile
-    (``_ink_profile``). ``height`` is the line's height, or one per piece."""
+    """The forest's input: ``featurize`` of the (n, 28, 28) model inputs plus each piece's
+    shape, from ``boxes`` (n, 4) (y0, y1, x0, x1): log(width / height), and its width and height
+    in line heights (the 28x28 input no longer shows how big the piece was). ``height`` is the
+    line's height, or one per piece."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h = np.maximum(boxes[:, 1] - boxes[:, 0], 1)
     w = np.maximum(boxes[:, 3] - boxes[:, 2], 1)
     height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
     shape = np.stack([np.log(w / h), w / height, h / height], axis=1).astype(np.float32)
-    return np.hstack([featurize(inputs), shape, _ink_profile(inputs)])
-
-
-def _ink_profile(inputs: np.ndarray) -> np.ndarray:
-    """(n, 30) float32: how many strokes a row (a column) crosses, averaged over 7 bands of 4,
-    the share of ink in each pair of columns, and the most and the share of rows crossing three
-    or more strokes. A 6 with a 1 stuck to its side crosses one stroke more on every row, which
-    the local gradients of HOG do not count."""
-    ink = np.asarray(inputs).reshape(-1, 28, 28) > 0.3
-    row_runs = (ink[:, :, 1:] & ~ink[:, :, :-1]).sum(axis=2) + ink[:, :, 0]
-    col_runs = (ink[:, 1:, :] & ~ink[:, :-1, :]).sum(axis=1) + ink[:, 0, :]
-    mass = np.maximum(ink.sum(axis=(1, 2)), 1)[:, None]
-    columns = ink.sum(axis=1).reshape(-1, 14, 2).sum(axis=2) / mass
-    return np.hstack(
-        [
-            row_runs.reshape(-1, 7, 4).mean(axis=2),
-            col_runs.reshape(-1, 7, 4).mean(axis=2),
-            columns,
-            row_runs.max(axis=1, keepdims=True),
-            (row_runs >= 3).mean(axis=1, keepdims=True),
-        ]
-    ).astype(np.float32)
+    return np.hstack([featurize(inputs), shape])
 
 
 def _digit_ink(image: np.ndarray, height: float, rng: np.random.Generator) -> np.ndarray:
@@ -188,20 +159,6 @@ def _pieces(
     return out
 
 
-def _narrow(images: np.ndarray) -> np.ndarray:
-    """Indices of the images whose ink is less than NARROW_ASPECT of its height wide."""
-    a = np.asarray(images)
-    ink = a > (80 if a.max() > 1.5 else 80 / 255)
-
-    def extent(m: np.ndarray) -> np.ndarray:
-        first = np.argmax(m, axis=1)
-        last = m.shape[1] - 1 - np.argmax(m[:, ::-1], axis=1)
-        return np.where(m.any(axis=1), last - first + 1, 0)
-
-    width, height = extent(ink.any(axis=1)), extent(ink.any(axis=2))
-    return np.flatnonzero(width < NARROW_ASPECT * np.maximum(height, 1))
-
-
 def training_pieces(
     images: np.ndarray, n_lines: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,15 +166,10 @@ def training_pieces(
     forest's features (m, F) float32, whether each piece is whole (m,) int64, and the pieces'
     model inputs (m, 28, 28) float32."""
     rng = np.random.default_rng(seed)
-    narrow = _narrow(images)
     inputs, boxes, heights, labels = [], [], [], []
     for _ in range(n_lines):
         count = int(rng.choice([1, 1, 2, 2, 3]))
-        picks = rng.integers(0, len(images), count)
-        swap = rng.random(count) < NARROW_SHARE
-        if narrow.size:
-            picks[swap] = narrow[rng.integers(0, narrow.size, int(swap.sum()))]
-        chosen = images[picks]
+        chosen = images[rng.integers(0, len(images), count)]
         height = float(rng.uniform(40, 70))
         # Most lines overlap, as touching digits do; the rest stand a little apart.
         gaps = (-0.15, 0.0) if rng.random() < 0.6 else (-0.05, 0.25)

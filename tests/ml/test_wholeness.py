@@ -7,21 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.ensemble import ExtraTreesClassifier
 
 from ml.data import load_mnist
-from ml.predict import ModelLoadError, load_model
+from ml.predict import load_model
 from ml.reading import read
 from ml.train import train_and_save, train_model
-from ml.wholeness import (
-    _ink_profile,
-    _line,
-    _narrow,
-    _pieces,
-    train_wholeness,
-    training_pieces,
-    wholeness_features,
-)
+from ml.wholeness import _line, _pieces, train_wholeness, training_pieces
 from tests.ml.test_segment import line_image
 
 
@@ -82,68 +73,6 @@ def test_the_part_is_saved_with_the_model_and_checked_by_its_hash(
     with np.load(artifact.path) as bundle:
         assert json.loads(str(bundle["meta_json"]))["kind"] == "rf"
         assert any(name.startswith("whole_") for name in bundle.files)
-
-
-def test_a_part_saved_for_other_features_is_left_out_and_a_mismatched_one_refused(
-    mnist_train_small, wholeness_forest, tmp_path, caplog
-) -> None:
-    X, y = mnist_train_small
-    result = train_model(X[:500], y[:500], n_estimators=3, random_state=0)
-    result.model.set_wholeness(wholeness_forest)
-    from ml.train import save_artifact
-
-    artifact = save_artifact(
-        result.model,
-        tmp_path,
-        version="w-old",
-        params=result.params,
-        metrics={},
-        data_source="test",
-        train_seconds=0.0,
-    )
-    # Rewrite the file as an artifact of the first wholeness part, which recorded no features.
-    with np.load(artifact.path) as bundle:
-        arrays = {name: bundle[name] for name in bundle.files}
-    meta = json.loads(str(arrays["meta_json"]))
-    del meta["wholeness"]["features"]
-    arrays["meta_json"] = np.array(json.dumps(meta))
-    with artifact.path.open("wb") as fh:
-        np.savez(fh, **arrays)
-    from ml.predict import file_sha256
-
-    metadata = json.loads((tmp_path / "metadata.json").read_text())
-    metadata["sha256"] = file_sha256(artifact.path)
-    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
-    loaded = load_model(tmp_path, expected_sha256=metadata["sha256"])
-    assert loaded.wholeness is None
-    assert "made for features 'hog2-shape-v1'" in caplog.text
-    # A forest fitted on fewer features than the code computes cannot be attached.
-    small = ExtraTreesClassifier(n_estimators=2, random_state=0).fit(
-        np.random.default_rng(0).random((20, 5)), np.arange(20) % 2
-    )
-    with pytest.raises(ModelLoadError, match="features"):
-        loaded.set_wholeness(small)
-
-
-def test_the_ink_profile_counts_the_strokes_a_row_crosses() -> None:
-    six = np.zeros((28, 28), dtype=np.float32)
-    six[4:24, 10:12] = 1  # the 6's back
-    six[14:16, 10:20] = six[22:24, 10:20] = 1
-    six[14:24, 18:20] = 1  # its loop
-    with_one = six.copy()
-    with_one[4:24, 5:7] = 1  # a 1 stuck to its left
-    plain, stuck = _ink_profile(np.stack([six, with_one]))
-    # Row bands 1-2 (rows 4-11): the 6's back alone, then with the 1 beside it.
-    assert plain[1] == 1 and stuck[1] == 2
-    features = wholeness_features(with_one[None], np.array([[0, 20, 0, 15]]), 20.0)
-    np.testing.assert_array_equal(features[0, -len(stuck) :], stuck)
-
-
-def test_narrow_digits_are_the_ones(mnist_train_small) -> None:
-    X, y = mnist_train_small
-    narrow = _narrow(X)
-    assert len(narrow) > 0.03 * len(X)
-    assert (y[narrow] == 1).mean() > 0.8
 
 
 def test_train_and_save_trains_the_part_and_reports_progress_to_100(
