@@ -38,6 +38,8 @@ from ml.preprocess import (
 # A line of digits is analysed at about this long side: to_mnist's WORK_LONG_SIDE (256) leaves
 # a pen stroke of a digit one tenth of the frame wide too thin to find.
 LINE_LONG_SIDE = 512
+# A mark is the sheet's edge only if it runs along the border for this share of its length.
+EDGE_RUN = 0.5
 # More digits than this in one line is not a number people upload to be read.
 MAX_MARKS = 20
 # A line whose digits are shorter than this (analysed pixels) is looked at again from the
@@ -177,6 +179,9 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
     mass = np.bincount(flat, weights=ink.ravel(), minlength=n + 1)
     area = np.bincount(flat, minlength=n + 1)
     edge = np.bincount(flat[boundary.ravel()], minlength=n + 1)
+    # Pixels of each mark on the frame's top or bottom row, and on its first or last column.
+    on_rows = np.bincount(np.concatenate([labels[0], labels[-1]]), minlength=n + 1)
+    on_cols = np.bincount(np.concatenate([labels[:, 0], labels[:, -1]]), minlength=n + 1)
     groups = []
     for i, sl in enumerate(ndi.find_objects(local), start=1):
         if sl is None:
@@ -190,11 +195,11 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
             float(mass[i]),
             int(area[i]),
         )
-        # The sheet's edge, a desk or a frame drawn around the page: along a border it touches,
-        # as long as most of the frame. A digit of a number is never that long; but a digit
-        # may touch the top or bottom of a pad and stand most of its height.
-        across = (g.y0 == 0 or g.y1 == full.shape[0]) and g.width > 0.6 * full.shape[1]
-        down = (g.x0 == 0 or g.x1 == full.shape[1]) and g.height > 0.6 * full.shape[0]
+        # The sheet's edge, a desk or a frame drawn around the page: along a border it runs on,
+        # as long as most of the frame. A digit only touches a border: a number of touching
+        # digits drawn across a pad is as long as the frame, and may touch its top or side.
+        across = on_rows[i] >= EDGE_RUN * g.width and g.width > 0.6 * full.shape[1]
+        down = on_cols[i] >= EDGE_RUN * g.height and g.height > 0.6 * full.shape[0]
         if across or down:
             continue
         # A blot or a shadow: solid, its strokes as wide as a third of its length. A soft shadow

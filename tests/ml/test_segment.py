@@ -290,6 +290,20 @@ def test_a_digit_touching_the_top_of_a_pad_is_kept(
     assert len(segment(image)) == 3
 
 
+def test_touching_digits_across_a_pad_from_its_top_to_its_side_are_no_edge(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, labels = mnist_test_small
+    page = np.asarray(line_image([images[_first(labels, d)] for d in (2, 0, 3, 9)], gap=-0.2))
+    ys = np.flatnonzero((page < 128).any(axis=1))
+    xs = np.flatnonzero((page < 128).any(axis=0))
+    # One mark as long as the frame, touching its top and its left side (a pad's export).
+    image = Image.fromarray(page[ys[0] : ys[-1] + 30, xs[0] : xs[-1] + 10], "L")
+    assert ink_pieces(image) == 1, "the digits should touch in this test"
+    crops = segment(image)
+    assert crops[-1].box[2] - crops[0].box[0] > 0.8 * image.width
+
+
 def test_a_digit_too_wide_to_cut_into_digits_is_kept_not_lost(ml_result_model) -> None:
     # A 1, then a 2 whose tail runs on: no cut leaves two pieces as tall as the line.
     one = [(100, 70), (100, 230)]
