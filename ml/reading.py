@@ -155,10 +155,14 @@ def read(
     if whole_ok and one_wide:
         return _reading(one, model, low_confidence_threshold, "digit")
     number = _reading(crops, model, low_confidence_threshold, "number")
-    if whole_ok and len(crops) == 2:
-        whole = _reading(one, model, low_confidence_threshold, "digit")
-        if prefer_whole(number, whole):
-            return whole
+    if one is not None and len(crops) == 2:
+        # A wide lone digit cut in two looks no more whole than two touching digits, but its
+        # halves look like halves; two touching digits' pieces look whole.
+        halves = _look_like_halves(crops, wholeness)
+        if whole_ok or halves:
+            whole = _reading(one, model, low_confidence_threshold, "digit")
+            if prefer_whole(number, whole, margin=HALF_MARGIN if halves else WHOLE_MARGIN):
+                return whole
     return number
 
 
@@ -169,16 +173,34 @@ def read(
 WHOLE_MARGIN = 0.03
 
 
-def prefer_whole(number: Reading, whole: Reading) -> bool:
+# A line's two pieces are halves of one digit when one of them looks this little whole; then
+# the whole wins if it reads surer by HALF_MARGIN. Measured (final model, seed 2026): the 4
+# wide lone digits auto mode cut in two had a piece at 0.15-0.30 and read whole surer by
+# 0.013-0.027. Touching pairs can look the same: with a margin of 0, 8 of 400 touching numbers
+# read right became one digit; with 0.01, 3 (docs/benchmarks.md, "Halves").
+HALF_BELOW = 0.35
+HALF_MARGIN = 0.01
+
+
+def _look_like_halves(crops: list[DigitCrop], wholeness: Wholeness | None) -> bool:
+    if wholeness is None:
+        return False
+    boxes = np.array([(y0, y1, x0, x1) for x0, y0, x1, y1 in (c.box for c in crops)])
+    height = float(max(y1 - y0 for y0, y1, _, _ in boxes))
+    scores = wholeness(np.stack([c.model_input for c in crops]), boxes, height)
+    return bool(np.min(scores) < HALF_BELOW)
+
+
+def prefer_whole(number: Reading, whole: Reading, margin: float = WHOLE_MARGIN) -> bool:
     """Whether a line cut into two digits is better read as the one digit ``whole``: the one
-    digit's box holds both pieces and it reads surer than the two together by WHOLE_MARGIN."""
+    digit's box holds both pieces and it reads surer than the two together by ``margin``."""
     x0, y0, x1, y1 = whole.digits[0].box
     slack = 0.05 * (y1 - y0)
     holds = all(
         a >= x0 - slack and b >= y0 - slack and c <= x1 + slack and d <= y1 + slack
         for a, b, c, d in (digit.box for digit in number.digits)
     )
-    return holds and whole.confidence >= number.confidence + WHOLE_MARGIN
+    return holds and whole.confidence >= number.confidence + margin
 
 
 def _alone_digit(image: Image.Image, wholeness: Wholeness | None) -> list[DigitCrop] | None:

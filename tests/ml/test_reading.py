@@ -9,7 +9,17 @@ import pytest
 from PIL import Image
 
 from ml.preprocess import ImageRejected, load_image, locate_digit, to_mnist
-from ml.reading import WHOLE_MARGIN, DigitReading, Reading, prefer_whole, read
+from ml.reading import (
+    HALF_BELOW,
+    HALF_MARGIN,
+    WHOLE_MARGIN,
+    DigitReading,
+    Reading,
+    _look_like_halves,
+    prefer_whole,
+    read,
+)
+from ml.segment import DigitCrop
 from testkit.uploads import KINDS, generate
 from tests.ml.test_segment import drawn, line_image
 
@@ -186,3 +196,28 @@ def test_two_digits_stay_two_when_the_one_digit_holds_only_one_of_them() -> None
     number = _made(HALVES, [0.9, 0.9])
 
     assert not prefer_whole(number, _made([(10, 10, 40, 70)], [0.999]))
+
+
+def test_pieces_are_halves_when_one_looks_little_whole() -> None:
+    crops = [DigitCrop(box=box, model_input=np.zeros((28, 28), np.float32)) for box in HALVES]
+    seen = {}
+
+    def wholeness(scores: list[float]):
+        def score(x: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:
+            seen["boxes"], seen["height"] = boxes.tolist(), height
+            return np.array(scores)
+
+        return score
+
+    assert _look_like_halves(crops, wholeness([0.7, HALF_BELOW - 0.05]))
+    # Boxes go to the wholeness part as (y0, y1, x0, x1), in the line's height.
+    assert seen == {"boxes": [[10, 70, 10, 40], [12, 70, 42, 75]], "height": 60.0}
+    assert not _look_like_halves(crops, wholeness([0.7, HALF_BELOW + 0.05]))
+    assert not _look_like_halves(crops, None)
+
+
+def test_halves_read_whole_by_a_smaller_margin() -> None:
+    number = _made(HALVES, [0.98, 0.98])
+    whole = _made([(10, 10, 75, 70)], [number.confidence + HALF_MARGIN + 0.005])
+    assert prefer_whole(number, whole, margin=HALF_MARGIN)
+    assert not prefer_whole(number, whole)
