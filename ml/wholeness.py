@@ -98,8 +98,10 @@ def _line(
     for i, ink in enumerate(inks):
         if i:
             x += rng.uniform(*gaps) * height
-        lefts.append(round(x) + 4)
+        lefts.append(round(x))
         x += ink.shape[1]
+    # An overlap wider than a narrow first digit (a 1) puts the next one left of it.
+    lefts = [left - min(lefts) + 4 for left in lefts]
     top0 = min(tops)
     h = round(max(t + ink.shape[0] for t, ink in zip(tops, inks, strict=True)) - top0) + 8
     w = max(left + ink.shape[1] for left, ink in zip(lefts, inks, strict=True)) + 4

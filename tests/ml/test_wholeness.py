@@ -35,6 +35,22 @@ def test_a_lone_digit_is_whole_and_two_overlapping_digits_are_not(mnist_train_sm
     assert whole_mark[2] is False
 
 
+def test_a_line_keeps_every_digit_when_an_overlap_is_wider_than_a_narrow_first_one(
+    mnist_train_small,
+) -> None:
+    X, y = mnist_train_small
+    one = X[np.flatnonzero(y == 1)[0]].copy()
+    # A hairline 1, then a digit overlapping it by half the height: left of the 1's left edge.
+    one[:, :13] = 0
+    one[:, 15:] = 0
+    rng = np.random.default_rng(0)
+    line, owners = _line(np.stack([one, X[0]]), 50.0, rng, (-0.5, -0.5))
+    assert len(owners) == 2
+    for own in owners:
+        assert own.any() and (line[own] > 0.3).all()
+    assert owners[1].any(axis=0).argmax() < owners[0].any(axis=0).argmax()
+
+
 def test_the_forest_tells_whole_digits_from_pieces_of_unseen_writing(wholeness_forest) -> None:
     # Pieces cut from MNIST *test* digits, which the forest never saw.
     test_images, _ = load_mnist("test", limit=500)
