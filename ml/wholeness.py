@@ -8,6 +8,7 @@ cut by ``ml.segment``'s own cut paths into every candidate piece. A piece is who
 nearly all of one digit and almost nothing of another; ambiguous pieces are left out.
 
 ``train_wholeness(images, n_lines=...)`` fits the forest; ``wholeness_features`` is its input.
+``line_lefts`` lays digits out along a line (``testkit.numbers`` writes its numbers with it).
 The forest is one part of a saved model (``ml.predict.Model.wholeness``).
 """
 
@@ -88,20 +89,28 @@ def _digit_ink(image: np.ndarray, height: float, rng: np.random.Generator) -> np
     return ink[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
 
 
+def line_lefts(
+    widths: list[int], height: float, rng: np.random.Generator, gaps: tuple[float, float]
+) -> list[int]:
+    """Left edges of crops ``widths`` wide written left to right, each gap drawn from ``gaps``
+    (in ``height``s; negative overlaps), the leftmost at 0."""
+    lefts, x = [], 0.0
+    for i, width in enumerate(widths):
+        if i:
+            x += rng.uniform(*gaps) * height
+        lefts.append(round(x))
+        x += width
+    # An overlap wider than a narrow first digit (a 1) puts the next one left of it.
+    return [left - min(lefts) for left in lefts]
+
+
 def _line(
     images: np.ndarray, height: float, rng: np.random.Generator, gaps: tuple[float, float]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Ink (h, w) of ``images`` written left to right, and each digit's own ink mask."""
     inks = [_digit_ink(image, height, rng) for image in images]
     tops = [rng.uniform(-0.06, 0.06) * height - ink.shape[0] for ink in inks]
-    lefts, x = [], 0.0
-    for i, ink in enumerate(inks):
-        if i:
-            x += rng.uniform(*gaps) * height
-        lefts.append(round(x))
-        x += ink.shape[1]
-    # An overlap wider than a narrow first digit (a 1) puts the next one left of it.
-    lefts = [left - min(lefts) + 4 for left in lefts]
+    lefts = [left + 4 for left in line_lefts([ink.shape[1] for ink in inks], height, rng, gaps)]
     top0 = min(tops)
     h = round(max(t + ink.shape[0] for t, ink in zip(tops, inks, strict=True)) - top0) + 8
     w = max(left + ink.shape[1] for left, ink in zip(lefts, inks, strict=True)) + 4

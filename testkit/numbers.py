@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from ml.wholeness import line_lefts
 from testkit.uploads import drawing_export, jpeg_bytes, paper_photo, stroke_coverage
 
 # kind: (fewest digits, most digits, gap range in digit heights, medium, frame)
@@ -107,12 +108,7 @@ def _lay_out(
     drift = rng.uniform(-0.06, 0.06) * height
     for i, cov in enumerate(covs):
         tops.append(drift * i + rng.uniform(-0.05, 0.05) * height + drops[i] - cov.shape[0])
-    lefts, x = [], 0.0
-    for i, cov in enumerate(covs):
-        if i:
-            x += rng.uniform(*gaps) * height
-        lefts.append(round(x))
-        x += cov.shape[1]
+    lefts = line_lefts([cov.shape[1] for cov in covs], height, rng, gaps)
     top0 = min(tops)
     h = round(max(t + c.shape[0] for t, c in zip(tops, covs, strict=True)) - top0) + 2
     w = max(left + c.shape[1] for left, c in zip(lefts, covs, strict=True)) + 2
