@@ -93,14 +93,17 @@ def _reading(
     )
 
 
+def _wholeness(crops: list[DigitCrop], wholeness: Wholeness) -> np.ndarray:
+    """How much each of ``crops`` looks like one whole digit, in a line as tall as the tallest."""
+    boxes = np.array([(y0, y1, x0, x1) for x0, y0, x1, y1 in (c.box for c in crops)])
+    height = float(max(y1 - y0 for y0, y1, _, _ in boxes))
+    return wholeness(np.stack([c.model_input for c in crops]), boxes, height)
+
+
 def _looks_whole(crop: DigitCrop, wholeness: Wholeness | None) -> bool:
     """Whether the one digit ``crop`` found looks whole (not two touching digits), as far as
     the model's wholeness part can tell; True without one."""
-    if wholeness is None:
-        return True
-    x0, y0, x1, y1 = crop.box
-    box = np.array([(y0, y1, x0, x1)])
-    return bool(wholeness(crop.model_input[None], box, float(y1 - y0))[0] >= WHOLE_KEEP)
+    return wholeness is None or bool(_wholeness([crop], wholeness)[0] >= WHOLE_KEEP)
 
 
 def _one_digit(image: Image.Image) -> list[DigitCrop]:
@@ -183,12 +186,7 @@ HALF_MARGIN = 0.01
 
 
 def _look_like_halves(crops: list[DigitCrop], wholeness: Wholeness | None) -> bool:
-    if wholeness is None:
-        return False
-    boxes = np.array([(y0, y1, x0, x1) for x0, y0, x1, y1 in (c.box for c in crops)])
-    height = float(max(y1 - y0 for y0, y1, _, _ in boxes))
-    scores = wholeness(np.stack([c.model_input for c in crops]), boxes, height)
-    return bool(np.min(scores) < HALF_BELOW)
+    return wholeness is not None and bool(_wholeness(crops, wholeness).min() < HALF_BELOW)
 
 
 def prefer_whole(number: Reading, whole: Reading, margin: float = WHOLE_MARGIN) -> bool:
