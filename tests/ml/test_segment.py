@@ -8,7 +8,15 @@ from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
 from ml.preprocess import ImageRejected, Marks, _Frame, find_marks, normalise_crop, to_mnist
-from ml.segment import MAX_MARKS, _Group, _marks, _without_faint_lines, segment
+from ml.segment import (
+    MAX_MARKS,
+    STRAIGHT_STEP,
+    _Group,
+    _marks,
+    _without_faint_lines,
+    candidate_cuts,
+    segment,
+)
 from tests.ml.helpers import big_digit
 
 PEN = 14  # stroke width of the drawn test digits, in pixels
@@ -345,3 +353,27 @@ def test_a_lone_digit_among_pieces_of_ruled_lines_is_one_line(
     # The digit's box, inside the 120-pixel margin, not a box stretched over the slivers.
     assert x0 >= 110 and y0 >= 110
     assert x1 <= image.width - 110 and y1 <= image.height - 110
+
+
+def _rings(centres: list[int], height: int = 50) -> np.ndarray:
+    """Rings (0s) of ``height`` at ``centres``, overlapping where they are close: ink (h, w)."""
+    yy, xx = np.mgrid[:height, : max(centres) + height // 2 + 2]
+    ink = np.zeros(yy.shape, dtype=bool)
+    for c in centres:
+        r = np.hypot((xx - c) / 0.7, yy - height / 2) / (height / 2 - 1)
+        ink |= (r > 0.75) & (r <= 1.0)
+    return ink
+
+
+def test_a_wide_mark_is_also_cut_straight_down_where_neighbours_overlap() -> None:
+    # Two overlapping 0s: the least-ink path from the overlap runs down the gap inside one
+    # ring and gives half of it to the other; straight cuts share the overlap.
+    ink = _rings([22, 50])
+    height = float(ink.shape[0])
+    straight = [c for c in candidate_cuts(ink, height)[1:-1] if np.ptp(c) <= 2]
+    assert len(straight) >= int(ink.shape[1] / height / STRAIGHT_STEP) - 3
+    # Without a wholeness part to weigh them, and in a mark one digit wide, none are tried.
+    assert len(candidate_cuts(ink, height, straight=False)) < len(candidate_cuts(ink, height))
+    one = _rings([22])
+    one = one[:, one.any(axis=0)]
+    assert len(candidate_cuts(one, height)) == len(candidate_cuts(one, height, straight=False))
