@@ -321,6 +321,19 @@ def test_a_digit_too_wide_to_cut_into_digits_is_kept_not_lost(ml_result_model) -
     assert crops[1].box[2] - crops[1].box[0] > 250
 
 
+def test_a_digit_with_a_long_tail_beside_another_is_one_piece_of_two(ml_result_model) -> None:
+    # A 0, then close to it a 2 whose tail runs on to 1.5 line heights wide: "02", not "2".
+    turn = np.linspace(0, 2 * np.pi, 40)
+    zero = [(110 + 48 * np.cos(a), 150 + 78 * np.sin(a)) for a in turn]
+    two = [(185, 100), (235, 72), (290, 105), (200, 228), (470, 228)]
+    crops = segment(
+        drawn([zero, two], size=(600, 300)), predict_proba=ml_result_model.predict_proba
+    )
+    assert len(crops) == 2
+    assert crops[0].box[2] < 185 < crops[1].box[0] + 10
+    assert crops[1].box[2] - crops[1].box[0] > 1.5 * (crops[1].box[3] - crops[1].box[1])
+
+
 def test_a_margin_line_ending_above_the_number_is_not_a_second_line(
     mnist_test_small: tuple[np.ndarray, np.ndarray],
 ) -> None:
