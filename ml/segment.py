@@ -534,10 +534,10 @@ def candidate_cuts(local: np.ndarray, height: float, *, straight: bool = True) -
     paths = list(_cut_paths(local, columns, max(1, round(0.2 * height)))) if columns else []
     if wide:
         edge = max(1, round(MIN_PIECE_WIDTH * height))
-        straight = list(range(edge, w - edge + 1, max(2, round(STRAIGHT_STEP * height))))
-        if straight:
+        down = list(range(edge, w - edge + 1, max(2, round(STRAIGHT_STEP * height))))
+        if down:
             # One column of give, so a cut slips past a stroke it only grazes.
-            paths += list(_cut_paths(local, straight, 1))
+            paths += list(_cut_paths(local, down, 1))
             paths.sort(key=lambda path: float(np.median(path)))
     return [np.zeros(h, dtype=np.int64), *paths, np.full(h, w, dtype=np.int64)]
 
