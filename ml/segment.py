@@ -503,18 +503,29 @@ def _crossings(along: np.ndarray) -> int:
     return int(np.count_nonzero(along[1:] & ~along[:-1]) + int(along[0]))
 
 
+def _edge(height: float) -> int:
+    """How far from a group's side a cut may start: the narrowest piece (MIN_PIECE_WIDTH)."""
+    return max(1, round(MIN_PIECE_WIDTH * height))
+
+
+def _every(width: int, height: float, step: float) -> list[int]:
+    """Columns every ``step`` line heights across a group ``width`` wide, ``_edge`` from its
+    sides."""
+    edge = _edge(height)
+    return list(range(edge, width - edge + 1, max(2, round(step * height))))
+
+
 def _cut_columns(own: np.ndarray, height: float, *, grid: bool = True) -> list[int]:
     """Candidate columns to cut a group's ink (h, w) bool: the local minima of the column
     profile (where few pixels are ink), and unless not ``grid`` a regular grid between them,
     since where two digits overlap the way between them is rarely the thinnest column."""
     w = own.shape[1]
     profile = ndi.uniform_filter1d(own.sum(axis=0).astype(np.float64), 3)
-    edge = max(1, round(MIN_PIECE_WIDTH * height))
+    edge = _edge(height)
     spacing = max(2, round(0.12 * height))
     low = ndi.minimum_filter1d(profile, 2 * spacing + 1)
     minima = [c for c in range(edge, w - edge + 1) if profile[c] <= low[c]]
-    step = max(2, round(GRID_STEP * height))
-    regular = list(range(edge, w - edge + 1, step)) if grid else []
+    regular = _every(w, height, GRID_STEP) if grid else []
     picks: list[int] = []
     for c in sorted(minima, key=lambda c: profile[c]) + regular:
         if all(abs(c - p) >= 0.5 * spacing for p in picks):
@@ -533,8 +544,7 @@ def candidate_cuts(local: np.ndarray, height: float, *, straight: bool = True) -
     columns = _cut_columns(local, height, grid=not wide)
     paths = list(_cut_paths(local, columns, max(1, round(0.2 * height)))) if columns else []
     if wide:
-        edge = max(1, round(MIN_PIECE_WIDTH * height))
-        down = list(range(edge, w - edge + 1, max(2, round(STRAIGHT_STEP * height))))
+        down = _every(w, height, STRAIGHT_STEP)
         if down:
             # One column of give, so a cut slips past a stroke it only grazes.
             paths += list(_cut_paths(local, down, 1))
