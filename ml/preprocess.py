@@ -317,6 +317,21 @@ def _median(values: np.ndarray) -> np.floating:
     return (part[half - 1] + part[half]) / 2
 
 
+def _percentile(values: np.ndarray, q: int) -> np.floating:
+    """``np.percentile(values, q)`` of a 1-D array (the same value, linear method) without its
+    generic machinery, which was a tenth of the cost of cropping a candidate piece of a number."""
+    n = values.size
+    # numpy's own arithmetic, step for step, so the value is the same to the last bit.
+    virtual = n * (q / 100) + (1 + (q / 100) * -1) - 1
+    lo = min(max(math.floor(virtual), 0), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(values, (lo, hi))
+    a, b = part[lo], part[hi]
+    t = virtual - lo
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
 @functools.lru_cache(maxsize=8)
 def _design(gh: int, gw: int) -> np.ndarray:
     yy, xx = np.mgrid[0:gh, 0:gw]
@@ -492,11 +507,15 @@ def _without_ruled_lines(mask: np.ndarray) -> np.ndarray:
 
 def _stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary mask: 2 * area / boundary length."""
-    area = float(mask.sum())
+    area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    boundary = float((mask & ~ndi.binary_erosion(mask)).sum())
-    return 2 * area / max(boundary, 1.0)
+    # The boundary is the ink whose four neighbours are not all ink (binary_erosion's, with
+    # nothing outside the frame), counted from slices: the erosion's set-up cost more.
+    m = mask
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    boundary = float(area - np.count_nonzero(inner))
+    return 2 * float(area) / max(boundary, 1.0)
 
 
 def _crop_to(soft: np.ndarray, fraction: float) -> np.ndarray:
@@ -512,10 +531,15 @@ def _crop_to(soft: np.ndarray, fraction: float) -> np.ndarray:
 def _place(box_image: np.ndarray) -> np.ndarray:
     """Paste a <=20x20 digit into 28x28 with its centre of mass at (14, 14)."""
     h, w = box_image.shape
-    total = float(box_image.sum())
-    cy, cx = ndi.center_of_mass(box_image) if total > 0 else (h / 2, w / 2)
-    oy = int(np.clip(round(14 - cy), 0, SIZE - h))
-    ox = int(np.clip(round(14 - cx), 0, SIZE - w))
+    total = box_image.sum()
+    if total > 0:
+        # ndi.center_of_mass's arithmetic without its set-up.
+        cy = float((box_image * np.arange(h, dtype=np.float64)[:, None]).sum() / total)
+        cx = float((box_image * np.arange(w, dtype=np.float64)[None, :]).sum() / total)
+    else:
+        cy, cx = h / 2, w / 2
+    oy = min(max(round(14 - cy), 0), SIZE - h)
+    ox = min(max(round(14 - cx), 0), SIZE - w)
     out = np.zeros((SIZE, SIZE), dtype=np.float32)
     out[oy : oy + h, ox : ox + w] = box_image
     return out
@@ -537,7 +561,7 @@ def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
     lum = _mean_plane(planes)
     h, w = lum.shape
     border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
-    dark, bright = float(_median(border)), float(np.percentile(lum, 90))
+    dark, bright = float(_median(border)), float(_percentile(lum.ravel(), 90))
     middle = (dark + bright) / 2
     # A table all around, not a vignette or a shadow: most of the border is dark.
     if bright - dark < 0.3 or np.mean(border < middle) < 0.6:
@@ -580,7 +604,7 @@ def _ink_and_selection(
     strong = ink[ink > floor]
     if strong.size == 0:
         return None
-    level = float(np.percentile(strong, 90))
+    level = float(_percentile(strong, 90))
     selected = None
     # The first threshold follows the strongest ink; if that ink was the table at the edge of
     # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
@@ -596,6 +620,12 @@ def _ink_and_selection(
     return ink, sigma_s, selected
 
 
+# A soft crop takes the ink up to _HALO pixels (4-connected steps) around the selected pixels;
+# one dilation by the diamond is the same as _HALO by the cross, and faster.
+_HALO = 2
+_HALO_STRUCTURE = ndi.iterate_structure(ndi.generate_binary_structure(2, 1), _HALO)
+
+
 def _soft_crop(
     ink: np.ndarray,
     sigma: float,
@@ -608,15 +638,15 @@ def _soft_crop(
     plus a small halo, cropped to its strong part: (h', w') float32 in [0, 1]. ``allowed``
     (same shape as ``ink``) bounds the halo, so that a close neighbour's ink stays out."""
     y0, y1, x0, x1 = box
-    pad = 2
+    pad = _HALO
     py0, py1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
     px0, px1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
-    halo = ndi.binary_dilation(selected[py0:py1, px0:px1], iterations=pad)
+    halo = ndi.binary_dilation(selected[py0:py1, px0:px1], structure=_HALO_STRUCTURE)
     if allowed is not None:
         halo &= allowed[py0:py1, px0:px1]
     low = 2 * sigma + 0.02
     # The digit's own stroke level, not the image's: another object may be darker.
-    level = max(float(np.percentile(ink[selected], 90)), low + 0.02)
+    level = max(float(_percentile(ink[selected], 90)), low + 0.02)
     soft = np.clip((ink[py0:py1, px0:px1] - low) / (level - low), 0, 1) * halo
     return _crop_to(soft.astype(np.float32), 0.5)
 
