@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from ml import segment as segment_module
 from ml.data import load_mnist
 from ml.predict import load_model
 from ml.reading import read
@@ -142,3 +143,39 @@ def test_two_touching_digits_read_as_one_are_cut_with_the_wholeness_part(
         finally:
             model.wholeness = None
     assert counts["with"] >= counts["without"] + 3, counts
+
+
+def test_pieces_read_lazily_are_cut_as_reading_every_piece_would(
+    ml_result_model, wholeness_forest, monkeypatch
+) -> None:
+    # Lazy reading skips the chains of pieces that cannot win even at the best score a piece
+    # can have. With that best score huge, every chain looks as if it could win and is read.
+    images, _ = load_mnist("test", limit=40)
+    model = ml_result_model
+    reads = {"lazy": 0, "every": 0}
+    real_crop = segment_module._crop_input
+
+    def cut(image, mode: str):
+        def counted(marks, piece):
+            reads[mode] += 1
+            return real_crop(marks, piece)
+
+        with monkeypatch.context() as m:
+            m.setattr(segment_module, "_crop_input", counted)
+            if mode == "every":
+                m.setattr(segment_module, "BEST_SCORE", 1e9)
+            return segment_module.segment(
+                image, predict_proba=model.predict_proba, wholeness=model.whole_proba
+            )
+
+    model.set_wholeness(wholeness_forest)
+    try:
+        for k in range(0, 24, 2):
+            image = line_image([images[k], images[k + 1]], gap=-0.15)
+            lazy, every = cut(image, "lazy"), cut(image, "every")
+            assert [c.box for c in lazy] == [c.box for c in every]
+            for a, b in zip(lazy, every, strict=True):
+                np.testing.assert_array_equal(a.model_input, b.model_input)
+    finally:
+        model.wholeness = None
+    assert reads["lazy"] < 0.7 * reads["every"], reads
