@@ -68,8 +68,12 @@ def _reading(
     threshold: float,
     mode: Literal["digit", "number"],
 ) -> Reading:
-    batch = np.stack([c.model_input for c in crops]).astype(np.float32, copy=False)
-    proba = np.asarray(model.predict_proba(batch), dtype=np.float64).reshape(len(crops), -1)
+    if all(c.probabilities is not None for c in crops):
+        # The segmenter read them with this model already.
+        proba = np.stack([c.probabilities for c in crops]).astype(np.float64, copy=False)
+    else:
+        batch = np.stack([c.model_input for c in crops]).astype(np.float32, copy=False)
+        proba = np.asarray(model.predict_proba(batch), dtype=np.float64).reshape(len(crops), -1)
     digits = []
     for crop, row in zip(crops, proba, strict=True):
         digit = int(np.argmax(row))

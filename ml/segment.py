@@ -126,10 +126,12 @@ Wholeness = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 @dataclass(frozen=True)
 class DigitCrop:
     """One digit of a line: ``box`` (x0, y0, x1, y1) in the image's pixels (x1, y1 exclusive),
-    ``model_input`` (28, 28) float32 in [0, 1] in MNIST's format."""
+    ``model_input`` (28, 28) float32 in [0, 1] in MNIST's format, and ``probabilities`` (10,)
+    when the segmenter already read it with the model (None otherwise)."""
 
     box: tuple[int, int, int, int]
     model_input: np.ndarray
+    probabilities: np.ndarray | None = None
 
 
 @dataclass
@@ -573,8 +575,9 @@ def _split(
     alone: bool,
     whole: tuple[_Piece, np.ndarray] | None,
     p_whole: float | None = None,
+    whole_proba: np.ndarray | None = None,
     wholeness: Wholeness | None = None,
-) -> list[tuple[_Piece, np.ndarray]]:
+) -> list[tuple[_Piece, np.ndarray, np.ndarray | None]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
     Without ``predict_proba`` the group is read whole. Otherwise a group up to SPLIT_ABOVE
@@ -585,9 +588,10 @@ def _split(
     count of pieces whose mean score is highest wins, a piece scoring its log-probability less
     its shape penalty (ASPECT_WEIGHT) and CROSSING_PENALTY per stroke its cut crosses; reading
     whole has a head start of SPLIT_MARGIN unless the pieces stand apart. A dot is no digit.
-    ``whole`` is ``_whole(marks, window)``. With ``wholeness``, the shortcuts to reading whole
-    also need the mark to look whole (``p_whole``, its wholeness, at least WHOLE_KEEP), and
-    every piece's score gains WHOLE_WEIGHT times its log-wholeness.
+    ``whole`` is ``_whole(marks, window)`` and ``whole_proba`` the model's probabilities for
+    it. With ``wholeness``, the shortcuts to reading whole also need the mark to look whole
+    (``p_whole``, its wholeness, at least WHOLE_KEEP), and every piece's score gains
+    WHOLE_WEIGHT times its log-wholeness. Returns (piece, model input, probabilities) each.
     """
     if whole is None:
         # Nothing, or a dot or a blot no longer than a few stroke widths: its halves are no
@@ -599,19 +603,20 @@ def _split(
     gh, gw = group.height, group.width
     ratio = gw / height
     if predict_proba is None:
-        return [(whole, x)]
+        return [(whole, x, None)]
+    if whole_proba is None:
+        whole_proba = predict_proba(x[None])[0]
     local = window.own[group.y0 : group.y1, group.x0 : group.x1]
     apart = _side_by_side(local, height)
     looks_whole = p_whole is None or p_whole >= WHOLE_KEEP
     if ratio <= SPLIT_ABOVE and not apart and looks_whole:
-        return [(whole, x)]
-    whole_proba = predict_proba(x[None])[0]
+        return [(whole, x, whole_proba)]
     whole_digit = int(np.argmax(whole_proba))
     sure = float(whole_proba[whole_digit]) >= SURE_WHOLE
     typical = abs(_aspect_z(whole.box, whole_digit)) <= SURE_ASPECT_Z
     widest_whole = ALONE_SPLIT_ABOVE if alone else ALWAYS_SPLIT_ABOVE
     if sure and typical and not apart and ratio <= widest_whole and looks_whole:
-        return [(whole, x)]
+        return [(whole, x, whole_proba)]
     # Straight cuts leave slivers and loops that a digit model alone reads surely (a 9's loop
     # as a 0); the wholeness part learned them as pieces, so only a model with one cuts straight.
     cuts = candidate_cuts(local, height, straight=wholeness is not None)
@@ -623,6 +628,9 @@ def _split(
     last = len(cuts) - 1
     reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness)
     reader.pieces[(0, last)] = (whole, x_whole)
+    reader.proba[(0, last)] = whole_proba
+    if p_whole is not None:
+        reader.whole[(0, last)] = p_whole
     middle = reader.middle
     spans = []
     for i, j in itertools.combinations(range(len(cuts)), 2):
@@ -647,10 +655,10 @@ def _split(
         count = int(np.argmax(means))
         if not np.isfinite(means[count]):
             # No way to cut it into digit-sized pieces (a 2 with a long tail): one digit.
-            return [(whole, x_whole)]
+            return [(whole, x_whole, whole_proba)]
         chain = _chain(parent, last, count)
         if all(span in reader.scores for span in chain):
-            return [reader.pieces[span] for span in chain]
+            return [(*reader.pieces[span], reader.proba[span]) for span in chain]
         # The unread pieces of the chains of the few most promising counts, in one batch.
         todo = set()
         for n in np.argsort(-means, kind="stable")[:LAZY_COUNTS]:
@@ -663,9 +671,10 @@ class _SpanReader:
     """Reads and scores the pieces between pairs of cuts of a group, on demand.
 
     ``scores`` maps each span read (i, j) to its piece's score, ``pieces`` to its (piece,
-    model input); a piece put in ``pieces`` beforehand is scored, not cut again. A span whose
-    piece is no digit (nothing, a tip shorter than MIN_PIECE_HEIGHT, a dot) is dropped:
-    ``span in reader`` is False for it."""
+    model input), ``proba`` to the model's probabilities for it and ``whole`` to its
+    wholeness. What is put in ``pieces``, ``proba`` or ``whole`` beforehand is not worked out
+    again. A span whose piece is no digit (nothing, a tip
+    shorter than MIN_PIECE_HEIGHT, a dot) is dropped: ``span in reader`` is False for it."""
 
     def __init__(
         self,
@@ -681,6 +690,8 @@ class _SpanReader:
         self.middle = [float(np.median(c)) for c in cuts]
         self.scores: dict[tuple[int, int], float] = {}
         self.pieces: dict[tuple[int, int], tuple[_Piece, np.ndarray]] = {}
+        self.proba: dict[tuple[int, int], np.ndarray] = {}
+        self.whole: dict[tuple[int, int], float] = {}
         self.dropped: set[tuple[int, int]] = set()
 
     def __contains__(self, span: tuple[int, int]) -> bool:
@@ -704,20 +715,26 @@ class _SpanReader:
                 found.append(((i, j), piece, x))
         if not found:
             return
-        inputs = np.stack([x for _, _, x in found])
-        proba = self.predict_proba(inputs)
-        if self.wholeness is not None:
-            boxes = [piece.box for _, piece, _ in found]
-            whole_log = np.log(np.maximum(self.wholeness(inputs, boxes, height), 0.02))
-        for k, (span, piece, x) in enumerate(found):
-            digit = int(np.argmax(proba[k]))
-            value = float(np.log(max(proba[k, digit], 1e-3)))
+        # Only what is not known yet goes to the model (the whole mark was read before).
+        unread = [(span, x) for span, _, x in found if span not in self.proba]
+        if unread:
+            rows = self.predict_proba(np.stack([x for _, x in unread]))
+            self.proba.update(zip([span for span, _ in unread], rows, strict=True))
+        unweighed = [(span, piece, x) for span, piece, x in found if span not in self.whole]
+        if self.wholeness is not None and unweighed:
+            inputs = np.stack([x for _, _, x in unweighed])
+            ps = self.wholeness(inputs, [piece.box for _, piece, _ in unweighed], height)
+            self.whole.update(zip([span for span, _, _ in unweighed], ps, strict=True))
+        for span, piece, x in found:
+            row = self.proba[span]
+            digit = int(np.argmax(row))
+            value = float(np.log(max(row[digit], 1e-3)))
             value -= ASPECT_WEIGHT * _aspect_penalty(piece.box, digit)
             # A sliver read as anything but a 1 is most likely part of a digit.
             if self.middle[span[1]] - self.middle[span[0]] < NARROW_PIECE * height and digit != 1:
                 value -= NARROW_PENALTY
             if self.wholeness is not None:
-                value += WHOLE_WEIGHT * float(whole_log[k])
+                value += WHOLE_WEIGHT * float(np.log(max(self.whole[span], 0.02)))
             # A 1 stands as tall as the line; a shorter stroke is an arc cut off a digit.
             if digit == 1 and piece.box[1] - piece.box[0] < SHORT_ONE * height:
                 value -= SHORT_ONE_PENALTY
@@ -851,19 +868,21 @@ def segment(
         )
         windows.append(window)
         wholes.append(_whole(marks, window))
-    # One call for every mark of the line: most are read whole on this alone.
+    # One call for every mark of the line, each part of the model: most marks are read whole
+    # on this alone.
     p_wholes: list[float | None] = [None] * len(wholes)
+    probas: list[np.ndarray | None] = [None] * len(wholes)
     found = [k for k, whole in enumerate(wholes) if whole is not None]
-    if wholeness is not None and predict_proba is not None and found:
-        ps = wholeness(
-            np.stack([wholes[k][1] for k in found]),
-            np.array([wholes[k][0].box for k in found]),
-            height,
-        )
-        for k, p in zip(found, ps, strict=True):
-            p_wholes[k] = float(p)
-    for window, whole, p_whole in zip(windows, wholes, p_wholes, strict=True):
-        for piece, x in _split(
+    if predict_proba is not None and found:
+        inputs = np.stack([wholes[k][1] for k in found])
+        for k, row in zip(found, predict_proba(inputs), strict=True):
+            probas[k] = row
+        if wholeness is not None:
+            ps = wholeness(inputs, np.array([wholes[k][0].box for k in found]), height)
+            for k, p in zip(found, ps, strict=True):
+                p_wholes[k] = float(p)
+    for window, whole, p_whole, proba in zip(windows, wholes, p_wholes, probas, strict=True):
+        for piece, x, row in _split(
             marks,
             window,
             height,
@@ -871,9 +890,11 @@ def segment(
             alone=len(digits) == 1,
             whole=whole,
             p_whole=p_whole,
+            whole_proba=proba,
             wholeness=wholeness,
         ):
-            crops.append(DigitCrop(box=marks.image_box(piece.analysed_box()), model_input=x))
+            box = marks.image_box(piece.analysed_box())
+            crops.append(DigitCrop(box=box, model_input=x, probabilities=row))
     if len(crops) > MAX_MARKS:
         raise _too_many(len(crops))
     if not crops:

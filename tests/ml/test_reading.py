@@ -221,3 +221,24 @@ def test_halves_read_whole_by_a_smaller_margin() -> None:
     whole = _made([(10, 10, 75, 70)], [number.confidence + HALF_MARGIN + 0.005])
     assert prefer_whole(number, whole, margin=HALF_MARGIN)
     assert not prefer_whole(number, whole)
+
+
+def test_a_number_is_read_by_the_model_once_per_mark(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # The segmenter reads every mark with the model, also those wide enough that it weighs
+    # cutting them; the reading reuses those probabilities instead of reading them again.
+    calls = []
+
+    class Counted(Always):
+        def predict_proba(self, x: np.ndarray) -> np.ndarray:
+            calls.append(len(x))
+            return super().predict_proba(x)
+
+    images, labels = mnist_test_small
+    zeros = [images[i] for i in np.flatnonzero(labels == 0)[:4]]
+    image = line_image(zeros)
+    reading = read(image, Counted(0, p=0.99), mode="number")
+    assert reading.text == "0000"
+    assert calls == [4]
+    assert all(digit.probabilities[0] == pytest.approx(0.99) for digit in reading.digits)
