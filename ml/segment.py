@@ -640,13 +640,16 @@ def _split(
         # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
         if fits or is_whole:
             spans.append((i, j))
-    reader.read([(0, last)])
     # Spans are read lazily: a chain is only worth reading if, counting every unread piece at
     # the best score any piece can have, it could still win. The chosen chain is the one
     # reading every span would choose, for a third to a half of the reading.
+    chains = _Chains(spans, last, crossed, BEST_SCORE)
+    todo = [(0, last)]
     while True:
-        bounds = {span: reader.scores.get(span, BEST_SCORE) for span in spans if span in reader}
-        best, parent = _best_chains(last, bounds, crossed)
+        reader.read(todo)
+        for span in todo:
+            chains.set(span, reader.scores.get(span, -np.inf))
+        best, parent = chains.best()
         # The count of pieces whose mean score is highest (the whole has a head start).
         means = best[last] / np.maximum(np.arange(last + 1), 1)
         means[0] = -np.inf
@@ -660,11 +663,11 @@ def _split(
         if all(span in reader.scores for span in chain):
             return [(*reader.pieces[span], reader.proba[span]) for span in chain]
         # The unread pieces of the chains of the few most promising counts, in one batch.
-        todo = set()
+        unread = set()
         for n in np.argsort(-means, kind="stable")[:LAZY_COUNTS]:
             if np.isfinite(means[n]):
-                todo.update(s for s in _chain(parent, last, int(n)) if s not in reader.scores)
-        reader.read(sorted(todo))
+                unread.update(s for s in _chain(parent, last, int(n)) if s not in reader.scores)
+        todo = sorted(unread)
 
 
 class _SpanReader:
@@ -673,8 +676,8 @@ class _SpanReader:
     ``scores`` maps each span read (i, j) to its piece's score, ``pieces`` to its (piece,
     model input), ``proba`` to the model's probabilities for it and ``whole`` to its
     wholeness. What is put in ``pieces``, ``proba`` or ``whole`` beforehand is not worked out
-    again. A span whose piece is no digit (nothing, a tip
-    shorter than MIN_PIECE_HEIGHT, a dot) is dropped: ``span in reader`` is False for it."""
+    again. A span whose piece is no digit (nothing, a tip shorter than MIN_PIECE_HEIGHT, a
+    dot) gets no score."""
 
     def __init__(
         self,
@@ -692,10 +695,6 @@ class _SpanReader:
         self.pieces: dict[tuple[int, int], tuple[_Piece, np.ndarray]] = {}
         self.proba: dict[tuple[int, int], np.ndarray] = {}
         self.whole: dict[tuple[int, int], float] = {}
-        self.dropped: set[tuple[int, int]] = set()
-
-    def __contains__(self, span: tuple[int, int]) -> bool:
-        return span not in self.dropped
 
     def read(self, spans: list[tuple[int, int]]) -> None:
         height = self.height
@@ -709,9 +708,7 @@ class _SpanReader:
                 # A tip or a tail cut off a digit, not a digit: digits stand as tall as the line.
                 piece = None
             x = _crop_input(self.marks, piece) if piece is not None else None
-            if x is None:
-                self.dropped.add((i, j))
-            else:
+            if x is not None:
                 found.append(((i, j), piece, x))
         if not found:
             return
@@ -742,30 +739,45 @@ class _SpanReader:
             self.pieces[span] = (piece, x)
 
 
-def _best_chains(
-    last: int, scores: dict[tuple[int, int], float], crossed: list[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """best[j, n]: the highest total score of n pieces from the left edge to cut j, each
-    piece a span of ``scores`` less CROSSING_PENALTY per stroke its left cut crosses;
-    parent[j, n] the cut before j on that chain."""
-    best = np.full((last + 1, last + 1), -np.inf)
-    parent = np.full((last + 1, last + 1), -1, dtype=np.int64)
-    best[0, 0] = 0.0
-    ends: dict[int, list[int]] = {}
-    for i, j in scores:
-        ends.setdefault(j, []).append(i)
-    for j in range(1, last + 1):
-        starts = sorted(ends.get(j, []))
-        if not starts:
-            continue
-        value = np.array([scores[(i, j)] for i in starts])
-        cost = CROSSING_PENALTY * np.array([crossed[i] for i in starts], dtype=np.float64)
-        totals = best[starts, :-1] + value[:, None] - cost[:, None]
-        # The first start wins a tie, as a left-to-right scan would.
-        k = np.argmax(totals, axis=0)
-        best[j, 1:] = totals[k, np.arange(last)]
-        parent[j, 1:] = np.asarray(starts)[k]
-    return best, parent
+class _Chains:
+    """The best chains of pieces across a group's cuts 0..last: each piece is one of
+    ``spans`` (i, j), worth ``value[index[span]]`` (at first ``start``; -inf for no piece)
+    less CROSSING_PENALTY per stroke its left cut crosses."""
+
+    def __init__(
+        self, spans: list[tuple[int, int]], last: int, crossed: list[int], start: float
+    ) -> None:
+        # By right cut, then left cut: the spans ending at one cut are a slice.
+        order = sorted(spans, key=lambda span: (span[1], span[0]))
+        self.last = last
+        self.index = {span: k for k, span in enumerate(order)}
+        self.value = np.full(len(order), start, dtype=np.float64)
+        starts = np.array([i for i, _ in order], dtype=np.int64)
+        self.cost = CROSSING_PENALTY * np.array([crossed[i] for i in starts], dtype=np.float64)
+        ends = np.array([j for _, j in order], dtype=np.int64)
+        self.groups = []
+        for j in range(1, last + 1):
+            lo, hi = np.searchsorted(ends, j), np.searchsorted(ends, j, side="right")
+            if hi > lo:
+                self.groups.append((j, slice(lo, hi), starts[lo:hi]))
+
+    def set(self, span: tuple[int, int], value: float) -> None:
+        self.value[self.index[span]] = value
+
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        """best[j, n]: the highest total worth of n pieces from the left edge to cut j;
+        parent[j, n]: the cut before j on that chain."""
+        best = np.full((self.last + 1, self.last + 1), -np.inf)
+        parent = np.full((self.last + 1, self.last + 1), -1, dtype=np.int64)
+        best[0, 0] = 0.0
+        columns = np.arange(self.last)
+        for j, ending, starts in self.groups:
+            totals = best[starts, :-1] + self.value[ending, None] - self.cost[ending, None]
+            # The first start wins a tie, as a left-to-right scan would.
+            k = np.argmax(totals, axis=0)
+            best[j, 1:] = totals[k, columns]
+            parent[j, 1:] = starts[k]
+        return best, parent
 
 
 def _chain(parent: np.ndarray, last: int, count: int) -> list[tuple[int, int]]:
