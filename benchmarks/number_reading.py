@@ -12,7 +12,9 @@ whole number exactly right, against issue 12's target where it sets one, the sha
 into the right count of digits, and per-digit accuracy (over numbers cut into the right count). Then
 each kind of ``testkit/uploads.py`` (single digits) read in auto mode vs digit mode (today's
 path); blank kinds count as correct when refused. Then the time of ``load_image`` + ``read`` on
-12 MP photos of 6-digit numbers (CPU time of this process, median of ``--repeat``).
+TIMED_PHOTOS 12 MP photos of 6-digit numbers, taken in turn ``--repeat`` times (CPU time of this
+process): the median and 90th percentile against the decode alone, and the share within the
+issue's 60 ms.
 
 The model is a saved artifact folder (``--model``, its own metadata.json supplies the hash), or
 a RandomForest and its wholeness part trained here by ``ml.train.train_and_save`` (on the first
@@ -132,8 +134,15 @@ def _singles_table(model: Model, per_kind: int, seed: int) -> dict[str, dict]:
     return rows
 
 
+# The 12 MP photos timed: enough that the share needing a cut search (a wide mark the model
+# is not sure of, about 2 in 5) shows in the median and the 90th percentile.
+TIMED_PHOTOS = 20
+# Issue 12's target for decode + segmentation + reading, CPU ms on one core.
+TARGET_MS = 60
+
+
 def _timing(model: Model, repeat: int, seed: int) -> dict[str, float]:
-    ups = numbers.generate("photo_12mp_6digits", 5, seed=seed)
+    ups = numbers.generate("photo_12mp_6digits", TIMED_PHOTOS, seed=seed)
     decode, total = [], []
     for i in range(repeat):
         data = ups[i % len(ups)].data
@@ -149,6 +158,7 @@ def _timing(model: Model, repeat: int, seed: int) -> dict[str, float]:
         "decode_ms_median": round(float(np.median(decode)), 1),
         "total_ms_median": round(float(np.median(total)), 1),
         "total_ms_p90": round(float(np.percentile(total, 90)), 1),
+        f"share_within_{TARGET_MS}_ms": round(float(np.mean(np.array(total) <= TARGET_MS)), 3),
     }
 
 
@@ -159,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=200)
     parser.add_argument("--singles-per-kind", type=int, default=100)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--show-errors", type=int, default=0, help="list N misreads per kind")
     parser.add_argument("--kinds", nargs="+", default=list(numbers.KINDS), choices=numbers.KINDS)
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
@@ -212,7 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {kind} | {r['digit']:.1%} | {r['auto']:.1%} | {diff:+.1f} |")
     if timing:
         print()
-        print(f"12 MP photo of a 6-digit number, load_image + read, CPU ms over {args.repeat} runs")
+        print(
+            f"12 MP photos of 6-digit numbers ({TIMED_PHOTOS}), load_image + read, CPU ms over "
+            f"{args.repeat} runs (target {TARGET_MS} ms)"
+        )
         for key, value in timing.items():
             print(f"{key}: {value}")
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
