@@ -189,6 +189,17 @@ class Model:
             raise ValueError("this model has no wholeness part")
         return self.wholeness.predict_proba(wholeness_features(x, boxes, height))[:, 1]
 
+    def read_pieces(
+        self, x: np.ndarray, boxes: np.ndarray, height: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict_proba(x)`` and ``whole_proba(x, boxes, height)`` of the same pieces, with
+        their features computed once (for small batches they cost more than both parts)."""
+        if self.wholeness is None:
+            raise ValueError("this model has no wholeness part")
+        features = featurize(x)
+        whole = wholeness_features(x, boxes, height, features=features)
+        return self.predict_proba_features(features), self.wholeness.predict_proba(whole)[:, 1]
+
     def save_npz(self, path: Path) -> Path:
         """Write the serving file: a flat-forest file for the forest kinds without a wholeness
         part, else a "digits-model" file holding ``forest_<name>``, ``svm_<name>`` and

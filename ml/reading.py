@@ -143,7 +143,12 @@ def read(
         if alone is not None:
             return _reading(alone, model, low_confidence_threshold, "digit")
     try:
-        crops = segment(image, predict_proba=model.predict_proba, wholeness=wholeness)
+        crops = segment(
+            image,
+            predict_proba=model.predict_proba,
+            wholeness=wholeness,
+            read_pieces=getattr(model, "read_pieces", None) if wholeness is not None else None,
+        )
     except NoDigitFound:
         if mode == "number":
             raise

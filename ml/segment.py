@@ -121,6 +121,8 @@ LAZY_COUNTS = 3
 PredictProba = Callable[[np.ndarray], np.ndarray]
 # (inputs (n, 28, 28), boxes (n, 4) as y0, y1, x0, x1, line height) -> (n,) probabilities
 Wholeness = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+# The same arguments -> (PredictProba's (n, 10), Wholeness's (n,)), in one go.
+ReadPieces = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -577,6 +579,7 @@ def _split(
     p_whole: float | None = None,
     whole_proba: np.ndarray | None = None,
     wholeness: Wholeness | None = None,
+    read_pieces: ReadPieces | None = None,
 ) -> list[tuple[_Piece, np.ndarray, np.ndarray | None]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
@@ -591,7 +594,8 @@ def _split(
     ``whole`` is ``_whole(marks, window)`` and ``whole_proba`` the model's probabilities for
     it. With ``wholeness``, the shortcuts to reading whole also need the mark to look whole
     (``p_whole``, its wholeness, at least WHOLE_KEEP), and every piece's score gains
-    WHOLE_WEIGHT times its log-wholeness. Returns (piece, model input, probabilities) each.
+    WHOLE_WEIGHT times its log-wholeness; ``read_pieces``, if given, does both reads at once.
+    Returns (piece, model input, probabilities) each.
     """
     if whole is None:
         # Nothing, or a dot or a blot no longer than a few stroke widths: its halves are no
@@ -626,7 +630,7 @@ def _split(
     widest = MAX_PIECE_WIDTH * height
     narrowest = MIN_PIECE_WIDTH * height
     last = len(cuts) - 1
-    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness)
+    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces)
     reader.pieces[(0, last)] = (whole, x_whole)
     reader.proba[(0, last)] = whole_proba
     if p_whole is not None:
@@ -687,9 +691,11 @@ class _SpanReader:
         height: float,
         predict_proba: PredictProba,
         wholeness: Wholeness | None,
+        read_pieces: ReadPieces | None = None,
     ) -> None:
         self.marks, self.window, self.cuts, self.height = marks, window, cuts, height
         self.predict_proba, self.wholeness = predict_proba, wholeness
+        self.read_pieces = read_pieces if wholeness is not None else None
         self.middle = [float(np.median(c)) for c in cuts]
         self.scores: dict[tuple[int, int], float] = {}
         self.pieces: dict[tuple[int, int], tuple[_Piece, np.ndarray]] = {}
@@ -713,15 +719,19 @@ class _SpanReader:
         if not found:
             return
         # Only what is not known yet goes to the model (the whole mark was read before).
-        unread = [(span, x) for span, _, x in found if span not in self.proba]
+        unread = [(span, piece, x) for span, piece, x in found if span not in self.proba]
         if unread:
-            rows = self.predict_proba(np.stack([x for _, x in unread]))
-            self.proba.update(zip([span for span, _ in unread], rows, strict=True))
-        unweighed = [(span, piece, x) for span, piece, x in found if span not in self.whole]
-        if self.wholeness is not None and unweighed:
-            inputs = np.stack([x for _, _, x in unweighed])
-            ps = self.wholeness(inputs, [piece.box for _, piece, _ in unweighed], height)
-            self.whole.update(zip([span for span, _, _ in unweighed], ps, strict=True))
+            spans = [span for span, _, _ in unread]
+            inputs = np.stack([x for _, _, x in unread])
+            boxes = np.array([piece.box for _, piece, _ in unread])
+            if self.read_pieces is not None:
+                rows, ps = self.read_pieces(inputs, boxes, height)
+            else:
+                rows = self.predict_proba(inputs)
+                ps = self.wholeness(inputs, boxes, height) if self.wholeness is not None else None
+            self.proba.update(zip(spans, rows, strict=True))
+            if ps is not None:
+                self.whole.update(zip(spans, ps, strict=True))
         for span, piece, x in found:
             row = self.proba[span]
             digit = int(np.argmax(row))
@@ -826,13 +836,15 @@ def segment(
     *,
     predict_proba: PredictProba | None = None,
     wholeness: Wholeness | None = None,
+    read_pieces: ReadPieces | None = None,
 ) -> list[DigitCrop]:
     """Cut the one line of digits in ``image`` into digit crops, left to right.
 
     ``predict_proba`` ((n, 28, 28) float32 -> (n, 10) float64, e.g. ``Model.predict_proba``)
     chooses where touching digits are cut; without it the cut goes through the thinnest ink
     and marks narrow enough for one digit are kept whole. ``wholeness`` (e.g.
-    ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit.
+    ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit;
+    ``read_pieces`` (e.g. ``Model.read_pieces``), if given with both, does the two at once.
     Raises ``ImageRejected`` with code ``no_digit`` (no ink), ``several_lines`` (writing on
     more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
     """
@@ -887,10 +899,15 @@ def segment(
     found = [k for k, whole in enumerate(wholes) if whole is not None]
     if predict_proba is not None and found:
         inputs = np.stack([wholes[k][1] for k in found])
-        for k, row in zip(found, predict_proba(inputs), strict=True):
+        boxes = np.array([wholes[k][0].box for k in found])
+        if wholeness is not None and read_pieces is not None:
+            rows, ps = read_pieces(inputs, boxes, height)
+        else:
+            rows = predict_proba(inputs)
+            ps = wholeness(inputs, boxes, height) if wholeness is not None else None
+        for k, row in zip(found, rows, strict=True):
             probas[k] = row
-        if wholeness is not None:
-            ps = wholeness(inputs, np.array([wholes[k][0].box for k in found]), height)
+        if ps is not None:
             for k, p in zip(found, ps, strict=True):
                 p_wholes[k] = float(p)
     for window, whole, p_whole, proba in zip(windows, wholes, p_wholes, probas, strict=True):
@@ -904,6 +921,7 @@ def segment(
             p_whole=p_whole,
             whole_proba=proba,
             wholeness=wholeness,
+            read_pieces=read_pieces,
         ):
             box = marks.image_box(piece.analysed_box())
             crops.append(DigitCrop(box=box, model_input=x, probabilities=row))

@@ -49,18 +49,22 @@ Progress = Callable[[int, int], None]
 
 
 def wholeness_features(
-    inputs: np.ndarray, boxes: np.ndarray | list, height: float | np.ndarray
+    inputs: np.ndarray,
+    boxes: np.ndarray | list,
+    height: float | np.ndarray,
+    *,
+    features: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The forest's input: ``featurize`` of the (n, 28, 28) model inputs plus each piece's
-    shape, from ``boxes`` (n, 4) (y0, y1, x0, x1): log(width / height), and its width and height
-    in line heights (the 28x28 input no longer shows how big the piece was). ``height`` is the
-    line's height, or one per piece."""
+    """The forest's input: ``featurize`` of the (n, 28, 28) model inputs (or ``features``, when
+    the caller has them already) plus each piece's shape, from ``boxes`` (n, 4) (y0, y1, x0,
+    x1): log(width / height), and its width and height in line heights (the 28x28 input no
+    longer shows how big the piece was). ``height`` is the line's height, or one per piece."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h = np.maximum(boxes[:, 1] - boxes[:, 0], 1)
     w = np.maximum(boxes[:, 3] - boxes[:, 2], 1)
     height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
     shape = np.stack([np.log(w / h), w / height, h / height], axis=1).astype(np.float32)
-    return np.hstack([featurize(inputs), shape])
+    return np.hstack([featurize(inputs) if features is None else features, shape])
 
 
 def _digit_ink(image: np.ndarray, height: float, rng: np.random.Generator) -> np.ndarray:

@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from ml import predict as predict_module
 from ml import segment as segment_module
+from ml import wholeness as wholeness_module
 from ml.data import load_mnist
 from ml.predict import load_model
 from ml.reading import read
@@ -179,3 +181,25 @@ def test_pieces_read_lazily_are_cut_as_reading_every_piece_would(
     finally:
         model.wholeness = None
     assert reads["lazy"] < 0.7 * reads["every"], reads
+
+
+def test_read_pieces_gives_both_parts_reads_from_one_featurize(
+    ml_result_model, wholeness_forest, monkeypatch
+) -> None:
+    images, _ = load_mnist("test", limit=5)
+    x = images.astype(np.float32) / 255
+    boxes = np.array([[0, 40, 0, 30 + 5 * k] for k in range(5)])
+    model = ml_result_model
+    model.set_wholeness(wholeness_forest)
+    try:
+        expected = (model.predict_proba(x), model.whole_proba(x, boxes, 40.0))
+        calls = []
+        real = predict_module.featurize
+        for module in (predict_module, wholeness_module):
+            monkeypatch.setattr(module, "featurize", lambda a: calls.append(1) or real(a))
+        proba, whole = model.read_pieces(x, boxes, 40.0)
+    finally:
+        model.wholeness = None
+    np.testing.assert_array_equal(proba, expected[0])
+    np.testing.assert_array_equal(whole, expected[1])
+    assert calls == [1]
