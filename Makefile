@@ -9,14 +9,14 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-speed bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench-accuracy | bench-numbers | bench-speed | bench-load - benchmarks (docs/benchmarks.md)"
+	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-load - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ bench-accuracy: install-dev
 # 12 MP speed; MODEL=<artifact folder> reads with it instead of training a forest here.
 bench-numbers: install-dev
 	$(PY) benchmarks/number_reading.py $(if $(MODEL),--model $(MODEL)) $(BENCH_ARGS)
+
+# Reading speed of this checkout against another (BASELINE=<checkout>, e.g. from `git worktree
+# add /tmp/old <commit>`), both timed in turn on the same uploads; MODEL=<artifact folder>.
+bench-reading-ab: install-dev
+	$(PY) benchmarks/reading_ab.py --baseline $(BASELINE) --model $(MODEL) $(BENCH_ARGS)
 
 # Load benchmark: locust users (benchmarks/locustfile.py) headless against gunicorn on loopback,
 # then a check that nothing was lost; BENCH_ARGS="--help" lists the knobs, e.g.
