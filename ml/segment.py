@@ -509,6 +509,28 @@ def _side_by_side(own: np.ndarray, height: float) -> bool:
     return False
 
 
+def _tall_enough(
+    own: np.ndarray, cuts: list[np.ndarray], spans: list[tuple[int, int]], least: float
+) -> list[tuple[int, int]]:
+    """The ``spans`` (i, j) whose ink in ``own`` (h, w) bool between cuts i and j reaches over
+    at least ``least`` rows: a piece ``_piece`` cuts there is never taller, so the others would
+    only be read to be dropped."""
+    if not spans:
+        return []
+    h, w = own.shape
+    # before[r, x]: ink in row r left of column x.
+    before = np.zeros((h, w + 1), dtype=np.int32)
+    np.cumsum(own, axis=1, out=before[:, 1:])
+    edges = np.clip(np.stack(cuts), 0, w)  # (cuts, h)
+    i, j = np.array(spans).T
+    rows = np.arange(h)
+    inked = before[rows, edges[j]] > before[rows, edges[i]]  # (spans, h)
+    first = np.argmax(inked, axis=1)
+    last = h - 1 - np.argmax(inked[:, ::-1], axis=1)
+    tall = inked.any(axis=1) & (last - first + 1 >= least)
+    return [span for span, keep in zip(spans, tall, strict=True) if keep]
+
+
 def _crossings(along: np.ndarray) -> int:
     """How many separate runs of ink a cut meets: ``along`` (h,) bool, the ink under its path."""
     return int(np.count_nonzero(along[1:] & ~along[:-1]) + int(along[0]))
@@ -636,14 +658,13 @@ def _split(
     if p_whole is not None:
         reader.whole[(0, last)] = p_whole
     middle = reader.middle
-    spans = []
-    for i, j in itertools.combinations(range(len(cuts)), 2):
-        width = middle[j] - middle[i]
-        is_whole = (i, j) == (0, last)
-        fits = narrowest <= width <= widest and not is_whole
-        # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
-        if fits or is_whole:
-            spans.append((i, j))
+    spans = [
+        (i, j)
+        for i, j in itertools.combinations(range(len(cuts)), 2)
+        if narrowest <= middle[j] - middle[i] <= widest and (i, j) != (0, last)
+    ]
+    # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
+    spans = [(0, last), *_tall_enough(local, cuts, spans, MIN_PIECE_HEIGHT * height)]
     # Spans are read lazily: a chain is only worth reading if, counting every unread piece at
     # the best score any piece can have, it could still win. The chosen chain is the one
     # reading every span would choose, for a third to a half of the reading.

@@ -10,9 +10,13 @@ from scipy import ndimage as ndi
 from ml.preprocess import ImageRejected, Marks, _Frame, find_marks, normalise_crop, to_mnist
 from ml.segment import (
     MAX_MARKS,
+    MIN_PIECE_HEIGHT,
     STRAIGHT_STEP,
     _Group,
     _marks,
+    _piece,
+    _tall_enough,
+    _Window,
     _without_faint_lines,
     candidate_cuts,
     segment,
@@ -390,3 +394,23 @@ def test_a_wide_mark_is_also_cut_straight_down_where_neighbours_overlap() -> Non
     one = _rings([22])
     one = one[:, one.any(axis=0)]
     assert len(candidate_cuts(one, height)) == len(candidate_cuts(one, height, straight=False))
+
+
+def test_spans_left_out_before_reading_are_those_whose_pieces_would_be_dropped() -> None:
+    # Two overlapping 0s and a short tick above them: pieces of the tick alone are too short.
+    ink = _rings([22, 50], height=50)
+    ink[:6, 60:63] = True
+    height = float(ink.shape[0])
+    cuts = candidate_cuts(ink, height)
+    spans = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))]
+    least = MIN_PIECE_HEIGHT * height
+    kept = set(_tall_enough(ink, cuts, spans, least))
+    h, w = ink.shape
+    window = _Window(own=ink, ink=ink, group=_Group([1], 0, h, 0, w, 1.0), origin=(0, 0))
+    dropped = 0
+    for i, j in spans:
+        piece = _piece(window, cuts[i], cuts[j])
+        tall = piece is not None and piece.box[1] - piece.box[0] >= least
+        assert (i, j) in kept or not tall, (i, j)
+        dropped += (i, j) not in kept
+    assert dropped > 0
