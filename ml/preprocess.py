@@ -514,8 +514,8 @@ def _stroke_width(mask: np.ndarray) -> float:
         return 0.0
     # The boundary is the ink whose four neighbours are not all ink (binary_erosion's, with
     # nothing outside the frame), counted from slices: the erosion's set-up cost more.
-    m = mask
-    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
+    inner &= mask[1:-1, :-2] & mask[1:-1, 2:]
     boundary = float(area - np.count_nonzero(inner))
     return 2 * float(area) / max(boundary, 1.0)
 

@@ -614,9 +614,10 @@ def _split(
     its shape penalty (ASPECT_WEIGHT) and CROSSING_PENALTY per stroke its cut crosses; reading
     whole has a head start of SPLIT_MARGIN unless the pieces stand apart. A dot is no digit.
     ``whole`` is ``_whole(marks, window)`` and ``whole_proba`` the model's probabilities for
-    it. With ``wholeness``, the shortcuts to reading whole also need the mark to look whole
-    (``p_whole``, its wholeness, at least WHOLE_KEEP), and every piece's score gains
-    WHOLE_WEIGHT times its log-wholeness; ``read_pieces``, if given, does both reads at once.
+    it (given with ``predict_proba``). With ``wholeness``, the shortcuts to reading whole also
+    need the mark to look whole (``p_whole``, its wholeness, at least WHOLE_KEEP), and every
+    piece's score gains WHOLE_WEIGHT times its log-wholeness; ``read_pieces``, if given, does
+    both reads at once.
     Returns (piece, model input, probabilities) each.
     """
     if whole is None:
@@ -630,8 +631,6 @@ def _split(
     ratio = gw / height
     if predict_proba is None:
         return [(whole, x, None)]
-    if whole_proba is None:
-        whole_proba = predict_proba(x[None])[0]
     local = window.own[group.y0 : group.y1, group.x0 : group.x1]
     apart = _side_by_side(local, height)
     looks_whole = p_whole is None or p_whole >= WHOLE_KEEP
@@ -653,10 +652,7 @@ def _split(
     narrowest = MIN_PIECE_WIDTH * height
     last = len(cuts) - 1
     reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces)
-    reader.pieces[(0, last)] = (whole, x_whole)
-    reader.proba[(0, last)] = whole_proba
-    if p_whole is not None:
-        reader.whole[(0, last)] = p_whole
+    reader.know((0, last), whole, x_whole, whole_proba, p_whole)
     middle = reader.middle
     spans = [
         (i, j)
@@ -700,9 +696,9 @@ class _SpanReader:
 
     ``scores`` maps each span read (i, j) to its piece's score, ``pieces`` to its (piece,
     model input), ``proba`` to the model's probabilities for it and ``whole`` to its
-    wholeness. What is put in ``pieces``, ``proba`` or ``whole`` beforehand is not worked out
-    again. A span whose piece is no digit (nothing, a tip shorter than MIN_PIECE_HEIGHT, a
-    dot) gets no score."""
+    wholeness. A span given to ``know`` beforehand is scored, not cut or read again. A span
+    whose piece is no digit (nothing, a tip shorter than MIN_PIECE_HEIGHT, a dot) gets no
+    score."""
 
     def __init__(
         self,
@@ -715,13 +711,25 @@ class _SpanReader:
         read_pieces: ReadPieces | None = None,
     ) -> None:
         self.marks, self.window, self.cuts, self.height = marks, window, cuts, height
-        self.predict_proba, self.wholeness = predict_proba, wholeness
-        self.read_pieces = read_pieces if wholeness is not None else None
+        self.predict_proba, self.wholeness, self.read_pieces = predict_proba, wholeness, read_pieces
         self.middle = [float(np.median(c)) for c in cuts]
         self.scores: dict[tuple[int, int], float] = {}
         self.pieces: dict[tuple[int, int], tuple[_Piece, np.ndarray]] = {}
         self.proba: dict[tuple[int, int], np.ndarray] = {}
         self.whole: dict[tuple[int, int], float] = {}
+
+    def know(
+        self,
+        span: tuple[int, int],
+        piece: _Piece,
+        x: np.ndarray,
+        proba: np.ndarray,
+        whole: float | None,
+    ) -> None:
+        self.pieces[span] = (piece, x)
+        self.proba[span] = proba
+        if whole is not None:
+            self.whole[span] = whole
 
     def read(self, spans: list[tuple[int, int]]) -> None:
         height = self.height
@@ -745,11 +753,9 @@ class _SpanReader:
             spans = [span for span, _, _ in unread]
             inputs = np.stack([x for _, _, x in unread])
             boxes = np.array([piece.box for _, piece, _ in unread])
-            if self.read_pieces is not None:
-                rows, ps = self.read_pieces(inputs, boxes, height)
-            else:
-                rows = self.predict_proba(inputs)
-                ps = self.wholeness(inputs, boxes, height) if self.wholeness is not None else None
+            rows, ps = _model_reads(
+                inputs, boxes, height, self.predict_proba, self.wholeness, self.read_pieces
+            )
             self.proba.update(zip(spans, rows, strict=True))
             if ps is not None:
                 self.whole.update(zip(spans, ps, strict=True))
@@ -768,6 +774,23 @@ class _SpanReader:
                 value -= SHORT_ONE_PENALTY
             self.scores[span] = value
             self.pieces[span] = (piece, x)
+
+
+def _model_reads(
+    inputs: np.ndarray,
+    boxes: np.ndarray,
+    height: float,
+    predict_proba: PredictProba,
+    wholeness: Wholeness | None,
+    read_pieces: ReadPieces | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's probabilities (n, 10) for pieces and, with ``wholeness``, how whole each
+    looks (n,), else None; in one go through ``read_pieces`` when there is one."""
+    if wholeness is None:
+        return predict_proba(inputs), None
+    if read_pieces is not None:
+        return read_pieces(inputs, boxes, height)
+    return predict_proba(inputs), wholeness(inputs, boxes, height)
 
 
 class _Chains:
@@ -921,11 +944,7 @@ def segment(
     if predict_proba is not None and found:
         inputs = np.stack([wholes[k][1] for k in found])
         boxes = np.array([wholes[k][0].box for k in found])
-        if wholeness is not None and read_pieces is not None:
-            rows, ps = read_pieces(inputs, boxes, height)
-        else:
-            rows = predict_proba(inputs)
-            ps = wholeness(inputs, boxes, height) if wholeness is not None else None
+        rows, ps = _model_reads(inputs, boxes, height, predict_proba, wholeness, read_pieces)
         for k, row in zip(found, rows, strict=True):
             probas[k] = row
         if ps is not None:
