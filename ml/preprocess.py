@@ -340,8 +340,9 @@ def _design(gh: int, gw: int) -> np.ndarray:
     return np.stack([np.ones_like(xx), xx, yy, xx * xx, yy * yy, xx * yy], axis=-1).reshape(-1, 6)
 
 
-def _fit_background(plane: np.ndarray) -> np.ndarray:
-    """Robust quadratic fit of the slowly varying background (uneven light), shape of ``plane``."""
+def _fit_background(plane: np.ndarray, *, subtract: bool = False) -> np.ndarray:
+    """Robust quadratic fit of the slowly varying background (uneven light), shape of ``plane``;
+    with ``subtract``, ``plane`` less the fit (the residual), computed in the fit's buffer."""
     h, w = plane.shape
     gh, gw = min(h, 32), min(w, 32)
     small = Image.fromarray(plane, mode="F").resize((gw, gh), Image.Resampling.BOX)
@@ -366,26 +367,46 @@ def _fit_background(plane: np.ndarray) -> np.ndarray:
     c = coef.astype(np.float32)
     ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
     xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    return (c[0] + c[1] * xs + c[3] * xs * xs) + (c[2] + c[4] * ys + c[5] * xs) * ys
+    # (c0 + c1 x + c3 x^2) + (c2 + c4 y + c5 x) y, in place: the same arithmetic without three
+    # image-sized temporaries.
+    fit = np.add(c[2] + c[4] * ys, c[5] * xs)
+    fit *= ys
+    np.add(c[0] + c[1] * xs + c[3] * xs * xs, fit, out=fit)
+    return np.subtract(plane, fit, out=fit) if subtract else fit
 
 
 def _ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-pixel ink strength (h, w) float32 >= 0 relative to the background, and noise sigma."""
-    resid = [planes[..., c] - _fit_background(planes[..., c]) for c in range(planes.shape[2])]
+    # One contiguous image per channel: the channel views of (h, w, c) are strided, and each is
+    # read several times.
+    resid = [
+        _fit_background(np.ascontiguousarray(planes[..., c]), subtract=True)
+        for c in range(planes.shape[2])
+    ]
+    # The noise and the polarity are judged on every other pixel, so only the side chosen is
+    # worked out in full (in the residuals' own buffers: they are not needed after).
+    sub = [r[::2, ::2] for r in resid]
     if len(resid) == 1:
-        lum = resid[0]
+        lum = sub[0]
         dark, light = -lum, lum
     else:
-        lum = (resid[0] + resid[1] + resid[2]) / 3
-        dark = -np.minimum(np.minimum(resid[0], resid[1]), resid[2])
-        light = np.maximum(np.maximum(resid[0], resid[1]), resid[2])
-    sample = lum[::2, ::2].ravel()
+        lum = (sub[0] + sub[1] + sub[2]) / 3
+        dark = -np.minimum(np.minimum(sub[0], sub[1]), sub[2])
+        light = np.maximum(np.maximum(sub[0], sub[1]), sub[2])
+    sample = lum.ravel()
     sigma = float(1.4826 * _median(np.abs(sample - _median(sample)))) + 1e-3
     # Ink is the minority that departs strongly from the background; its side gives the polarity.
     floor = np.float32(4 * sigma + 0.05)
-    dark_mass = float(np.maximum(dark[::2, ::2] - floor, 0).sum())
-    light_mass = float(np.maximum(light[::2, ::2] - floor, 0).sum())
-    return (dark if dark_mass >= light_mass else light), sigma
+    dark_mass = float(np.maximum(dark - floor, 0).sum())
+    light_mass = float(np.maximum(light - floor, 0).sum())
+    first = resid[0]
+    if dark_mass >= light_mass:
+        for other in resid[1:]:
+            np.minimum(first, other, out=first)
+        return np.negative(first, out=first), sigma
+    for other in resid[1:]:
+        np.maximum(first, other, out=first)
+    return first, sigma
 
 
 def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> np.ndarray:
