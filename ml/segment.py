@@ -424,14 +424,24 @@ def _cut_paths(own: np.ndarray, columns: list[int], reach: int) -> np.ndarray:
     cost = own[:, np.clip(span, 0, w - 1)].astype(np.float32)  # (h, k, 2 * reach + 1)
     cost += np.float32(0.01) * np.abs(offsets)
     cost[:, ~inside] = np.inf
-    total = cost[0].copy()
+    # The running totals with an infinite column each side: a cut's way from the column to its
+    # left, its own and the one to its right are three views of one buffer.
+    padded = np.full((len(columns), cost.shape[2] + 2), np.inf, dtype=np.float32)
+    total = padded[:, 1:-1]
+    total[...] = cost[0]
+    left, right = padded[:, :-2], padded[:, 2:]
     back = np.zeros(cost.shape, dtype=np.int8)
-    pad = np.full((len(columns), 1), np.inf, dtype=np.float32)
     for y in range(1, h):
-        choices = np.stack([np.hstack([pad, total[:, :-1]]), total, np.hstack([total[:, 1:], pad])])
-        step = np.argmin(choices, axis=0)
-        total = np.take_along_axis(choices, step[None], axis=0)[0] + cost[y]
-        back[y] = step - 1
+        # The first of left, own, right that is least, as np.argmin over the three would pick.
+        own_better = total < left
+        best = np.where(own_better, total, left)
+        right_better = right < best
+        np.copyto(best, right, where=right_better)
+        step = back[y]
+        step[...] = own_better
+        step[right_better] = 2
+        step -= 1
+        np.add(best, cost[y], out=total)
     at = np.argmin(total, axis=1)
     rows = np.arange(len(columns))
     paths = np.empty((len(columns), h), dtype=np.int64)
@@ -581,7 +591,8 @@ def candidate_cuts(local: np.ndarray, height: float, *, straight: bool = True) -
         if down:
             # One column of give, so a cut slips past a stroke it only grazes.
             paths += list(_cut_paths(local, down, 1))
-            paths.sort(key=lambda path: float(np.median(path)))
+            middles = np.median(np.stack(paths), axis=1)
+            paths = [paths[k] for k in np.argsort(middles, kind="stable")]
     return [np.zeros(h, dtype=np.int64), *paths, np.full(h, w, dtype=np.int64)]
 
 
@@ -712,7 +723,7 @@ class _SpanReader:
     ) -> None:
         self.marks, self.window, self.cuts, self.height = marks, window, cuts, height
         self.predict_proba, self.wholeness, self.read_pieces = predict_proba, wholeness, read_pieces
-        self.middle = [float(np.median(c)) for c in cuts]
+        self.middle = np.median(np.stack(cuts), axis=1).tolist()
         self.scores: dict[tuple[int, int], float] = {}
         self.pieces: dict[tuple[int, int], tuple[_Piece, np.ndarray]] = {}
         self.proba: dict[tuple[int, int], np.ndarray] = {}
