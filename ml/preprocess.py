@@ -643,10 +643,26 @@ def _ink_and_selection(
     return ink, sigma_s, selected
 
 
-# A soft crop takes the ink up to _HALO pixels (4-connected steps) around the selected pixels;
-# one dilation by the diamond is the same as _HALO by the cross, and faster.
+# A soft crop takes the ink up to two pixels (4-connected steps) around the selected pixels.
 _HALO = 2
-_HALO_STRUCTURE = ndi.iterate_structure(ndi.generate_binary_structure(2, 1), _HALO)
+
+
+def _halo(mask: np.ndarray) -> np.ndarray:
+    """``ndi.binary_dilation`` of ``mask`` by the diamond of radius 2 (nothing outside it): the
+    3x3 square, row then column, and the four tips. For a crop-sized mask scipy's set-up cost
+    more than the work."""
+    h, w = mask.shape
+    padded = np.zeros((h + 4, w + 4), dtype=bool)
+    padded[2:-2, 2:-2] = mask
+    across = padded[:, :-2] | padded[:, 1:-1]
+    across |= padded[:, 2:]
+    out = across[1 : h + 1, 1:-1] | across[2 : h + 2, 1:-1]
+    out |= across[3 : h + 3, 1:-1]
+    out |= padded[:h, 2:-2]
+    out |= padded[4:, 2:-2]
+    out |= padded[2:-2, :w]
+    out |= padded[2:-2, 4:]
+    return out
 
 
 def _soft_crop(
@@ -664,7 +680,7 @@ def _soft_crop(
     pad = _HALO
     py0, py1 = max(0, y0 - pad), min(ink.shape[0], y1 + pad)
     px0, px1 = max(0, x0 - pad), min(ink.shape[1], x1 + pad)
-    halo = ndi.binary_dilation(selected[py0:py1, px0:px1], structure=_HALO_STRUCTURE)
+    halo = _halo(selected[py0:py1, px0:px1])
     if allowed is not None:
         halo &= allowed[py0:py1, px0:px1]
     low = 2 * sigma + 0.02
