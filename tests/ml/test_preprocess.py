@@ -278,3 +278,39 @@ def test_fitted_long_side_predicts_fit_long_side(long_side):
     assert preprocess._fitted_long_side(long_side, preprocess.REFINE_LONG_SIDE) == pytest.approx(
         max(fitted.size), abs=1
     )
+
+
+def test_halo_is_scipys_dilation_by_the_diamond():
+    diamond = ndi.iterate_structure(ndi.generate_binary_structure(2, 1), 2)
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        shape = tuple(int(n) for n in rng.integers(1, 40, size=2))
+        mask = rng.random(shape) < rng.uniform(0, 0.3)
+        assert np.array_equal(preprocess._halo(mask), ndi.binary_dilation(mask, diamond))
+
+
+def _reference_ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
+    # The plain statement of the ink map: every side in full, every channel a strided view.
+    resid = [planes[..., c] - preprocess._fit_background(planes[..., c]) for c in range(3)]
+    lum = (resid[0] + resid[1] + resid[2]) / 3
+    dark = -np.minimum(np.minimum(resid[0], resid[1]), resid[2])
+    light = np.maximum(np.maximum(resid[0], resid[1]), resid[2])
+    sample = lum[::2, ::2].ravel()
+    sigma = float(1.4826 * np.median(np.abs(sample - np.median(sample)))) + 1e-3
+    floor = np.float32(4 * sigma + 0.05)
+    dark_mass = float(np.maximum(dark[::2, ::2] - floor, 0).sum())
+    light_mass = float(np.maximum(light[::2, ::2] - floor, 0).sum())
+    return (dark if dark_mass >= light_mass else light), sigma
+
+
+@pytest.mark.parametrize("ink_level", [0.1, 0.9])
+def test_ink_map_is_the_plain_computation_bit_for_bit(ink_level):
+    rng = np.random.default_rng(7)
+    planes = (0.5 + 0.05 * rng.standard_normal((83, 121, 3))).astype(np.float32)
+    planes[30:50, 40:45] = ink_level  # dark ink on grey, or light
+    planes += np.linspace(0, 0.2, 121, dtype=np.float32)[None, :, None]  # uneven light
+    ink, sigma = preprocess._ink_map(planes)
+    expected, expected_sigma = _reference_ink_map(planes)
+    assert ink.tobytes() == expected.tobytes()
+    assert sigma == expected_sigma
+    assert float(ink[40, 42]) > 0.3  # the stroke is ink whichever its polarity

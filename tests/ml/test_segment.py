@@ -12,6 +12,7 @@ from ml.segment import (
     MAX_MARKS,
     MIN_PIECE_HEIGHT,
     STRAIGHT_STEP,
+    _cut_paths,
     _Group,
     _marks,
     _piece,
@@ -414,3 +415,45 @@ def test_spans_left_out_before_reading_are_those_whose_pieces_would_be_dropped()
         assert (i, j) in kept or not tall, (i, j)
         dropped += (i, j) not in kept
     assert dropped > 0
+
+
+def _reference_cut_paths(own: np.ndarray, columns: list[int], reach: int) -> np.ndarray:
+    # The least-ink paths by plain loops: a step of at most one column a row, within reach of
+    # the start column; a pixel costs its ink plus 0.01 per column off; ties go leftmost.
+    h, w = own.shape
+    paths = []
+    for centre in columns:
+        xs = list(range(centre - reach, centre + reach + 1))
+
+        def cost(y: int, x: int, centre: int = centre) -> float:
+            if not 0 <= x < w:
+                return np.inf
+            return float(np.float32(float(own[y, x]) + float(np.float32(0.01)) * abs(x - centre)))
+
+        total = {x: np.float32(cost(0, x)) for x in xs}
+        back = [{} for _ in range(h)]
+        for y in range(1, h):
+            new = {}
+            for x in xs:
+                came = min((x + d for d in (-1, 0, 1) if x + d in total), key=lambda c: total[c])
+                back[y][x] = came
+                new[x] = np.float32(total[came] + np.float32(cost(y, x)))
+            total = new
+        x = min(xs, key=lambda c: total[c])
+        path = [x]
+        for y in range(h - 1, 0, -1):
+            x = back[y][x]
+            path.append(x)
+        paths.append(path[::-1])
+    return np.array(paths)
+
+
+def test_cut_paths_are_the_least_ink_paths_from_each_column() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        h, w = (int(n) for n in rng.integers(3, 30, size=2))
+        own = rng.random((h, w)) < rng.uniform(0.1, 0.6)
+        columns = sorted({int(c) for c in rng.integers(0, w, size=int(rng.integers(1, 6)))})
+        reach = int(rng.integers(1, 5))
+        expected = _reference_cut_paths(own, columns, reach)
+        assert np.array_equal(_cut_paths(own, columns, reach), expected)
