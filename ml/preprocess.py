@@ -584,7 +584,12 @@ def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
     lum = _mean_plane(planes)
     h, w = lum.shape
     border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
-    dark, bright = float(_median(border)), float(_percentile(lum.ravel(), 90))
+    dark = float(_median(border))
+    # The 90th percentile is no brighter than the brightest pixel: most photos are told apart
+    # without it (it partitions every pixel, the dearest step here).
+    if float(lum.max()) - dark < 0.3 - 1e-6:
+        return None
+    bright = float(_percentile(lum.ravel(), 90))
     middle = (dark + bright) / 2
     # A table all around, not a vignette or a shadow: most of the border is dark.
     if bright - dark < 0.3 or np.mean(border < middle) < 0.6:
