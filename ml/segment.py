@@ -195,7 +195,12 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
     # Only the part of the frame with ink is worked on (most of a photo is paper).
     oy, ox = int(rows[0]), int(cols[0])
     mask = full[oy : rows[-1] + 1, ox : cols[-1] + 1]
-    boundary = mask & ~ndi.binary_erosion(mask, border_value=0)
+    # The ink whose four neighbours are not all ink (nothing outside the frame), from slices:
+    # ndi.binary_erosion's answer for a third of its time.
+    inner = np.zeros_like(mask)
+    inner[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
+    inner[1:-1, 1:-1] &= mask[1:-1, :-2] & mask[1:-1, 2:]
+    boundary = mask & ~inner
     width = 2 * float(mask.sum()) / max(float(boundary.sum()), 1.0)
     reach = max(1, round(0.6 * width))
     linked = ndi.maximum_filter(np.pad(mask, reach), size=2 * reach + 1)[reach:-reach, reach:-reach]
