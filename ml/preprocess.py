@@ -409,27 +409,44 @@ def _ink_map(planes: np.ndarray) -> tuple[np.ndarray, float]:
     return first, sigma
 
 
-def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> np.ndarray:
+# Components are 8-connected.
+_CONNECTED = np.ones((3, 3), dtype=bool)
+
+
+def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> tuple[np.ndarray, np.ndarray, int]:
     """Pixels above ``low`` connected to pixels above ``high``: faint stretches of a stroke
-    (pencil, a pen running dry, shade) stay attached to the stroke instead of breaking it."""
+    (pencil, a pen running dry, shade) stay attached to the stroke instead of breaking it.
+
+    Returns (mask, labels, n): the mask's components numbered 1..n as ``ndi.label`` numbers
+    them (in the order of their first pixel), so they need not be labelled again.
+    """
     weak = ink > low
-    labels, n = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
+    labels, n = ndi.label(weak, structure=_CONNECTED)
     if n == 0:
-        return weak
+        return weak, labels, 0
     seeded = np.zeros(n + 1, dtype=bool)
     seeded[np.unique(labels[ink > high])] = True
     seeded[0] = False
-    return seeded[labels]
+    number = np.cumsum(seeded, dtype=np.int32)
+    count = int(number[-1])
+    number[~seeded] = 0
+    kept = number[labels]
+    return kept > 0, kept, count
 
 
 def _component_scores(
-    mask: np.ndarray, strength: np.ndarray, *, allow_border: bool
+    mask: np.ndarray,
+    strength: np.ndarray,
+    *,
+    allow_border: bool,
+    labelled: tuple[np.ndarray, int] | None = None,
 ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, list]:
-    """Label ``mask`` (8-connected) and score each component as a candidate for ink of a digit.
+    """Label ``mask`` (8-connected; or take ``labelled``, its (labels, n) as ``ndi.label``
+    gives them) and score each component as a candidate for ink of a digit.
 
     Returns (labels, n, scores, mass, slices); a score of 0 marks a speck, an edge or a shadow.
     """
-    labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    labels, n = labelled if labelled is not None else ndi.label(mask, structure=_CONNECTED)
     if n == 0:
         return labels, 0, np.zeros(0), np.zeros(0), []
     # Counted over the marks' pixels only, in the same order: most of a photo is paper, and
@@ -467,9 +484,17 @@ def _component_scores(
     return labels, n, scores, mass, slices
 
 
-def _select_digit(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
+def _select_digit(
+    mask: np.ndarray,
+    strength: np.ndarray,
+    *,
+    allow_border: bool,
+    labelled: tuple[np.ndarray, int] | None = None,
+) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
-    labels, n, scores, mass, slices = _component_scores(mask, strength, allow_border=allow_border)
+    labels, n, scores, mass, slices = _component_scores(
+        mask, strength, allow_border=allow_border, labelled=labelled
+    )
     if n == 0 or scores.max() <= 0:
         return np.zeros_like(mask)
     main = int(np.argmax(scores))
@@ -614,9 +639,10 @@ def _ink_and_selection(
     planes: np.ndarray,
     *,
     allow_border: bool,
-    select: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    select: Callable[..., np.ndarray],
 ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """Binarise the ink of ``planes`` and keep what ``select(mask, ink)`` keeps.
+    """Binarise the ink of ``planes`` and keep what ``select(mask, ink, labelled=...)`` keeps
+    (``labelled``: the mask's (labels, n) when known, else None).
 
     Returns (ink, sigma, selected): the smoothed ink strength (h, w) float32, its noise sigma and
     the selected (h, w) bool mask; None when there is no ink or ``select`` keeps none.
@@ -637,10 +663,14 @@ def _ink_and_selection(
     # The first threshold follows the strongest ink; if that ink was the table at the edge of
     # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
     for threshold in (max(floor, 0.35 * level), 1.5 * floor):
-        mask = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
+        mask, labels, n = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
+        labelled: tuple[np.ndarray, int] | None = (labels, n)
         if not allow_border:
-            mask = _without_ruled_lines(mask)
-        selected = select(mask, ink)
+            cleaned = _without_ruled_lines(mask)
+            # Removing a ruled line can split a component: then it is labelled afresh.
+            labelled = labelled if cleaned is mask else None
+            mask = cleaned
+        selected = select(mask, ink, labelled=labelled)
         if selected.any():
             break
     if selected is None or not selected.any():
@@ -893,8 +923,16 @@ class Marks:
         )
 
 
-def _all_marks(mask: np.ndarray, strength: np.ndarray, *, allow_border: bool) -> np.ndarray:
-    labels, n, scores, _, _ = _component_scores(mask, strength, allow_border=allow_border)
+def _all_marks(
+    mask: np.ndarray,
+    strength: np.ndarray,
+    *,
+    allow_border: bool,
+    labelled: tuple[np.ndarray, int] | None = None,
+) -> np.ndarray:
+    labels, n, scores, _, _ = _component_scores(
+        mask, strength, allow_border=allow_border, labelled=labelled
+    )
     if n == 0:
         return np.zeros_like(mask)
     lookup = np.concatenate([[False], scores > 0])

@@ -314,3 +314,17 @@ def test_ink_map_is_the_plain_computation_bit_for_bit(ink_level):
     assert ink.tobytes() == expected.tobytes()
     assert sigma == expected_sigma
     assert float(ink[40, 42]) > 0.3  # the stroke is ink whichever its polarity
+
+
+def test_hysteresis_numbers_its_components_as_a_fresh_label_would():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        ink = ndi.gaussian_filter(rng.random((int(rng.integers(5, 80)), 90)), 1.5)
+        mask, labels, n = preprocess._hysteresis(ink, low=0.5, high=0.55)
+        fresh, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+        assert n == count
+        assert np.array_equal(labels, fresh)
+        # Only components reaching above high are kept, each whole.
+        weak, _ = ndi.label(ink > 0.5, structure=np.ones((3, 3), dtype=bool))
+        for i in np.unique(weak[weak > 0]):
+            assert mask[weak == i].all() == (ink[weak == i] > 0.55).any()
