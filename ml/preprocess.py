@@ -12,7 +12,7 @@ import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -635,47 +635,128 @@ def _sheet_box(planes: np.ndarray) -> tuple[int, int, int, int] | None:
     return sl[0].start + my, sl[0].stop - my, sl[1].start + mx, sl[1].stop - mx
 
 
+T = TypeVar("T")
+
+
+class _Binarised:
+    """The smoothed ink of some planes and its masks at two thresholds, each worked out once
+    however many selections (the digit, every mark) are made from it.
+
+    ``ink`` (h, w) float32 the smoothed ink strength, ``sigma`` its noise level,
+    ``thresholds`` the thresholds to try in turn (none when there is no ink).
+    """
+
+    def __init__(self, planes: np.ndarray, *, allow_border: bool) -> None:
+        self.allow_border = allow_border
+        ink, sigma = _ink_map(planes)
+        # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
+        self.ink = ndi.gaussian_filter(ink, 0.7, truncate=2.5)
+        self.sigma = sigma / 2
+        self.floor = 4 * self.sigma + 0.03
+        self.thresholds: tuple[float, ...] = ()
+        self._masks: dict[int, tuple[np.ndarray, tuple[np.ndarray, int] | None]] = {}
+        if float(self.ink.max()) < max(0.1, 8 * self.sigma):
+            return
+        strong = self.ink[self.ink > self.floor]
+        if strong.size == 0:
+            return
+        level = float(_percentile(strong, 90))
+        # The first threshold follows the strongest ink; if that ink was the table at the edge
+        # of the page (dropped), a small faint digit may sit below it, so look again nearer the
+        # noise.
+        self.thresholds = (max(self.floor, 0.35 * level), 1.5 * self.floor)
+
+    def mask(self, k: int) -> tuple[np.ndarray, tuple[np.ndarray, int] | None]:
+        """The mask at ``thresholds[k]`` (ruled lines removed unless ``allow_border``) and its
+        (labels, n) when known, else None."""
+        if k not in self._masks:
+            threshold = self.thresholds[k]
+            mask, labels, n = _hysteresis(
+                self.ink, low=max(self.floor, 0.5 * threshold), high=threshold
+            )
+            labelled: tuple[np.ndarray, int] | None = (labels, n)
+            if not self.allow_border:
+                cleaned = _without_ruled_lines(mask)
+                # Removing a ruled line can split a component: then it is labelled afresh.
+                labelled = labelled if cleaned is mask else None
+                mask = cleaned
+            self._masks[k] = (mask, labelled)
+        return self._masks[k]
+
+
 def _ink_and_selection(
-    planes: np.ndarray,
-    *,
-    allow_border: bool,
-    select: Callable[..., np.ndarray],
+    binarised: _Binarised, select: Callable[..., np.ndarray]
 ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """Binarise the ink of ``planes`` and keep what ``select(mask, ink, labelled=...)`` keeps
-    (``labelled``: the mask's (labels, n) when known, else None).
+    """Keep what ``select(mask, ink, labelled=...)`` keeps of the first of ``binarised``'s
+    masks it keeps anything of.
 
     Returns (ink, sigma, selected): the smoothed ink strength (h, w) float32, its noise sigma and
     the selected (h, w) bool mask; None when there is no ink or ``select`` keeps none.
     """
-    ink, sigma = _ink_map(planes)
-    # Light smoothing so that sensor noise does not fragment strokes or survive as specks.
-    ink = ndi.gaussian_filter(ink, 0.7, truncate=2.5)
-    sigma_s = sigma / 2
-    peak = float(ink.max())
-    if peak < max(0.1, 8 * sigma_s):
-        return None
-    floor = 4 * sigma_s + 0.03
-    strong = ink[ink > floor]
-    if strong.size == 0:
-        return None
-    level = float(_percentile(strong, 90))
-    selected = None
-    # The first threshold follows the strongest ink; if that ink was the table at the edge of
-    # the page (dropped), a small faint digit may sit below it, so look again nearer the noise.
-    for threshold in (max(floor, 0.35 * level), 1.5 * floor):
-        mask, labels, n = _hysteresis(ink, low=max(floor, 0.5 * threshold), high=threshold)
-        labelled: tuple[np.ndarray, int] | None = (labels, n)
-        if not allow_border:
-            cleaned = _without_ruled_lines(mask)
-            # Removing a ruled line can split a component: then it is labelled afresh.
-            labelled = labelled if cleaned is mask else None
-            mask = cleaned
-        selected = select(mask, ink, labelled=labelled)
+    for k in range(len(binarised.thresholds)):
+        mask, labelled = binarised.mask(k)
+        selected = select(mask, binarised.ink, labelled=labelled)
         if selected.any():
-            break
-    if selected is None or not selected.any():
+            return binarised.ink, binarised.sigma, selected
+    return None
+
+
+class Analysis:
+    """An image made ready to look for ink at about ``long_side`` (or its ``region`` (x0, y0,
+    x1, y1)): the fitted image, its planes, the sheet lying on a desk if any, and the ink
+    binarised on demand. ``find_marks`` and ``locate_digit`` given the same one share the work.
+    Raises ``ImageRejected("not_an_image")`` when the pixels cannot be read.
+    """
+
+    def __init__(
+        self,
+        image: Image.Image,
+        *,
+        long_side: int = WORK_LONG_SIDE,
+        region: tuple[int, int, int, int] | None = None,
+    ) -> None:
+        try:
+            source = _resizable(image) if region is not None else image
+            self.crop = source.crop(region) if region is not None else image
+            self.work = _fit_long_side(self.crop, long_side)
+            self.planes = _to_float_planes(self.work)
+        except Exception as exc:
+            raise ImageRejected("not_an_image") from exc
+        self.image = image
+        # A tiny image is all digit; its strokes may touch the frame.
+        self.allow_border = region is None and max(image.size) < MIN_WORK_LONG_SIDE
+        # A sheet of paper lying on a darker table: its ink is read, not the table.
+        self.sheet = None if self.allow_border or region is not None else _sheet_box(self.planes)
+        self._binarised: dict[str, _Binarised] = {}
+
+    def binarised(self, part: str) -> _Binarised:
+        """The ink of the "sheet", of "all" the frame, or of all of it composited on "black"
+        (light strokes on a transparent background vanish on white)."""
+        if part not in self._binarised:
+            if part == "sheet":
+                y0, y1, x0, x1 = self.sheet
+                planes, allow_border = self.planes[y0:y1, x0:x1], False
+            elif part == "all":
+                planes, allow_border = self.planes, self.allow_border
+            else:
+                planes, allow_border = _on_black(self.work), self.allow_border
+            self._binarised[part] = _Binarised(planes, allow_border=allow_border)
+        return self._binarised[part]
+
+    def look(self, find: Callable[[_Binarised], T | None]) -> tuple[str, T] | None:
+        """What ``find`` finds first in the ink of the sheet (if there is one), of all the frame,
+        or (for a transparent image) of it on black, with where: ("sheet", "all" or "black",
+        found); None when it finds nothing."""
+        parts = ("sheet", "all") if self.sheet is not None else ("all",)
+        for part in parts:
+            found = find(self.binarised(part))
+            if found is not None:
+                return part, found
+        if "A" in _resizable(self.image).mode:
+            found = find(self.binarised("black"))
+            if found is not None:
+                return "black", found
         return None
-    return ink, sigma_s, selected
 
 
 # A soft crop takes the ink up to two pixels (4-connected steps) around the selected pixels.
@@ -725,11 +806,9 @@ def _soft_crop(
     return _crop_to(soft.astype(np.float32), 0.5)
 
 
-def _find_digit(planes: np.ndarray, *, allow_border: bool) -> _Found | None:
+def _find_digit(binarised: _Binarised) -> _Found | None:
     found = _ink_and_selection(
-        planes,
-        allow_border=allow_border,
-        select=functools.partial(_select_digit, allow_border=allow_border),
+        binarised, functools.partial(_select_digit, allow_border=binarised.allow_border)
     )
     if found is None:
         return None
@@ -788,36 +867,25 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     return locate_digit(image)[0]
 
 
-def locate_digit(image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def locate_digit(
+    image: Image.Image, *, analysis: Analysis | None = None
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """``to_mnist`` plus where the digit is: (model input, box).
 
     The model input is exactly ``to_mnist(image)``; the box is (x0, y0, x1, y1) in ``image``'s
-    pixel coordinates (x1, y1 exclusive) around the ink that was read. Raises like ``to_mnist``.
+    pixel coordinates (x1, y1 exclusive) around the ink that was read. ``analysis``, if given,
+    is ``Analysis(image)``, shared with other looks at the image. Raises like ``to_mnist``.
     """
-    try:
-        work = _fit_long_side(image, WORK_LONG_SIDE)
-        planes = _to_float_planes(work)
-    except Exception as exc:
-        raise ImageRejected("not_an_image") from exc
-    # A tiny image is all digit; its strokes may touch the frame.
-    allow_border = max(image.size) < MIN_WORK_LONG_SIDE
-    found = None
-    sheet = None if allow_border else _sheet_box(planes)
-    if sheet is not None:
-        # A sheet of paper lying on a darker table: read the sheet, not the table.
-        y0, y1, x0, x1 = sheet
-        found = _find_digit(planes[y0:y1, x0:x1], allow_border=False)
-        if found is not None:
-            fy0, fy1, fx0, fx1 = found.box
-            found.box = (fy0 + y0, fy1 + y0, fx0 + x0, fx1 + x0)
-    if found is None:
-        sheet = None
-        found = _find_digit(planes, allow_border=allow_border)
-    if found is None and "A" in _resizable(image).mode:
-        # Light strokes on a transparent background vanish on white; try them on black.
-        found = _find_digit(_on_black(work), allow_border=allow_border)
-    if found is None:
+    analysis = analysis if analysis is not None else Analysis(image)
+    work = analysis.work
+    hit = analysis.look(_find_digit)
+    if hit is None:
         raise NoDigitFound()
+    part, found = hit
+    sheet = analysis.sheet if part == "sheet" else None
+    if sheet is not None:
+        fy0, fy1, fx0, fx1 = found.box
+        found.box = (fy0 + sheet[0], fy1 + sheet[0], fx0 + sheet[2], fx1 + sheet[2])
     y0, y1, x0, x1 = found.box
     # Where the analysed pixels sit in the image: origin (x, y) and pixels per analysed pixel.
     frame = _Frame(0.0, 0.0, image.width / work.width, image.height / work.height)
@@ -836,15 +904,15 @@ def locate_digit(image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, i
         crop_long = max(box[2] - box[0], box[3] - box[1])
         # Only worth a second look if it sees the digit in more pixels than the first did.
         if _fitted_long_side(crop_long, REFINE_LONG_SIDE) >= REFINE_MIN_GAIN * crop_long / ratio:
-            region = _fit_long_side(_resizable(image).crop(box), REFINE_LONG_SIDE)
-            refined = _find_digit(_to_float_planes(region), allow_border=False)
+            near = Analysis(image, long_side=REFINE_LONG_SIDE, region=box)
+            refined = _find_digit(near.binarised("all"))
             if refined is not None:
                 found = refined
                 frame = _Frame(
                     box[0],
                     box[1],
-                    (box[2] - box[0]) / region.width,
-                    (box[3] - box[1]) / region.height,
+                    (box[2] - box[0]) / near.work.width,
+                    (box[3] - box[1]) / near.work.height,
                 )
     result = _normalise(found.soft)
     if result is None:
@@ -939,13 +1007,9 @@ def _all_marks(
     return lookup[labels]
 
 
-def _marks_in(
-    planes: np.ndarray, *, allow_border: bool
-) -> tuple[np.ndarray, float, np.ndarray] | None:
+def _marks_in(binarised: _Binarised) -> tuple[np.ndarray, float, np.ndarray] | None:
     return _ink_and_selection(
-        planes,
-        allow_border=allow_border,
-        select=functools.partial(_all_marks, allow_border=allow_border),
+        binarised, functools.partial(_all_marks, allow_border=binarised.allow_border)
     )
 
 
@@ -954,40 +1018,30 @@ def find_marks(
     *,
     region: tuple[int, int, int, int] | None = None,
     long_side: int = WORK_LONG_SIDE,
+    analysis: Analysis | None = None,
 ) -> Marks:
     """Every ink mark of ``image`` (or of its ``region`` (x0, y0, x1, y1)), binarised and
     cleaned by the same steps as ``to_mnist``, analysed with a long side of about ``long_side``.
 
     Without ``region``, a sheet lying on a darker desk is analysed alone, as in ``to_mnist``.
-    Raises ``NoDigitFound`` when there is no ink, ``ImageRejected("not_an_image")`` when the
-    pixels cannot be read.
+    ``analysis``, if given, is ``Analysis(image, long_side=long_side, region=region)``, shared
+    with other looks at the image. Raises ``NoDigitFound`` when there is no ink,
+    ``ImageRejected("not_an_image")`` when the pixels cannot be read.
     """
-    try:
-        source = _resizable(image) if region is not None else image
-        crop = source.crop(region) if region is not None else image
-        work = _fit_long_side(crop, long_side)
-        planes = _to_float_planes(work)
-    except Exception as exc:
-        raise ImageRejected("not_an_image") from exc
+    if analysis is None:
+        analysis = Analysis(image, long_side=long_side, region=region)
+    crop, work, planes = analysis.crop, analysis.work, analysis.planes
     ox, oy = (region[0], region[1]) if region is not None else (0, 0)
     frame = _Frame(ox, oy, crop.width / work.width, crop.height / work.height)
-    allow_border = region is None and max(image.size) < MIN_WORK_LONG_SIDE
-    found = None
-    sheet = None if allow_border or region is not None else _sheet_box(planes)
-    if sheet is not None:
-        y0, y1, x0, x1 = sheet
-        found = _marks_in(planes[y0:y1, x0:x1], allow_border=False)
-        if found is not None:
-            ink = np.zeros(planes.shape[:2], dtype=np.float32)
-            mask = np.zeros(planes.shape[:2], dtype=bool)
-            ink[y0:y1, x0:x1] = found[0]
-            mask[y0:y1, x0:x1] = found[2]
-            found = (ink, found[1], mask)
-    if found is None:
-        found = _marks_in(planes, allow_border=allow_border)
-    if found is None and "A" in _resizable(image).mode:
-        found = _marks_in(_on_black(work), allow_border=allow_border)
-    if found is None:
+    hit = analysis.look(_marks_in)
+    if hit is None:
         raise NoDigitFound()
-    ink, sigma, mask = found
+    part, (ink, sigma, mask) = hit
+    if part == "sheet":
+        y0, y1, x0, x1 = analysis.sheet
+        full_ink = np.zeros(planes.shape[:2], dtype=np.float32)
+        full_mask = np.zeros(planes.shape[:2], dtype=bool)
+        full_ink[y0:y1, x0:x1] = ink
+        full_mask[y0:y1, x0:x1] = mask
+        ink, mask = full_ink, full_mask
     return Marks(ink=ink, mask=mask, sigma=sigma, frame=frame, image_size=image.size)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
-from ml.preprocess import NoDigitFound, find_marks, locate_digit
+from ml.preprocess import Analysis, NoDigitFound, find_marks, locate_digit
 from ml.segment import WHOLE_KEEP, DigitCrop, Wholeness, segment
 
 # A line no wider than this many times its height holds one digit, however many marks it has:
@@ -110,8 +110,8 @@ def _looks_whole(crop: DigitCrop, wholeness: Wholeness | None) -> bool:
     return wholeness is None or bool(_wholeness([crop], wholeness)[0] >= WHOLE_KEEP)
 
 
-def _one_digit(image: Image.Image) -> list[DigitCrop]:
-    x, box = locate_digit(image)
+def _one_digit(image: Image.Image, analysis: Analysis | None = None) -> list[DigitCrop]:
+    x, box = locate_digit(image, analysis=analysis)
     return [DigitCrop(box=box, model_input=x)]
 
 
@@ -138,8 +138,10 @@ def read(
     if mode == "digit":
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
     wholeness = model.whole_proba if getattr(model, "wholeness", None) is not None else None
-    if mode == "auto":
-        alone = _alone_digit(image, wholeness)
+    # Every look at the image at the single-digit scale shares one analysis of it.
+    analysis = Analysis(image) if mode == "auto" else None
+    if analysis is not None:
+        alone = _alone_digit(image, wholeness, analysis)
         if alone is not None:
             return _reading(alone, model, low_confidence_threshold, "digit")
     try:
@@ -153,12 +155,12 @@ def read(
         if mode == "number":
             raise
         # A lone stroke the line's rules drop (a 1 as long as a margin line) is still a digit.
-        return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
+        return _reading(_one_digit(image, analysis), model, low_confidence_threshold, "digit")
     one = None
     one_wide = _one_digit_wide(crops)
     if mode == "auto" and (one_wide or len(crops) == 2):
         try:
-            one = _one_digit(image)
+            one = _one_digit(image, analysis)
         except NoDigitFound:
             # The line's marks passed the segmenter but not the single-digit selection.
             one = None
@@ -210,13 +212,15 @@ def prefer_whole(number: Reading, whole: Reading, margin: float = WHOLE_MARGIN) 
     return holds and whole.confidence >= number.confidence + margin
 
 
-def _alone_digit(image: Image.Image, wholeness: Wholeness | None) -> list[DigitCrop] | None:
+def _alone_digit(
+    image: Image.Image, wholeness: Wholeness | None, analysis: Analysis
+) -> list[DigitCrop] | None:
     """The common case made cheap: the digit ``to_mnist`` finds, if it is all the ink of the
     image (every mark ``find_marks`` keeps lies in its box), no wider than one digit can be and
     looks whole. None when the image may hold more (then it is segmented). Costs ``find_marks`` at
     ``to_mnist``'s scale, about half of segmenting the line."""
     try:
-        marks = find_marks(image)
+        marks = find_marks(image, analysis=analysis)
     except NoDigitFound:
         return None
     ys = np.flatnonzero(marks.mask.any(axis=1))
@@ -226,7 +230,7 @@ def _alone_digit(image: Image.Image, wholeness: Wholeness | None) -> list[DigitC
     if mx1 - mx0 > ONE_DIGIT_ASPECT * (my1 - my0):
         return None
     try:
-        x, box = locate_digit(image)
+        x, box = locate_digit(image, analysis=analysis)
     except NoDigitFound:
         return None
     x0, y0, x1, y1 = box

@@ -242,3 +242,32 @@ def test_a_number_is_read_by_the_model_once_per_mark(
     assert reading.text == "0000"
     assert calls == [4]
     assert all(digit.probabilities[0] == pytest.approx(0.99) for digit in reading.digits)
+
+
+def test_auto_mode_binarises_a_single_digit_once_for_both_looks(
+    mnist_test_small: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whether the image is one digit (every mark) and which digit it is are two selections from
+    # one binarisation of the same pixels.
+    from ml import preprocess
+
+    shapes = []
+    ink_map = preprocess._ink_map
+
+    def counted(planes: np.ndarray):
+        shapes.append(planes.shape)
+        return ink_map(planes)
+
+    monkeypatch.setattr(preprocess, "_ink_map", counted)
+    images, labels = mnist_test_small
+    for upload in generate("photo_white_paper", 3, seed=2, images=images, labels=labels):
+        image = load_image(upload.data)
+        shapes.clear()
+        reading = read(image, Always(4))
+        assert reading.mode == "digit"
+        # Each scale once: the digit's own pixels, and a closer look when it is small.
+        assert len(shapes) == len(set(shapes)), shapes
+        monkeypatch.setattr(preprocess, "_ink_map", ink_map)
+        np.testing.assert_array_equal(reading.digits[0].model_input, to_mnist(image))
+        assert reading.digits[0].box == locate_digit(image)[1]
+        monkeypatch.setattr(preprocess, "_ink_map", counted)
