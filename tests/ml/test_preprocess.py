@@ -265,6 +265,21 @@ def test_fast_median_is_numpys_median(values):
     assert fast == reference  # the same float; only the sign of a zero may differ
 
 
+@given(
+    values=hnp.arrays(
+        dtype=st.sampled_from([np.float32, np.float64]),
+        shape=st.integers(1, 3000),
+        elements=st.floats(-1e3, 1e3, width=32),
+    ),
+    q=st.sampled_from([0, 10, 50, 90, 100]),
+)
+@settings(max_examples=300, deadline=None)
+def test_fast_percentile_is_numpys_percentile(values, q):
+    spread = float(np.abs(values).max()) if values.size else 0.0
+    fast = float(preprocess._percentile(values, q))
+    assert fast == pytest.approx(float(np.percentile(values, q)), rel=1e-12, abs=1e-12 * spread)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_channel_mean_is_numpys_mean_bit_for_bit(channels):
     planes = np.random.default_rng(channels).random((97, 131, channels), dtype=np.float32)
