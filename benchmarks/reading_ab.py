@@ -7,9 +7,10 @@ Usage::
 
 Two worker processes load the same model artifact, one importing ``ml`` from this checkout and
 one from ``--baseline`` (for example ``git worktree add /tmp/old <commit>``). They time
-``load_image`` + ``read`` (CPU ms of the worker, one BLAS thread) on the same ``--uploads``
-numbers of ``--kind`` (``testkit/numbers.py``), one upload at a time and alternately, the order
-swapped every round. Both sides thus see the same moments of a shared, noisy machine, which two
+``load_image`` + ``read`` (CPU ms of the worker, one BLAS thread, auto mode) on the same
+``--uploads`` uploads of ``--kind`` (a number kind of ``testkit/numbers.py`` or a single-digit
+kind of ``testkit/uploads.py``), one upload at a time and alternately, the order swapped every
+round. Both sides thus see the same moments of a shared, noisy machine, which two
 runs one after the other do not (this machine's speed swings by a fifth between runs).
 
 Prints each side's median per upload, the median and 90th percentile of all runs, and the ratio
@@ -24,7 +25,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import numpy as np
+
+from testkit import numbers, uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +41,13 @@ sys.path.insert(0, sys.argv[1])
 from ml.predict import load_model
 from ml.preprocess import ImageRejected, load_image
 from ml.reading import read
-from testkit import numbers
+from testkit import numbers, uploads as singles
 
 folder = Path(sys.argv[2])
 meta = json.loads((folder / "metadata.json").read_text())
 model = load_model(folder, expected_sha256=meta["sha256"])
-uploads = numbers.generate(sys.argv[3], int(sys.argv[4]), seed=int(sys.argv[5]))
+kit = numbers if sys.argv[3] in numbers.KINDS else singles
+uploads = kit.generate(sys.argv[3], int(sys.argv[4]), seed=int(sys.argv[5]))
 
 
 def once(data):
@@ -83,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, required=True, help="another checkout")
     parser.add_argument("--model", type=Path, required=True, help="saved artifact folder")
-    parser.add_argument("--kind", default="photo_12mp_6digits")
+    parser.add_argument(
+        "--kind", default="photo_12mp_6digits", choices=[*numbers.KINDS, *uploads.KINDS]
+    )
     parser.add_argument("--uploads", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2026)
