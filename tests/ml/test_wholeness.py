@@ -203,3 +203,36 @@ def test_read_pieces_gives_both_parts_reads_from_one_featurize(
     np.testing.assert_array_equal(proba, expected[0])
     np.testing.assert_array_equal(whole, expected[1])
     assert calls == [1]
+
+
+def test_a_round_reads_the_chains_that_would_lead_next_in_one_model_call(
+    ml_result_model, wholeness_forest, monkeypatch
+) -> None:
+    # Reading the leading chain, then the chain that would lead if it read as no digit, and so
+    # on, in one call, takes fewer model calls than one chain a round, for the same cut.
+    images, _ = load_mnist("test", limit=40)
+    model = ml_result_model
+    calls = {1: 0, segment_module.LAZY_PASSES: 0}
+    real_model_reads = segment_module._model_reads
+
+    def cut(image, passes: int):
+        def counted(*args, **kwargs):
+            calls[passes] += 1
+            return real_model_reads(*args, **kwargs)
+
+        with monkeypatch.context() as m:
+            m.setattr(segment_module, "_model_reads", counted)
+            m.setattr(segment_module, "LAZY_PASSES", passes)
+            return segment_module.segment(
+                image, predict_proba=model.predict_proba, wholeness=model.whole_proba
+            )
+
+    model.set_wholeness(wholeness_forest)
+    try:
+        for k in range(0, 24, 2):
+            image = line_image([images[k], images[k + 1]], gap=-0.15)
+            one, many = cut(image, 1), cut(image, segment_module.LAZY_PASSES)
+            assert [c.box for c in one] == [c.box for c in many]
+    finally:
+        model.wholeness = None
+    assert calls[segment_module.LAZY_PASSES] < 0.5 * calls[1], calls
