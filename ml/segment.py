@@ -689,12 +689,10 @@ def _split(
         reader.read(todo)
         for span in todo:
             chains.set(span, reader.scores.get(span, -np.inf))
-        means, parent = _count_means(chains, last, apart)
-        count = int(np.argmax(means))
-        if not np.isfinite(means[count]):
+        chain = _leader(chains, last, apart)
+        if chain is None:
             # No way to cut it into digit-sized pieces (a 2 with a long tail): one digit.
             return [(whole, x_whole, whole_proba)]
-        chain = _chain(parent, last, count)
         if all(span in reader.scores for span in chain):
             return [(*reader.pieces[span], reader.proba[span]) for span in chain]
         # The unread pieces of the leading chain, then of the chain that would lead if they
@@ -707,23 +705,22 @@ def _split(
             unread.update(picked)
             for span in picked:
                 chains.set(span, -np.inf)
-            means, parent = _count_means(chains, last, apart)
-            count = int(np.argmax(means))
-            if not np.isfinite(means[count]):
+            chain = _leader(chains, last, apart)
+            if chain is None:
                 break
-            chain = _chain(parent, last, count)
         todo = sorted(unread)
 
 
-def _count_means(chains: _Chains, last: int, apart: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The best chain's mean score per count of pieces (the whole has a head start of
-    SPLIT_MARGIN unless its pieces stand apart), and the chains' parents."""
+def _leader(chains: _Chains, last: int, apart: bool) -> list[tuple[int, int]] | None:
+    """The best chain of the count of pieces whose mean score is highest (the whole has a head
+    start of SPLIT_MARGIN unless its pieces stand apart); None when no count scores at all."""
     best, parent = chains.best()
     means = best[last] / np.maximum(np.arange(last + 1), 1)
     means[0] = -np.inf
     if np.isfinite(means[1]) and not apart:
         means[1] += SPLIT_MARGIN
-    return means, parent
+    count = int(np.argmax(means))
+    return _chain(parent, last, count) if np.isfinite(means[count]) else None
 
 
 class _SpanReader:

@@ -147,34 +147,46 @@ def test_two_touching_digits_read_as_one_are_cut_with_the_wholeness_part(
     assert counts["with"] >= counts["without"] + 3, counts
 
 
+def _touching_pairs() -> list:
+    images, _ = load_mnist("test", limit=24)
+    return [line_image([images[k], images[k + 1]], gap=-0.15) for k in range(0, 24, 2)]
+
+
+def _cut_counting(monkeypatch, model, image, counted: str, **settings) -> tuple[list, int]:
+    """``segment(image)`` with ``model`` and the segment module's ``settings`` changed, counting
+    the calls of its function ``counted``: (crops, calls)."""
+    calls = 0
+    real = getattr(segment_module, counted)
+
+    def wrapper(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(segment_module, counted, wrapper)
+        for name, value in settings.items():
+            m.setattr(segment_module, name, value)
+        crops = segment_module.segment(
+            image, predict_proba=model.predict_proba, wholeness=model.whole_proba
+        )
+    return crops, calls
+
+
 def test_pieces_read_lazily_are_cut_as_reading_every_piece_would(
     ml_result_model, wholeness_forest, monkeypatch
 ) -> None:
     # Lazy reading skips the chains of pieces that cannot win even at the best score a piece
     # can have. With that best score huge, every chain looks as if it could win and is read.
-    images, _ = load_mnist("test", limit=40)
     model = ml_result_model
     reads = {"lazy": 0, "every": 0}
-    real_crop = segment_module._crop_input
-
-    def cut(image, mode: str):
-        def counted(marks, piece):
-            reads[mode] += 1
-            return real_crop(marks, piece)
-
-        with monkeypatch.context() as m:
-            m.setattr(segment_module, "_crop_input", counted)
-            if mode == "every":
-                m.setattr(segment_module, "BEST_SCORE", 1e9)
-            return segment_module.segment(
-                image, predict_proba=model.predict_proba, wholeness=model.whole_proba
-            )
-
     model.set_wholeness(wholeness_forest)
     try:
-        for k in range(0, 24, 2):
-            image = line_image([images[k], images[k + 1]], gap=-0.15)
-            lazy, every = cut(image, "lazy"), cut(image, "every")
+        for image in _touching_pairs():
+            lazy, n = _cut_counting(monkeypatch, model, image, "_crop_input")
+            reads["lazy"] += n
+            every, n = _cut_counting(monkeypatch, model, image, "_crop_input", BEST_SCORE=1e9)
+            reads["every"] += n
             assert [c.box for c in lazy] == [c.box for c in every]
             for a, b in zip(lazy, every, strict=True):
                 np.testing.assert_array_equal(a.model_input, b.model_input)
@@ -210,29 +222,16 @@ def test_a_round_reads_the_chains_that_would_lead_next_in_one_model_call(
 ) -> None:
     # Reading the leading chain, then the chain that would lead if it read as no digit, and so
     # on, in one call, takes fewer model calls than one chain a round, for the same cut.
-    images, _ = load_mnist("test", limit=40)
     model = ml_result_model
-    calls = {1: 0, segment_module.LAZY_PASSES: 0}
-    real_model_reads = segment_module._model_reads
-
-    def cut(image, passes: int):
-        def counted(*args, **kwargs):
-            calls[passes] += 1
-            return real_model_reads(*args, **kwargs)
-
-        with monkeypatch.context() as m:
-            m.setattr(segment_module, "_model_reads", counted)
-            m.setattr(segment_module, "LAZY_PASSES", passes)
-            return segment_module.segment(
-                image, predict_proba=model.predict_proba, wholeness=model.whole_proba
-            )
-
+    calls = {"one": 0, "passes": 0}
     model.set_wholeness(wholeness_forest)
     try:
-        for k in range(0, 24, 2):
-            image = line_image([images[k], images[k + 1]], gap=-0.15)
-            one, many = cut(image, 1), cut(image, segment_module.LAZY_PASSES)
-            assert [c.box for c in one] == [c.box for c in many]
+        for image in _touching_pairs():
+            one, n = _cut_counting(monkeypatch, model, image, "_model_reads", LAZY_PASSES=1)
+            calls["one"] += n
+            passes, n = _cut_counting(monkeypatch, model, image, "_model_reads")
+            calls["passes"] += n
+            assert [c.box for c in one] == [c.box for c in passes]
     finally:
         model.wholeness = None
-    assert calls[segment_module.LAZY_PASSES] < 0.5 * calls[1], calls
+    assert calls["passes"] < 0.5 * calls["one"], calls
