@@ -437,20 +437,15 @@ def _hysteresis(ink: np.ndarray, *, low: float, high: float) -> tuple[np.ndarray
 
 
 def _component_scores(
-    mask: np.ndarray,
-    strength: np.ndarray,
-    *,
-    allow_border: bool,
-    labelled: tuple[np.ndarray, int] | None = None,
-) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, list]:
-    """Label ``mask`` (8-connected; or take ``labelled``, its (labels, n) as ``ndi.label``
-    gives them) and score each component as a candidate for ink of a digit.
+    mask: np.ndarray, strength: np.ndarray, labels: np.ndarray, n: int, *, allow_border: bool
+) -> tuple[np.ndarray, np.ndarray, list]:
+    """Score each of the components ``labels`` (1..n, 8-connected) of ``mask`` as a candidate
+    for ink of a digit.
 
-    Returns (labels, n, scores, mass, slices); a score of 0 marks a speck, an edge or a shadow.
+    Returns (scores, mass, slices); a score of 0 marks a speck, an edge or a shadow.
     """
-    labels, n = labelled if labelled is not None else ndi.label(mask, structure=_CONNECTED)
     if n == 0:
-        return labels, 0, np.zeros(0), np.zeros(0), []
+        return np.zeros(0), np.zeros(0), []
     # Counted over the marks' pixels only, in the same order: most of a photo is paper, and
     # counting it (as label 0) cost more than the rest of the scoring.
     flat = labels[mask]
@@ -483,20 +478,14 @@ def _component_scores(
         if max(bh, bw) > 8 * max(1, min(bh, bw)) and max(bh / h, bw / w) > 0.6:
             score *= 0.1
         scores[i] = score
-    return labels, n, scores, mass, slices
+    return scores, mass, slices
 
 
 def _select_digit(
-    mask: np.ndarray,
-    strength: np.ndarray,
-    *,
-    allow_border: bool,
-    labelled: tuple[np.ndarray, int] | None = None,
+    mask: np.ndarray, strength: np.ndarray, labels: np.ndarray, n: int, *, allow_border: bool
 ) -> np.ndarray:
     """Keep the connected components that make up the digit; drop specks, edges and shadows."""
-    labels, n, scores, mass, slices = _component_scores(
-        mask, strength, allow_border=allow_border, labelled=labelled
-    )
+    scores, mass, slices = _component_scores(mask, strength, labels, n, allow_border=allow_border)
     if n == 0 or scores.max() <= 0:
         return np.zeros_like(mask)
     main = int(np.argmax(scores))
@@ -555,16 +544,22 @@ def _without_ruled_lines(mask: np.ndarray) -> np.ndarray:
     return mask & ~(lines & ~ndi.binary_opening(mask, structure=np.ones((3, 3), dtype=bool)))
 
 
+def interior(mask: np.ndarray) -> np.ndarray:
+    """The ink of ``mask`` (h, w) bool whose four neighbours are all ink, nothing outside the
+    frame counting as ink: ``ndi.binary_erosion(mask, border_value=0)``, from slices (the
+    erosion's set-up cost more than the work on a crop, and 14 times it on a photo)."""
+    inner = np.zeros_like(mask)
+    inner[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
+    inner[1:-1, 1:-1] &= mask[1:-1, :-2] & mask[1:-1, 2:]
+    return inner
+
+
 def _stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary mask: 2 * area / boundary length."""
     area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    # The boundary is the ink whose four neighbours are not all ink (binary_erosion's, with
-    # nothing outside the frame), counted from slices: the erosion's set-up cost more.
-    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
-    inner &= mask[1:-1, :-2] & mask[1:-1, 2:]
-    boundary = float(area - np.count_nonzero(inner))
+    boundary = float(area - np.count_nonzero(interior(mask)))
     return 2 * float(area) / max(boundary, 1.0)
 
 
@@ -656,7 +651,7 @@ class _Binarised:
         self.sigma = sigma / 2
         self.floor = 4 * self.sigma + 0.03
         self.thresholds: tuple[float, ...] = ()
-        self._masks: dict[int, tuple[np.ndarray, tuple[np.ndarray, int] | None]] = {}
+        self._masks: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
         if float(self.ink.max()) < max(0.1, 8 * self.sigma):
             return
         strong = self.ink[self.ink > self.floor]
@@ -668,36 +663,36 @@ class _Binarised:
         # noise.
         self.thresholds = (max(self.floor, 0.35 * level), 1.5 * self.floor)
 
-    def mask(self, k: int) -> tuple[np.ndarray, tuple[np.ndarray, int] | None]:
+    def mask(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The mask at ``thresholds[k]`` (ruled lines removed unless ``allow_border``) and its
-        (labels, n) when known, else None."""
+        8-connected components: (mask, labels, n)."""
         if k not in self._masks:
             threshold = self.thresholds[k]
             mask, labels, n = _hysteresis(
                 self.ink, low=max(self.floor, 0.5 * threshold), high=threshold
             )
-            labelled: tuple[np.ndarray, int] | None = (labels, n)
             if not self.allow_border:
                 cleaned = _without_ruled_lines(mask)
-                # Removing a ruled line can split a component: then it is labelled afresh.
-                labelled = labelled if cleaned is mask else None
-                mask = cleaned
-            self._masks[k] = (mask, labelled)
+                if cleaned is not mask:
+                    # Removing a ruled line can split a component: label it afresh.
+                    mask = cleaned
+                    labels, n = ndi.label(mask, structure=_CONNECTED)
+            self._masks[k] = (mask, labels, n)
         return self._masks[k]
 
 
 def _ink_and_selection(
     binarised: _Binarised, select: Callable[..., np.ndarray]
 ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """Keep what ``select(mask, ink, labelled=...)`` keeps of the first of ``binarised``'s
-    masks it keeps anything of.
+    """Keep what ``select(mask, ink, labels, n)`` keeps of the first of ``binarised``'s masks
+    it keeps anything of.
 
     Returns (ink, sigma, selected): the smoothed ink strength (h, w) float32, its noise sigma and
     the selected (h, w) bool mask; None when there is no ink or ``select`` keeps none.
     """
     for k in range(len(binarised.thresholds)):
-        mask, labelled = binarised.mask(k)
-        selected = select(mask, binarised.ink, labelled=labelled)
+        mask, labels, n = binarised.mask(k)
+        selected = select(mask, binarised.ink, labels, n)
         if selected.any():
             return binarised.ink, binarised.sigma, selected
     return None
@@ -994,15 +989,9 @@ class Marks:
 
 
 def _all_marks(
-    mask: np.ndarray,
-    strength: np.ndarray,
-    *,
-    allow_border: bool,
-    labelled: tuple[np.ndarray, int] | None = None,
+    mask: np.ndarray, strength: np.ndarray, labels: np.ndarray, n: int, *, allow_border: bool
 ) -> np.ndarray:
-    labels, n, scores, _, _ = _component_scores(
-        mask, strength, allow_border=allow_border, labelled=labelled
-    )
+    scores, _, _ = _component_scores(mask, strength, labels, n, allow_border=allow_border)
     if n == 0:
         return np.zeros_like(mask)
     lookup = np.concatenate([[False], scores > 0])

@@ -31,6 +31,7 @@ from ml.segment import (
     _piece,
     _Window,
     candidate_cuts,
+    cut_middles,
 )
 
 # Measured on benchmarks/number_reading.py (touching kinds, seed 2026, 100 each): 6,000 lines
@@ -141,7 +142,7 @@ def _pieces(
     group = _Group([1], int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, 0.0)
     window = _Window(own=mask, ink=mask, group=group, origin=(0, 0))
     cuts = candidate_cuts(mask[group.y0 : group.y1, group.x0 : group.x1], height)
-    middle = [float(np.median(c)) for c in cuts]
+    middle = cut_middles(cuts)
     spans = [
         (i, j)
         for i, j in itertools.combinations(range(len(cuts)), 2)
