@@ -14,7 +14,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.preprocess import normalise_crop
+from ml.crop import normalise_crop
 
 # Added copies, as a share of the training 1s. The flag's length is in the 1's heights, its
 # angle in degrees below the horizontal; some get a foot (a bar along the bottom) too.
