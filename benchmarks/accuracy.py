@@ -38,10 +38,11 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ml.crop import to_mnist
 from ml.data import load_mnist
+from ml.decode import ImageRejected, load_image
 from ml.evaluate import evaluate
-from ml.predict import ARTIFACT_NAME, KINDS, Model, load_model
-from ml.preprocess import ImageRejected, load_image, to_mnist
+from ml.predict import KINDS, Model, artifact_file, load_model
 from ml.train import train_and_save
 from testkit.uploads import BLANK_KINDS, DRAWING_KINDS, ODD_KINDS, PHOTO_KINDS, generate
 from testkit.uploads import KINDS as UPLOAD_KINDS
@@ -105,7 +106,7 @@ def _model_of_kind(kind: str, models_dir: Path, X, y, Xt, yt) -> tuple[Model, di
     meta = model.metadata
     facts = {
         "train_seconds": round(float(meta["train_seconds"]), 1),
-        "artifact_mb": round((out / ARTIFACT_NAME).stat().st_size / 1e6, 1),
+        "artifact_mb": round(artifact_file(out).stat().st_size / 1e6, 1),
         "load_seconds": round(load_seconds, 3),
         "params": meta["params"],
         "threshold": model.low_confidence_threshold,

@@ -67,13 +67,14 @@ class Deployment:
 REGISTER = """
 import json, pathlib
 from recognizer import model_versions
+from ml.predict import artifact_file
 from recognizer.models import ModelVersion
 folder = pathlib.Path({folder!r})
 meta = json.loads((folder / "metadata.json").read_text())
 version = ModelVersion.objects.filter(version=meta["version"]).first() or (
     model_versions.model_version_register(
         version=meta["version"], kind=meta.get("kind", "rf"),
-        artifact_path=str(folder / "forest.npz"),
+        artifact_path=str(artifact_file(folder)),
         sha256=meta["sha256"], params=meta.get("params", {{}}), metrics=meta.get("metrics", {{}}),
     )
 )
@@ -367,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-args", default="--n-estimators 100 --limit 10000")
     parser.add_argument(
         "--artifact",
-        help="serve this trained artifact folder (forest.npz, metadata.json) instead of training",
+        help="serve this trained artifact folder (model.npz, metadata.json) instead of training",
     )
     parser.add_argument("--users", type=int, default=8, help="locust users")
     parser.add_argument(

@@ -7,11 +7,11 @@ Usage::
                                         [--json FILE] [--kinds KIND ...] [--show-errors N]
 
 Rows: each kind of ``testkit/numbers.py`` (numbers from MNIST test digits, and numbers written in
-the handwriting fonts of ``testkit/fonts/``), read with ``ml.reading.read`` in auto mode: the
+the handwriting fonts of ``testkit/fonts/``), read with ``ml.reading.read_image`` in auto mode: the
 whole number exactly right, against issue 12's target where it sets one, the share of numbers cut
 into the right count of digits, and per-digit accuracy (over numbers cut into the right count). Then
 each kind of ``testkit/uploads.py`` (single digits) read in auto mode vs digit mode (today's
-path); blank kinds count as correct when refused. Then the time of ``load_image`` + ``read`` on
+path); blank kinds count as correct when refused. Then the time of load_image + read_image on
 TIMED_PHOTOS 12 MP photos of 6-digit numbers, taken in turn ``--repeat`` times (CPU time of this
 process): the median and 90th percentile against the decode alone, and the share within the
 issue's 60 ms.
@@ -42,9 +42,9 @@ import time
 import numpy as np
 
 from ml.data import load_mnist
+from ml.decode import ImageRejected, load_image
 from ml.predict import Model, load_model
-from ml.preprocess import ImageRejected, load_image
-from ml.reading import read
+from ml.reading import read_image
 from ml.train import train_and_save
 from testkit import numbers, uploads
 
@@ -85,7 +85,7 @@ def _numbers_table(
         ups = numbers.generate(kind, per_kind, seed=seed)
         for up in ups:
             try:
-                text = read(load_image(up.data), model).text
+                text = read_image(load_image(up.data), model).text
             except ImageRejected as exc:
                 refused += 1
                 text = f"<{exc.code}>"
@@ -124,7 +124,7 @@ def _singles_table(model: Model, per_kind: int, seed: int) -> dict[str, dict]:
             image = load_image(up.data)
             for mode in hits:
                 try:
-                    reading = read(image, model, mode=mode)  # type: ignore[arg-type]
+                    reading = read_image(image, model, mode=mode)  # type: ignore[arg-type]
                 except ImageRejected:
                     hits[mode] += up.label is None
                     continue
@@ -150,7 +150,7 @@ def _timing(model: Model, repeat: int, seed: int) -> dict[str, float]:
         image = load_image(data)
         t1 = time.process_time()
         with contextlib.suppress(ImageRejected):
-            read(image, model)
+            read_image(image, model)
         t2 = time.process_time()
         decode.append(1000 * (t1 - t0))
         total.append(1000 * (t2 - t0))
@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     if timing:
         print()
         print(
-            f"12 MP photos of 6-digit numbers ({TIMED_PHOTOS}), load_image + read, CPU ms over "
+            f"12 MP photos of 6-digit numbers ({TIMED_PHOTOS}), load_image + read_image, "
+            "CPU ms over "
             f"{args.repeat} runs (target {TARGET_MS} ms)"
         )
         for key, value in timing.items():

@@ -39,8 +39,12 @@ import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from ml.predict import load_model
-from ml.preprocess import ImageRejected, load_image
-from ml.reading import read
+try:
+    from ml.decode import ImageRejected, load_image
+    from ml.reading import read_image
+except ImportError:  # a baseline from before the ml package was laid out by stage
+    from ml.preprocess import ImageRejected, load_image
+    from ml.reading import read as read_image
 from testkit import numbers, uploads as singles
 
 folder = Path(sys.argv[2])
@@ -53,7 +57,7 @@ uploads = kit.generate(sys.argv[3], int(sys.argv[4]), seed=int(sys.argv[5]))
 def once(data):
     start = time.process_time()
     try:
-        read(load_image(data), model)
+        read_image(load_image(data), model)
     except ImageRejected:
         pass
     return 1000 * (time.process_time() - start)

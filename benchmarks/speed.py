@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/speed.py [--model ARTIFACT_DIR] [--calls 2000] [--requests 100]
 
-ARTIFACT_DIR is a RandomForest artifact folder (forest.npz, model.joblib, metadata.json), e.g.
+ARTIFACT_DIR is a RandomForest artifact folder (model.npz, model.joblib, metadata.json), e.g.
 from `python -m ml.train --kind rf --out DIR`: this benchmark measures the forest's flat
 inference path against scikit-learn's, which an SVM or ensemble artifact does not have
 (benchmarks/accuracy.py and load.py cover those). Without --model it trains a forest
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from ml.features import featurize  # noqa: E402
 from ml.forest_arrays import FlatForest  # noqa: E402
+from ml.predict import artifact_file  # noqa: E402
 
 
 @dataclass
@@ -204,7 +205,7 @@ def artifact_rows(joblib_path: Path, npz_path: Path, sha256: str) -> list[Row]:
             "model.joblib (training record)",
             f"{file_size(joblib_path) / 1e6:.1f} MB",
         ),
-        Row("artifact on disk", "forest.npz (served)", f"{file_size(npz_path) / 1e6:.1f} MB"),
+        Row("artifact on disk", "model.npz (served)", f"{file_size(npz_path) / 1e6:.1f} MB"),
     ]
     for name, load in [
         ("joblib.load of the forest", lambda: joblib.load(joblib_path)),
@@ -236,8 +237,8 @@ def artifact_rows(joblib_path: Path, npz_path: Path, sha256: str) -> list[Row]:
         flat_compile = cold_start(*served, env={"NUMBA_CACHE_DIR": empty_cache})
     for name, result in [
         ("joblib + scikit-learn", sk),
-        ("load_model (forest.npz), numba cache warm", flat_cold),
-        ("load_model (forest.npz), numba compiling (empty cache)", flat_compile),
+        ("load_model (model.npz), numba cache warm", flat_cold),
+        ("load_model (model.npz), numba compiling (empty cache)", flat_compile),
     ]:
         rows.append(
             Row(
@@ -350,26 +351,26 @@ def stage_rows(forest, flat: FlatForest, calls: int) -> list[Row]:
 
 
 def _stage_rows_of(kind: str, blob: bytes, forest: Any, flat: FlatForest, n: int) -> list[Row]:
-    from ml import preprocess
+    from ml import crop, decode
 
     rows = []
-    decoded, full = preprocess.load_image(blob), full_decode(blob)
-    x = preprocess.to_mnist(decoded)
+    decoded, full = decode.load_image(blob), full_decode(blob)
+    x = crop.to_mnist(decoded)
     features = featurize(x)
     pairs = [
         ("decode", "Pillow, full size (no draft)", lambda: full_decode(blob)),
-        ("decode", "load_image (draft for JPEG)", lambda: preprocess.load_image(blob)),
-        ("preprocess", "to_mnist of the full-size image", lambda: preprocess.to_mnist(full)),
-        ("preprocess", "to_mnist of load_image's image", lambda: preprocess.to_mnist(decoded)),
+        ("decode", "load_image (draft for JPEG)", lambda: decode.load_image(blob)),
+        ("preprocess", "to_mnist of the full-size image", lambda: crop.to_mnist(full)),
+        ("preprocess", "to_mnist of load_image's image", lambda: crop.to_mnist(decoded)),
         (
             "decode + preprocess",
             "full decode + to_mnist",
-            lambda: preprocess.to_mnist(full_decode(blob)),
+            lambda: crop.to_mnist(full_decode(blob)),
         ),
         (
             "decode + preprocess",
             "load_image + to_mnist (served)",
-            lambda: preprocess.to_mnist(preprocess.load_image(blob)),
+            lambda: crop.to_mnist(decode.load_image(blob)),
         ),
         ("featurize", "featurize, deskew + HOG (same code both ways)", lambda: featurize(x)),
         ("featurize", None, None),
@@ -424,7 +425,6 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
     from django.core.management import call_command
     from django.test import Client
 
-    from ml.predict import ARTIFACT_NAME
     from recognizer import images, model_versions, registry
 
     # Log lines are formatted as in production, then dropped instead of filling the table.
@@ -433,7 +433,7 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sink)
     call_command("migrate", verbosity=0)
-    npz = artifact_dir / ARTIFACT_NAME
+    npz = artifact_file(artifact_dir)
     meta = json.loads((artifact_dir / "metadata.json").read_text())
     version = model_versions.model_version_register(
         version=meta.get("version", "bench"),
@@ -525,7 +525,7 @@ def django_cold_start_row() -> Row:
     imported, loaded = np.median(np.array(runs), axis=0)
     return Row(
         "cold start, lazily loaded (no --preload)",
-        "first request: get_active_model (sha256, forest.npz, numba warm at start)",
+        "first request: get_active_model (sha256, model.npz, numba warm at start)",
         f"{loaded:.3f} s",
         versus=f"before it, the WSGI import with numba's warm-up: {imported:.2f} s",
         output="with --preload the master loads it before fork: 0 s in a worker",
@@ -662,8 +662,9 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
 
 def train_default(workdir: Path, limit: int) -> Path:
     """Train a forest (train_model's defaults, kind rf) into workdir/model; return the folder."""
+    from ml.artifact import save_artifact
     from ml.data import load_mnist as load_digits
-    from ml.train import save_artifact, train_model
+    from ml.train import train_model
 
     images, labels = load_digits("train", limit=limit or None)
     result = train_model(images, labels)
@@ -709,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             artifact_dir = train_default(workdir, args.train_limit)
             source = f"default model trained here in {time.perf_counter() - start:.0f} s"
         joblib_path = artifact_dir / "model.joblib"
-        npz_path = artifact_dir / "forest.npz"
+        npz_path = artifact_file(artifact_dir)
         sha256 = json.loads((artifact_dir / "metadata.json").read_text())["sha256"]
         forest = joblib.load(joblib_path).set_params(n_jobs=1)
         flat = FlatForest.load(npz_path)

@@ -16,7 +16,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from ml import preprocess
+from ml import crop, decode
 from ml.data import load_mnist
 
 PASSWORD = "load-test-Pa55word!"
@@ -74,7 +74,7 @@ def make_images(kind: str, variants: int = 4) -> list[bytes]:
         images = [phone_photo(digit, width, height, i) for i, digit in enumerate(chosen)]
     # Every test image must be one the site accepts, or the failure count would mean nothing.
     for blob in images:
-        preprocess.to_mnist(preprocess.load_image(blob))
+        crop.to_mnist(decode.load_image(blob))
     sizes = ", ".join(f"{len(b) / 1e6:.2f}" for b in images)
     print(f"  {kind}: {len(images)} images, MB: {sizes}", file=sys.stderr)
     return images

@@ -47,7 +47,7 @@ def warm_up(application) -> None:
     import numpy as np
     from PIL import Image
 
-    from ml import preprocess, reading
+    from ml import crop, decode, reading
     from ml.forest_arrays import warm_up as warm_up_forest
     from recognizer import registry
 
@@ -64,12 +64,12 @@ def warm_up(application) -> None:
         canvas[60:220, 120:160] = 0
         png = io.BytesIO()
         Image.fromarray(canvas).save(png, format="PNG")
-        image = preprocess.load_image(png.getvalue())
+        image = decode.load_image(png.getvalue())
         if model is not None:
             # The upload path's reader: the line cutter as well as the one-digit path.
-            reading.read(image, model)
+            reading.read_image(image, model)
         else:
-            preprocess.to_mnist(image)
+            crop.to_mnist(image)
     except Exception as exc:  # only memory is at stake
         logger.warning("request path not warmed up: %s", exc)
     finally:

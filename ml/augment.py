@@ -1,10 +1,8 @@
 """Training images MNIST lacks: the 1 written with a flag (a nose), as most of the world writes it.
 
-MNIST's writers were American: nearly all its 1s are a bare stroke. Written with a flag, and
-more so with a foot, a 1 reads as a 7: on photos of handwriting-font numbers 20 of 32 wrong
-numbers were a flagged 1 read as 7. ``with_flagged_ones`` adds copies of half the training 1s
-with a flag drawn on in the 1's own pen, normalised as every crop is served. Measured in
-docs/benchmarks.md ("Flagged 1s"): font photos 84.0% -> 92.0%, MNIST test unchanged.
+MNIST's writers were American: nearly all its 1s are a bare stroke, so a 1 written with a flag
+(more so with a foot) reads as a 7. ``with_flagged_ones`` adds copies of half the training 1s
+with a flag drawn on in the 1's own pen, normalised as every crop is served.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.preprocess import normalise_crop
+from ml.crop import normalise_crop
 
 # Added copies, as a share of the training 1s. The flag's length is in the 1's heights, its
 # angle in degrees below the horizontal; some get a foot (a bar along the bottom) too.

@@ -25,9 +25,10 @@ Kind = Literal["rf", "extratrees", "svm", "ensemble"]
 KINDS: tuple[str, ...] = ("rf", "extratrees", "svm", "ensemble")
 FOREST_KINDS = ("rf", "extratrees")
 
-# The serving artifact of every kind. Forest kinds keep the flat-forest file format; svm and
-# ensemble use the "digits-model" format below. The name stays for the callers that know it.
-ARTIFACT_NAME = "forest.npz"
+# The serving file of every kind: the flat-forest format, or "digits-model" for the others.
+ARTIFACT_NAME = "model.npz"
+# Its name before it was named for what it holds; artifact folders saved then still load.
+LEGACY_ARTIFACT_NAME = "forest.npz"
 # The joblib pickle of the fitted scikit-learn estimator(s): the training record, never served.
 RECORD_NAME = "model.joblib"
 METADATA_NAME = "metadata.json"
@@ -37,18 +38,9 @@ MODEL_FORMAT = "digits-model"
 MODEL_FORMAT_VERSION = 1
 _META_KEY = "meta_json"
 
-# Predictions whose top probability is below this are flagged "low confidence". Chosen from
-# benchmarks/accuracy.py (MNIST test plus 2,400 generated uploads, default model; table in
-# docs/benchmarks.md): at 0.5 about 4% of predictions are flagged, the flagged ones are right
-# only about 70% of the time, the rest about 99.5%, and two thirds of all errors are flagged.
-# Higher thresholds flag many correct answers for few extra errors caught.
+# A prediction whose top probability is below this is flagged "low confidence".
 LOW_CONFIDENCE_THRESHOLD = 0.5
-# Per kind, from the same benchmark (docs/benchmarks.md, "SVM and ensemble"); artifacts record
-# theirs in metadata.json and this is the fallback. The calibrated kinds are right 99.3% of
-# the time and say so: nearly every answer gets more than 0.9, and the doubtful ones sit just
-# below the top. The ensemble at 0.96 flags 2.5% of answers (81% of them right) and 59% of
-# errors. The SVM's top probability hardly separates errors (votes, mostly 9 of 9): 0.98
-# flags 0.1% and 9% of errors, 0.99 flags 56%.
+# Per kind (artifacts record theirs in metadata.json; this is the fallback).
 LOW_CONFIDENCE_THRESHOLDS: dict[str, float] = {
     "rf": LOW_CONFIDENCE_THRESHOLD,
     "extratrees": LOW_CONFIDENCE_THRESHOLD,
@@ -183,7 +175,7 @@ class Model:
         self, x: np.ndarray, boxes: np.ndarray, height: float | np.ndarray
     ) -> np.ndarray:
         """The probability (n,) that each of the pieces ``x`` (n, 28, 28) with ``boxes`` (n, 4)
-        (y0, y1, x0, x1) in a line ``height`` tall is one whole digit (see ``ml.wholeness``).
+        (x0, y0, x1, y1) in a line ``height`` tall is one whole digit (see ``ml.wholeness``).
         Only for a model with a wholeness part."""
         if self.wholeness is None:
             raise ValueError("this model has no wholeness part")
@@ -295,10 +287,23 @@ def _check_versions(metadata: dict[str, Any]) -> None:
         )
 
 
-def load_model(path: Path, *, expected_sha256: str) -> Model:
-    """Load the serving artifact written by ``ml.train.save_artifact``.
+def artifact_file(folder: Path) -> Path:
+    """The serving file of an artifact ``folder``: ``model.npz``, or ``forest.npz`` in a folder
+    saved before the file had that name."""
+    folder = Path(folder)
+    new = folder / ARTIFACT_NAME
+    return (
+        new
+        if new.is_file() or not (folder / LEGACY_ARTIFACT_NAME).is_file()
+        else folder / LEGACY_ARTIFACT_NAME
+    )
 
-    ``path`` is the ``forest.npz`` file (or its directory); ``metadata.json`` must sit next to
+
+def load_model(path: Path, *, expected_sha256: str) -> Model:
+    """Load the serving artifact written by ``ml.artifact.save_artifact``.
+
+    ``path`` is the ``model.npz`` file or its directory (one saved before the file had that name
+    holds ``forest.npz``, which is loaded instead); ``metadata.json`` must sit next to
     it. The file's sha256 is checked against ``expected_sha256`` before it is read, then the
     scikit-learn/numpy/feature versions are checked. The arrays are read with
     ``allow_pickle=False``, so loading cannot execute code. Raises ``ModelLoadError`` with a
@@ -306,7 +311,7 @@ def load_model(path: Path, *, expected_sha256: str) -> Model:
     """
     path = Path(path)
     if path.is_dir():
-        path = path / ARTIFACT_NAME
+        path = artifact_file(path)
     if not path.is_file():
         raise ModelLoadError(f"The model file {path.name} does not exist. Train a model first.")
     actual = file_sha256(path)

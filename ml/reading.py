@@ -1,8 +1,8 @@
-"""Read a decoded image as one digit or as a whole number.
+"""Read a decoded image as one digit or as a whole number: the stages stitched together.
 
-``read(image, model)`` is the one entry point: it cuts the line into digits (``ml.segment``),
-turns each into model input by the same step as a single digit, and returns a ``Reading`` with
-the text, each digit's box, input and probabilities, and the confidence of the whole.
+``read_image(image, model)`` is the one entry point: it finds the one digit (``ml.crop``) or
+cuts the line into digits (``ml.grouping``, ``ml.search``), and returns a ``Reading`` with the
+text, each digit's box, input and probabilities, and the confidence of the whole.
 """
 
 from __future__ import annotations
@@ -14,14 +14,29 @@ from typing import Literal, Protocol
 import numpy as np
 from PIL import Image
 
+from ml.crop import locate_digit
+from ml.cuts import Window
+from ml.decode import NoDigitFound
+from ml.grouping import MAX_MARKS, Group, find_line, find_marks, too_many_marks
+from ml.ink import Analysis
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
-from ml.preprocess import Analysis, NoDigitFound, find_marks, locate_digit
-from ml.segment import WHOLE_KEEP, DigitCrop, Wholeness, segment
+from ml.search import (
+    WHOLE_KEEP,
+    PredictProba,
+    ReadPieces,
+    Wholeness,
+    model_reads,
+    split_group,
+    whole_piece,
+)
 
-# A line no wider than this many times its height holds one digit, however many marks it has:
-# two digits side by side are wider unless both are 1s (measured on testkit/numbers.py).
+# A line no wider than this for its height holds one digit, whatever its marks.
 ONE_DIGIT_ASPECT = 0.85
-
+# A lone digit cut in two is read whole when that is surer by this much.
+WHOLE_MARGIN = 0.03
+# Two pieces are halves of one digit when one looks this little whole (then HALF_MARGIN).
+HALF_BELOW = 0.35
+HALF_MARGIN = 0.01
 Mode = Literal["auto", "digit", "number"]
 MODES: tuple[Mode, ...] = ("auto", "digit", "number")
 
@@ -31,7 +46,7 @@ class Classifier(Protocol):
 
 
 @dataclass(frozen=True)
-class DigitReading:
+class ReadDigit:
     """One digit of a reading.
 
     ``box`` (x0, y0, x1, y1): the digit's ink in the decoded image's pixels (x1, y1 exclusive).
@@ -51,15 +66,26 @@ class DigitReading:
 @dataclass(frozen=True)
 class Reading:
     """What an image says: ``text`` (the digits left to right, leading zeros kept), ``digits``
-    (one ``DigitReading`` each), ``confidence`` (the product of the digits' confidences),
+    (one ``ReadDigit`` each), ``confidence`` (the product of the digits' confidences),
     ``low_confidence`` (any digit low) and ``mode`` ("digit" when the image was read as a
     single digit by today's digit path, "number" when it was cut into digits)."""
 
     text: str
-    digits: tuple[DigitReading, ...]
+    digits: tuple[ReadDigit, ...]
     confidence: float
     low_confidence: bool
     mode: Literal["digit", "number"]
+
+
+@dataclass(frozen=True)
+class DigitCrop:
+    """One digit of a line: ``box`` (x0, y0, x1, y1) in the image's pixels (x1, y1 exclusive),
+    ``model_input`` (28, 28) float32 in [0, 1] in MNIST's format, and ``probabilities`` (10,)
+    when the segmenter already read it with the model (None otherwise)."""
+
+    box: tuple[int, int, int, int]
+    model_input: np.ndarray
+    probabilities: np.ndarray | None = None
 
 
 def _reading(
@@ -79,7 +105,7 @@ def _reading(
         digit = int(np.argmax(row))
         confidence = float(row[digit])
         digits.append(
-            DigitReading(
+            ReadDigit(
                 box=crop.box,
                 model_input=crop.model_input,
                 digit=digit,
@@ -99,8 +125,8 @@ def _reading(
 
 def _wholeness(crops: list[DigitCrop], wholeness: Wholeness) -> np.ndarray:
     """How much each of ``crops`` looks like one whole digit, in a line as tall as the tallest."""
-    boxes = np.array([(y0, y1, x0, x1) for x0, y0, x1, y1 in (c.box for c in crops)])
-    height = float(max(y1 - y0 for y0, y1, _, _ in boxes))
+    boxes = np.array([c.box for c in crops])
+    height = float(max(y1 - y0 for _, y0, _, y1 in boxes))
     return wholeness(np.stack([c.model_input for c in crops]), boxes, height)
 
 
@@ -115,7 +141,7 @@ def _one_digit(image: Image.Image, analysis: Analysis | None = None) -> list[Dig
     return [DigitCrop(box=box, model_input=x)]
 
 
-def read(
+def read_image(
     image: Image.Image,
     model: Classifier,
     *,
@@ -130,7 +156,7 @@ def read(
     holds: when the line is one digit it reads it exactly as "digit" mode does.
 
     Raises ``ImageRejected``: "no_digit" (no digit found), and in "auto"/"number" mode also
-    "several_lines" and "too_many_marks" (see ``ml.segment.segment``); "not_an_image" when the
+    "several_lines" and "too_many_marks" (see ``segment``); "not_an_image" when the
     pixels cannot be read. ``ValueError`` for an unknown mode.
     """
     if mode not in MODES:
@@ -180,22 +206,6 @@ def read(
     return number
 
 
-# A lone digit cut in two (a wide 0, a 7 whose bar came off) reads whole a little more surely
-# than as two halves; two digits of a number do not. Chosen on benchmarks/number_reading.py
-# (seed 2026, ensemble): 0.03 won back 6 of the 13 single digits auto mode lost and cost 1 of
-# 200 touching numbers; 0.0 cost 5 of 500 numbers, 0.1 changed nothing.
-WHOLE_MARGIN = 0.03
-
-
-# A line's two pieces are halves of one digit when one of them looks this little whole; then
-# the whole wins if it reads surer by HALF_MARGIN. Measured (final model, seed 2026): the 4
-# wide lone digits auto mode cut in two had a piece at 0.15-0.30 and read whole surer by
-# 0.013-0.027. Touching pairs can look the same: with a margin of 0, 8 of 400 touching numbers
-# read right became one digit; with 0.01, 3 (docs/benchmarks.md, "Halves").
-HALF_BELOW = 0.35
-HALF_MARGIN = 0.01
-
-
 def _look_like_halves(crops: list[DigitCrop], wholeness: Wholeness | None) -> bool:
     return wholeness is not None and bool(_wholeness(crops, wholeness).min() < HALF_BELOW)
 
@@ -225,7 +235,7 @@ def _alone_digit(
         return None
     ys = np.flatnonzero(marks.mask.any(axis=1))
     xs = np.flatnonzero(marks.mask.any(axis=0))
-    mx0, my0, mx1, my1 = marks.image_box((int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1))
+    mx0, my0, mx1, my1 = marks.image_box((int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1))
     # A number is wider than one digit: it is not worth finding the digit (a third of the cost).
     if mx1 - mx0 > ONE_DIGIT_ASPECT * (my1 - my0):
         return None
@@ -251,3 +261,76 @@ def _one_digit_wide(crops: list[DigitCrop]) -> bool:
     x0, y0 = min(c.box[0] for c in crops), min(c.box[1] for c in crops)
     x1, y1 = max(c.box[2] for c in crops), max(c.box[3] for c in crops)
     return x1 - x0 <= ONE_DIGIT_ASPECT * (y1 - y0)
+
+
+def segment(
+    image: Image.Image,
+    *,
+    predict_proba: PredictProba | None = None,
+    wholeness: Wholeness | None = None,
+    read_pieces: ReadPieces | None = None,
+) -> list[DigitCrop]:
+    """Cut the one line of digits in ``image`` into digit crops, left to right.
+
+    ``predict_proba`` ((n, 28, 28) float32 -> (n, 10) float64, e.g. ``Model.predict_proba``)
+    chooses where touching digits are cut; without it the cut goes through the thinnest ink
+    and marks narrow enough for one digit are kept whole. ``wholeness`` (e.g.
+    ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit;
+    ``read_pieces`` (e.g. ``Model.read_pieces``), if given with both, does the two at once.
+    Raises ``ImageRejected`` with code ``no_digit`` (no ink), ``several_lines`` (writing on
+    more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
+    The line is analysed at ``LINE_LONG_SIDE``, so a crop's model input is close to, not
+    bit-identical with, ``to_mnist``'s for the same digit alone.
+    """
+    line = find_line(image)
+    marks, labels, digits, height = line.marks, line.labels, line.digits, line.height
+    crops: list[DigitCrop] = []
+    h, w = labels.shape
+    windows, wholes = [], []
+    for d in digits:
+        # Each digit is worked on in a window a little larger than its box (the soft crop's
+        # halo is 2 pixels): the same result as on the whole image, for far less work.
+        wy0, wy1 = max(0, d.y0 - 3), min(h, d.y1 + 3)
+        wx0, wx1 = max(0, d.x0 - 3), min(w, d.x1 + 3)
+        window = Window(
+            own=np.isin(labels[wy0:wy1, wx0:wx1], d.labels),
+            ink=marks.mask[wy0:wy1, wx0:wx1],
+            group=Group(d.labels, d.y0 - wy0, d.y1 - wy0, d.x0 - wx0, d.x1 - wx0, d.mass),
+            origin=(wy0, wx0),
+        )
+        windows.append(window)
+        wholes.append(whole_piece(marks, window))
+    # One call for every mark of the line, each part of the model: most marks are read whole
+    # on this alone.
+    p_wholes: list[float | None] = [None] * len(wholes)
+    probas: list[np.ndarray | None] = [None] * len(wholes)
+    found = [k for k, whole in enumerate(wholes) if whole is not None]
+    if predict_proba is not None and found:
+        inputs = np.stack([wholes[k][1] for k in found])
+        boxes = np.array([wholes[k][0].box for k in found])
+        rows, ps = model_reads(inputs, boxes, height, predict_proba, wholeness, read_pieces)
+        for k, row in zip(found, rows, strict=True):
+            probas[k] = row
+        if ps is not None:
+            for k, p in zip(found, ps, strict=True):
+                p_wholes[k] = float(p)
+    for window, whole, p_whole, proba in zip(windows, wholes, p_wholes, probas, strict=True):
+        for piece, x, row in split_group(
+            marks,
+            window,
+            height,
+            predict_proba,
+            alone=len(digits) == 1,
+            whole=whole,
+            p_whole=p_whole,
+            whole_proba=proba,
+            wholeness=wholeness,
+            read_pieces=read_pieces,
+        ):
+            box = marks.image_box(piece.analysed_box())
+            crops.append(DigitCrop(box=box, model_input=x, probabilities=row))
+    if len(crops) > MAX_MARKS:
+        raise too_many_marks(len(crops))
+    if not crops:
+        raise NoDigitFound()
+    return crops

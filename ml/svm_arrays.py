@@ -62,7 +62,7 @@ class FlatSVM:
         _validate(self)
         # float64 copies for serving: libsvm computes the kernel in double precision, and a
         # float32 product would move decision values near 0 across the vote boundary. Held as
-        # (F, S): a product with a few images is a sixth faster than with the (S, F) view.
+        # (F, S): a product with a few images is faster than with the (S, F) view.
         sv64 = self.support_vectors.astype(np.float64)
         self._sv_sq = np.einsum("ij,ij->i", sv64, sv64)
         self._sv64t = np.ascontiguousarray(sv64.T)

@@ -7,63 +7,50 @@ CLI: ``python -m ml.train --out DIR [--kind rf|extratrees|svm|ensemble] [--limit
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import PredefinedSplit, train_test_split
-from sklearn.svm import SVC
 
+from ml.artifact import Artifact, save_artifact
 from ml.augment import FLAGGED_SHARE, with_flagged_ones
+from ml.estimators import (
+    calibrate,
+    choose_weight,
+    fit_forest,
+    fit_svm,
+    holdout_rows,
+    svm_row_indices,
+)
 from ml.evaluate import evaluate
 from ml.features import FEATURES_VERSION, featurize
 from ml.predict import (
-    ARTIFACT_NAME,
     FOREST_KINDS,
     KINDS,
-    METADATA_NAME,
-    N_CLASSES,
-    RECORD_NAME,
     Kind,
     Model,
-    file_sha256,
 )
 from ml.wholeness import DEFAULT_LINES, train_wholeness
 
-# The kind `train_and_save` and the CLI train when not told otherwise (docs/benchmarks.md,
-# "SVM and ensemble", says why). `train_model` itself still defaults to "rf".
+# What `train_and_save` and the CLI train by default; `train_model` defaults to "rf".
 DEFAULT_KIND: Kind = "ensemble"
 DEFAULT_N_ESTIMATORS = 100
-# The ensemble's forest weighs little (0.05 on MNIST) and serves to grade confidence: on the
-# held-out rows and MNIST test 20-30 trees did that as well as 100, in a third of the time.
+# The ensemble's forest only grades confidence: 30 trees do that as well as 100.
 DEFAULT_ENSEMBLE_N_ESTIMATORS = 30
-# Trees are added in chunks (warm_start) so a progress bar can move; a multiple of 2 cores.
-_CHUNK = 10
 DEFAULT_SVM_C = 10.0
 # libsvm's fit is O(n^2) in the rows it sees: this bounds it (all of MNIST's 54k fit rows fit).
 DEFAULT_MAX_SVM_TRAIN = 60_000
-# Share of the rows the svm and ensemble kinds hold out (never trained on) to fit the
-# temperature and the ensemble weights; capped, as scoring it with scikit-learn's SVC is slow.
+# Rows held out to fit the SVM temperature and ensemble weights (capped: SVC scoring is slow).
 HOLDOUT_FRACTION = 0.1
 MAX_HOLDOUT = 6000
-# Ensemble weights tried for the forest (the SVM gets 1 - w).
-_WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
-# The wholeness part is trained on one line of digits per this many training images (all of
-# MNIST: DEFAULT_LINES), so a small training set gets a small, quick part.
+# One wholeness line per this many training images, so small sets train quickly.
 WHOLENESS_IMAGES_PER_LINE = 5
 
 Progress = Callable[[int, int], None]
@@ -77,139 +64,6 @@ class TrainResult:
     metrics: dict[str, Any]
     params: dict[str, Any]
     train_seconds: float
-
-
-@dataclass
-class Artifact:
-    """A saved model: ``path`` of the serving file (forest.npz), its ``sha256``, the metadata."""
-
-    path: Path
-    sha256: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def _make_forest(
-    kind: str, *, max_leaf_nodes: int | None, random_state: int
-) -> RandomForestClassifier | ExtraTreesClassifier:
-    common: dict[str, Any] = {
-        "n_estimators": 0,
-        "max_leaf_nodes": max_leaf_nodes,
-        "random_state": random_state,
-        "n_jobs": -1,
-        "warm_start": True,
-    }
-    if kind == "extratrees":
-        return ExtraTreesClassifier(**common)
-    return RandomForestClassifier(**common)
-
-
-def _fit_forest(
-    kind: str,
-    features: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_estimators: int,
-    max_leaf_nodes: int | None,
-    random_state: int,
-    sample_weight: np.ndarray | None,
-    progress: Callable[[int], None],
-) -> RandomForestClassifier | ExtraTreesClassifier:
-    forest = _make_forest(kind, max_leaf_nodes=max_leaf_nodes, random_state=random_state)
-    done = 0
-    while done < n_estimators:
-        done = min(n_estimators, done + _CHUNK)
-        forest.set_params(n_estimators=done)
-        forest.fit(features, y, sample_weight=sample_weight)
-        progress(done)
-    # One job per prediction: a forest that keeps n_jobs=-1 is about 5x slower per image.
-    forest.set_params(warm_start=False, n_jobs=1)
-    return forest
-
-
-def _svm_rows(
-    n: int, max_rows: int | None, sample_weight: np.ndarray | None, rng: np.random.Generator
-) -> np.ndarray:
-    """Indices of the rows the SVM trains on: all, or ``max_rows`` of them, the heaviest
-    ``sample_weight`` first and at random among equals (so corrections weighted above MNIST
-    survive the cap)."""
-    if max_rows is None or n <= max_rows:
-        return np.arange(n)
-    order = rng.permutation(n)
-    if sample_weight is not None:
-        order = order[np.argsort(-np.asarray(sample_weight)[order], kind="stable")]
-    return np.sort(order[:max_rows])
-
-
-def _fit_svm(
-    features: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None,
-    *,
-    C: float,
-    gamma: float | str,
-) -> SVC:
-    svc = SVC(C=C, kernel="rbf", gamma=gamma, cache_size=500)
-    return svc.fit(features, y, sample_weight=sample_weight)
-
-
-def _holdout_rows(
-    y: np.ndarray, n_held: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n_held`` rows held out and the rest, sorted. Stratified when every class has two rows
-    and there is room for each: a small set held out at random can miss a class, which the
-    calibration then cannot map to the SVM's columns."""
-    counts = np.bincount(y)
-    present = counts[counts > 0]
-    stratify = y if present.min() >= 2 and n_held >= len(present) else None
-    rest, held = train_test_split(
-        np.arange(len(y)),
-        test_size=n_held,
-        stratify=stratify,
-        random_state=int(rng.integers(2**31)),
-    )
-    return np.sort(held), np.sort(rest)
-
-
-def _calibrate(svc: SVC, held_features: np.ndarray, held_y: np.ndarray) -> CalibratedClassifierCV:
-    """The fitted ``svc``, frozen, with a temperature fitted on held-out rows.
-
-    Calibrating a frozen SVC on held-out rows costs one ``decision_function`` pass; the
-    cross-validated alternatives refit the SVC per fold (5x the fit time), and
-    ``SVC(probability=True)`` runs its own 5-fold Platt scaling and is deprecated. One
-    temperature keeps the SVC's ranking (so its accuracy) and gave the lowest log loss and an
-    ECE of 0.4% on MNIST test, where per-class sigmoids gave 1.3%.
-    """
-    known = np.isin(held_y, svc.classes_)
-    if not known.any():
-        raise ValueError("no held-out row has a class the SVM was trained on")
-    # Labels as column indices of the SVC, so the calibrated columns are the SVC's classes.
-    encoded = np.searchsorted(svc.classes_, held_y[known])
-    # The SVC is frozen, so folds only split its predictions: one fold of everything asks
-    # nothing of the class counts (5-fold would need 5 held-out rows of every class).
-    one_fold = PredefinedSplit(np.zeros(int(known.sum()), dtype=np.int64))
-    calibrated = CalibratedClassifierCV(FrozenEstimator(svc), method="temperature", cv=one_fold)
-    return calibrated.fit(held_features[known], encoded)
-
-
-def _mix(
-    model_parts: dict[str, np.ndarray], columns: dict[str, np.ndarray], w: float
-) -> np.ndarray:
-    out = np.zeros((len(next(iter(model_parts.values()))), N_CLASSES))
-    out[:, columns["forest"]] += w * model_parts["forest"]
-    out[:, columns["svm"]] += (1 - w) * model_parts["svm"]
-    return out / out.sum(axis=1, keepdims=True)
-
-
-def _choose_weight(
-    parts: dict[str, np.ndarray], columns: dict[str, np.ndarray], y: np.ndarray
-) -> tuple[float, float]:
-    """The forest weight of the grid with the least log loss on held-out rows, and that loss."""
-    losses = []
-    for w in _WEIGHT_GRID:
-        p = _mix(parts, columns, float(w))[np.arange(len(y)), y]
-        losses.append(float(-np.log(np.clip(p, 1e-15, None)).mean()))
-    best = int(np.argmin(losses))
-    return float(_WEIGHT_GRID[best]), losses[best]
 
 
 def train_model(
@@ -272,7 +126,7 @@ def train_model(
                 progress(done, n_estimators)
 
         tree_progress(0)
-        forest = _fit_forest(
+        forest = fit_forest(
             kind,
             features,
             y,
@@ -298,12 +152,12 @@ def train_model(
     percent(0)
     rng = np.random.default_rng(random_state)
     n_held = min(MAX_HOLDOUT, max(1, round(holdout * len(y))))
-    held, rest = _holdout_rows(y, n_held, rng)
+    held, rest = holdout_rows(y, n_held, rng)
     weight_rest = sample_weight[rest] if sample_weight is not None else None
 
     forest = None
     if kind == "ensemble":
-        forest = _fit_forest(
+        forest = fit_forest(
             "rf",
             features[rest],
             y[rest],
@@ -316,9 +170,9 @@ def train_model(
         params |= {"n_estimators": n_estimators, "max_leaf_nodes": max_leaf_nodes}
         metrics["n_leaves"] = int(sum(t.get_n_leaves() for t in forest.estimators_))
 
-    svm_rows = rest[_svm_rows(len(rest), max_svm_train, weight_rest, rng)]
+    svm_rows = rest[svm_row_indices(len(rest), max_svm_train, weight_rest, rng)]
     svm_started = time.perf_counter()
-    svc = _fit_svm(
+    svc = fit_svm(
         features[svm_rows],
         y[svm_rows],
         sample_weight[svm_rows] if sample_weight is not None else None,
@@ -327,7 +181,7 @@ def train_model(
     )
     metrics["svm_fit_seconds"] = round(time.perf_counter() - svm_started, 1)
     percent(svm_end)
-    calibrated = _calibrate(svc, features[held], y[held])
+    calibrated = calibrate(svc, features[held], y[held])
     percent(calibrated_end)
     params |= {
         "C": C,
@@ -350,7 +204,7 @@ def train_model(
             sha256="",
         )
         held_parts = parts_model.part_probas(features[held])
-        w, loss = _choose_weight(held_parts, parts_model.columns, y[held])
+        w, loss = choose_weight(held_parts, parts_model.columns, y[held])
         weights = {"forest": w, "svm": round(1 - w, 2)}
         params["weights"] = weights
         metrics["holdout"] = {
@@ -375,83 +229,6 @@ def train_model(
     percent(100)
     seconds = time.perf_counter() - started
     return TrainResult(model=model, metrics=metrics, params=params, train_seconds=seconds)
-
-
-def save_artifact(
-    model: Model | Any,
-    out_dir: Path,
-    *,
-    version: str,
-    params: dict[str, Any],
-    metrics: dict[str, Any],
-    data_source: str,
-    train_seconds: float,
-) -> Artifact:
-    """Write the artifact folder: ``forest.npz``, ``model.joblib`` and ``metadata.json``.
-
-    ``forest.npz`` is what serves (arrays, no pickle, for every kind); ``model.joblib`` is the
-    fitted scikit-learn estimator, compressed, kept as the training record (the forest, the
-    ``CalibratedClassifierCV`` of the SVM, or for the ensemble a dict of both and the weights).
-    ``model`` is a ``Model`` (from ``train_model``) or a bare fitted forest. The metadata holds
-    the kind, the low-confidence threshold, the python/scikit-learn/numpy versions, feature
-    version, data source, params, metrics, training time and the sha256 of both files.
-    Returns the ``Artifact`` of the serving file.
-    """
-    if not isinstance(model, Model):
-        model = Model(model, version=version, sha256="")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    record = _training_record(model)
-    record_meta = None
-    if record is not None:
-        record_path = out_dir / RECORD_NAME
-        tmp = out_dir / f"{RECORD_NAME}.tmp"
-        joblib.dump(record, tmp, compress=3)
-        tmp.replace(record_path)
-        record_meta = {
-            "file": RECORD_NAME,
-            "sha256": file_sha256(record_path),
-            "bytes": record_path.stat().st_size,
-        }
-    path = out_dir / ARTIFACT_NAME
-    tmp = out_dir / f".partial-{ARTIFACT_NAME}"
-    model.save_npz(tmp)
-    tmp.replace(path)
-    sha256 = file_sha256(path)
-    metadata = {
-        "version": version,
-        "kind": model.kind,
-        "low_confidence_threshold": model.low_confidence_threshold,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sha256": sha256,
-        "artifact": ARTIFACT_NAME,
-        "artifact_bytes": path.stat().st_size,
-        "training_record": record_meta,
-        "python": platform.python_version(),
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
-        "joblib": joblib.__version__,
-        "features": FEATURES_VERSION,
-        "data_source": data_source,
-        "params": params,
-        "metrics": metrics,
-        "train_seconds": round(float(train_seconds), 3),
-    }
-    (out_dir / METADATA_NAME).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    return Artifact(path=path, sha256=sha256, metadata=metadata)
-
-
-def _training_record(model: Model) -> Any:
-    """The scikit-learn estimator(s) behind ``model``, or None for a model loaded from a file."""
-    if model.forest is not None:
-        model.forest.set_params(n_jobs=1)
-    if model.kind == "svm":
-        return model.calibrated_svm
-    if model.kind == "ensemble":
-        if model.forest is None or model.calibrated_svm is None:
-            return None
-        return {"forest": model.forest, "svm": model.calibrated_svm, "weights": model.weights}
-    return model.forest
 
 
 def train_and_save(

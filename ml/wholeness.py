@@ -4,7 +4,7 @@ The digit model is sure of nearly anything it is shown: two touching digits read
 95%, half a 0 reads as a 1. So a second, small forest is trained to tell a whole digit from the
 pieces the segmenter cuts. Its examples are made from the training images themselves: lines of
 1-3 digits written at random sizes, stretches, slants and stroke weights, overlapping or apart,
-cut by ``ml.segment``'s own cut paths into every candidate piece. A piece is whole when it holds
+cut by ``ml.cuts``' own cut paths into every candidate piece. A piece is whole when it holds
 nearly all of one digit and almost nothing of another; ambiguous pieces are left out.
 
 ``train_wholeness(images, n_lines=...)`` fits the forest; ``wholeness_features`` is its input.
@@ -22,25 +22,23 @@ from PIL import Image
 from scipy import ndimage as ndi
 from sklearn.ensemble import ExtraTreesClassifier
 
-from ml.features import featurize
-from ml.preprocess import _soft_crop, normalise_crop
-from ml.segment import (
+from ml.crop import normalise_crop, soft_crop
+from ml.cuts import (
     MIN_PIECE_HEIGHT,
     MIN_PIECE_WIDTH,
-    _Group,
-    _piece,
-    _Window,
+    Window,
     candidate_cuts,
     cut_middles,
+    cut_piece,
 )
+from ml.features import featurize
+from ml.grouping import Group
 
-# Measured on benchmarks/number_reading.py (touching kinds, seed 2026, 100 each): 6,000 lines
-# read 67%/58% exact, 12,000 lines 71%/67%. More lines cost time to generate, not to serve.
+# Lines of digits the wholeness part is trained on: more cost training time, not serving.
 DEFAULT_LINES = 12_000
 N_ESTIMATORS = 60
 MAX_LEAF_NODES = 4000
-# A piece is whole with at least this share of one digit's ink and at most WHOLE_OTHER of any
-# other's; between these and AMBIGUOUS_* it is left out of training.
+# Whole: at least WHOLE_OWN of one digit's ink, at most WHOLE_OTHER of another's.
 WHOLE_OWN, WHOLE_OTHER = 0.88, 0.06
 AMBIGUOUS_OWN, AMBIGUOUS_OTHER = 0.7, 0.2
 PIECES_PER_LINE = 10
@@ -57,12 +55,12 @@ def wholeness_features(
     features: np.ndarray | None = None,
 ) -> np.ndarray:
     """The forest's input: ``featurize`` of the (n, 28, 28) model inputs (or ``features``, when
-    the caller has them already) plus each piece's shape, from ``boxes`` (n, 4) (y0, y1, x0,
-    x1): log(width / height), and its width and height in line heights (the 28x28 input no
+    the caller has them already) plus each piece's shape, from ``boxes`` (n, 4) (x0, y0, x1,
+    y1): log(width / height), and its width and height in line heights (the 28x28 input no
     longer shows how big the piece was). ``height`` is the line's height, or one per piece."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    h = np.maximum(boxes[:, 1] - boxes[:, 0], 1)
-    w = np.maximum(boxes[:, 3] - boxes[:, 2], 1)
+    h = np.maximum(boxes[:, 3] - boxes[:, 1], 1)
+    w = np.maximum(boxes[:, 2] - boxes[:, 0], 1)
     height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
     shape = np.stack([np.log(w / h), w / height, h / height], axis=1).astype(np.float32)
     return np.hstack([featurize(inputs) if features is None else features, shape])
@@ -139,8 +137,8 @@ def _pieces(
     mask = line > _INK
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
-    group = _Group([1], int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, 0.0)
-    window = _Window(own=mask, ink=mask, group=group, origin=(0, 0))
+    group = Group([1], int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, 0.0)
+    window = Window(own=mask, ink=mask, group=group, origin=(0, 0))
     cuts = candidate_cuts(mask[group.y0 : group.y1, group.x0 : group.x1], height)
     middle = cut_middles(cuts)
     spans = [
@@ -155,10 +153,10 @@ def _pieces(
     mass = [max(int(own.sum()), 1) for own in owners]
     out = []
     for i, j in spans:
-        piece = _piece(window, cuts[i], cuts[j])
-        if piece is None or piece.box[1] - piece.box[0] < MIN_PIECE_HEIGHT * height:
+        piece = cut_piece(window, cuts[i], cuts[j])
+        if piece is None or piece.box[3] - piece.box[1] < MIN_PIECE_HEIGHT * height:
             continue
-        x = normalise_crop(_soft_crop(line, 0.01, piece.mask, piece.box, allowed=piece.allowed))
+        x = normalise_crop(soft_crop(line, 0.01, piece.mask, piece.box, allowed=piece.allowed))
         if x is None:
             continue
         shares = sorted(

@@ -12,5 +12,5 @@ class RecognizerConfig(AppConfig):
         from . import signals  # noqa: F401 - connects the receivers
 
         # Every Pillow decode in the process (not only uploads) refuses images past the upload
-        # limit; ml.preprocess.load_image turns the bomb warning into a refusal.
+        # limit; ml.decode.load_image turns the bomb warning into a refusal.
         Image.MAX_IMAGE_PIXELS = settings.UPLOAD_MAX_PIXELS

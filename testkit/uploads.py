@@ -4,7 +4,7 @@ Each kind imitates something people really upload: phone photos of a digit writt
 drawing-pad exports, and files in odd modes and formats. Everything is deterministic given
 ``seed``; ``generate(kind, n, seed=...)`` returns encoded file bytes with their true label.
 
-The renderer knows nothing about ``ml.preprocess``: ink is laid on paper the way a pen or a
+The renderer knows nothing about ``ml``'s reading stages: ink is laid on paper the way a pen or a
 brush would, then lit, blurred, rotated, noised and compressed like a camera or an app would.
 """
 

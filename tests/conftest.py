@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ml.artifact import save_artifact
 from ml.data import load_mnist
 from ml.predict import load_model
-from ml.train import save_artifact, train_model
+from ml.train import train_model
 from recognizer import model_versions, registry
 
 TINY_TRAIN = 2000

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ml.artifact import Artifact, save_artifact
 from ml.data import load_mnist
-from ml.train import Artifact, TrainResult, save_artifact, train_model
+from ml.train import TrainResult, train_model
 
 
 @pytest.fixture(scope="session")

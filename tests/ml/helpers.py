@@ -1,11 +1,15 @@
-"""Build test images from an MNIST digit in the ways users would upload it."""
+"""Test images built from MNIST digits the ways users would upload them; model input checks."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
-from PIL import Image
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage as ndi
+
+from ml.grouping import find_marks
 
 
 def big_digit(digit: np.ndarray, scale: int = 8) -> np.ndarray:
@@ -57,3 +61,73 @@ def sixteen_bit_png(cov: np.ndarray) -> bytes:
     grey = (1 - np.pad(cov, 40)) * 60000 + 2000
     im = Image.fromarray(grey.astype(np.uint16))
     return encode(im, "PNG")
+
+
+PEN = 14  # stroke width of the drawn test digits, in pixels
+
+
+def first_index(labels: np.ndarray, digit: int) -> int:
+    return int(np.flatnonzero(labels == digit)[0])
+
+
+def line_image(
+    images: list[np.ndarray],
+    *,
+    gap: float | list[float] = 0.35,
+    scale: int = 5,
+    margin: int = 80,
+) -> Image.Image:
+    """MNIST digits (28, 28) uint8 written left to right in dark ink on white paper, ``gap``
+    digit heights apart (negative: overlapping), or one gap per neighbouring pair."""
+    covs = []
+    for image in images:
+        cov = big_digit(image, scale)
+        ys = np.flatnonzero(cov.max(axis=1) > 0.1)
+        xs = np.flatnonzero(cov.max(axis=0) > 0.1)
+        covs.append(cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
+    height = max(c.shape[0] for c in covs)
+    gaps = gap if isinstance(gap, list) else [gap] * (len(covs) - 1)
+    steps = [round(g * height) for g in gaps] + [0]
+    width = sum(c.shape[1] for c in covs) + sum(steps)
+    page = np.zeros((height + 2 * margin, width + 2 * margin), dtype=np.float32)
+    x = margin
+    for cov, step in zip(covs, steps, strict=True):
+        y = margin + height - cov.shape[0]
+        region = page[y : y + cov.shape[0], x : x + cov.shape[1]]
+        np.maximum(region, cov, out=region)
+        x += cov.shape[1] + step
+    return Image.fromarray((245 - 225 * page).astype(np.uint8), "L")
+
+
+def drawn(strokes: list[list[tuple[float, float]]], size: tuple[int, int] = (400, 300)) -> Image:
+    """Pen strokes (polylines in pixels) in dark ink on white paper."""
+    image = Image.new("L", size, 245)
+    draw = ImageDraw.Draw(image)
+    for points in strokes:
+        if len(points) == 1:
+            x, y = points[0]
+            draw.ellipse([x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2], fill=20)
+        else:
+            draw.line(points, fill=20, width=PEN, joint="curve")
+    return image
+
+
+def ink_pieces(image: Image.Image) -> int:
+    return ndi.label(find_marks(image).mask, structure=np.ones((3, 3), dtype=bool))[1]
+
+
+def assert_mnist_format(x: np.ndarray) -> None:
+    assert x.shape == (28, 28)
+    assert x.dtype == np.float32
+    assert x.min() >= 0.0
+    assert x.max() == pytest.approx(1.0)
+    cy, cx = ndi.center_of_mass(x)
+    assert abs(cy - 14) <= 1.0
+    assert abs(cx - 14) <= 1.0
+    ys = np.flatnonzero(x.max(axis=1) > 0.05)
+    xs = np.flatnonzero(x.max(axis=0) > 0.05)
+    assert max(ys[-1] - ys[0] + 1, xs[-1] - xs[0] + 1) <= 21
+    # The digit fills its 20x20 box along its longer side.
+    assert max(ys[-1] - ys[0] + 1, xs[-1] - xs[0] + 1) >= 18
+    # White digit on black: the frame stays dark.
+    assert x[0].max() < 0.05 and x[-1].max() < 0.05

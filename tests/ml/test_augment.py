@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml.augment import flag_one, with_flagged_ones
-from ml.preprocess import normalise_crop
+from ml.crop import normalise_crop
 from ml.train import train_model
 from testkit.numbers import glyph_coverage
 

@@ -10,6 +10,8 @@ import joblib
 import numpy as np
 import pytest
 
+from ml.artifact import Artifact
+from ml.estimators import choose_weight, holdout_rows, svm_row_indices
 from ml.evaluate import calibration, evaluate
 from ml.features import featurize
 from ml.predict import (
@@ -20,16 +22,7 @@ from ml.predict import (
     load_model,
 )
 from ml.svm_arrays import FlatSVM
-from ml.train import (
-    Artifact,
-    TrainResult,
-    _choose_weight,
-    _holdout_rows,
-    _svm_rows,
-    main,
-    train_and_save,
-    train_model,
-)
+from ml.train import TrainResult, main, train_and_save, train_model
 
 
 def _load(artifact: Artifact) -> Model:
@@ -124,9 +117,9 @@ def test_weight_goes_to_the_part_that_is_right_on_held_out_rows() -> None:
     right[np.arange(4), y] = 0.91
     wrong = np.roll(right, 1, axis=1)
 
-    assert _choose_weight({"forest": wrong, "svm": right}, columns, y)[0] == 0.0
-    assert _choose_weight({"forest": right, "svm": wrong}, columns, y)[0] == 1.0
-    assert _choose_weight({"forest": right, "svm": right * 0.5 + 0.05}, columns, y)[0] > 0
+    assert choose_weight({"forest": wrong, "svm": right}, columns, y)[0] == 0.0
+    assert choose_weight({"forest": right, "svm": wrong}, columns, y)[0] == 1.0
+    assert choose_weight({"forest": right, "svm": right * 0.5 + 0.05}, columns, y)[0] > 0
 
 
 def test_every_kind_round_trips_and_records_its_kind(
@@ -136,7 +129,7 @@ def test_every_kind_round_trips_and_records_its_kind(
     meta = json.loads((any_artifact.path.parent / "metadata.json").read_text())
     model = _load(any_artifact)
 
-    assert any_artifact.path.name == "forest.npz"
+    assert any_artifact.path.name == "model.npz"
     assert meta["kind"] == model.kind == meta["params"]["kind"]
     assert meta["low_confidence_threshold"] == model.low_confidence_threshold
     proba = model.predict_proba(X)
@@ -147,9 +140,9 @@ def test_every_kind_round_trips_and_records_its_kind(
 
 
 def _copy(artifact: Artifact, tmp_path: Path) -> Path:
-    for name in ("forest.npz", "metadata.json"):
+    for name in ("model.npz", "metadata.json"):
         shutil.copy(artifact.path.parent / name, tmp_path / name)
-    return tmp_path / "forest.npz"
+    return tmp_path / "model.npz"
 
 
 def test_every_kind_refuses_a_tampered_file(any_artifact: Artifact, tmp_path: Path) -> None:
@@ -294,11 +287,11 @@ def test_the_svm_cap_keeps_heavier_rows_first() -> None:
     weight = np.ones(1000)
     weight[[5, 500, 999]] = 2.0
 
-    kept = _svm_rows(1000, 10, weight, rng)
+    kept = svm_row_indices(1000, 10, weight, rng)
 
     assert len(kept) == 10 and {5, 500, 999} <= set(kept.tolist())
-    assert _svm_rows(1000, None, weight, rng).tolist() == list(range(1000))
-    assert len(set(_svm_rows(1000, 10, None, rng).tolist())) == 10
+    assert svm_row_indices(1000, None, weight, rng).tolist() == list(range(1000))
+    assert len(set(svm_row_indices(1000, 10, None, rng).tolist())) == 10
 
 
 def test_unknown_kind_is_an_error(mnist_train_small: tuple[np.ndarray, np.ndarray]) -> None:
@@ -340,12 +333,12 @@ def test_the_held_out_rows_hold_every_class_even_when_few() -> None:
     # 300 rows, 30 held out: at random, a class of 12 rows is missed about one time in 4.
     y = np.repeat(np.arange(10), [12, 60, 30, 30, 30, 30, 30, 30, 30, 18])
     for seed in range(20):
-        held, rest = _holdout_rows(y, 30, np.random.default_rng(seed))
+        held, rest = holdout_rows(y, 30, np.random.default_rng(seed))
         assert len(held) == 30 and len(rest) == 270
         assert not set(held) & set(rest)
         assert set(y[held]) == set(range(10))
     # A class with one row cannot be both trained on and held out: plain random then.
-    held, _ = _holdout_rows(np.array([0] * 20 + [1]), 3, np.random.default_rng(0))
+    held, _ = holdout_rows(np.array([0] * 20 + [1]), 3, np.random.default_rng(0))
     assert len(held) == 3
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ml.artifact import Artifact
 from ml.evaluate import evaluate
 from ml.predict import ModelLoadError, load_model
-from ml.train import Artifact, TrainResult, train_model
+from ml.train import TrainResult, train_model
 
 
 def test_tiny_forest_trains_saves_loads_and_predicts(
@@ -140,9 +141,9 @@ def test_metadata_records_versions_hash_and_training(ml_artifact: Artifact) -> N
 
 
 def _copy(artifact: Artifact, tmp_path: Path) -> Path:
-    for name in ("forest.npz", "metadata.json"):
+    for name in ("model.npz", "metadata.json"):
         shutil.copy(artifact.path.parent / name, tmp_path / name)
-    return tmp_path / "forest.npz"
+    return tmp_path / "model.npz"
 
 
 def test_other_sklearn_version_is_refused(ml_artifact: Artifact, tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_other_sklearn_version_is_refused(ml_artifact: Artifact, tmp_path: Path)
 
 def test_missing_artifact_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
-        load_model(tmp_path / "forest.npz", expected_sha256="0" * 64)
+        load_model(tmp_path / "model.npz", expected_sha256="0" * 64)
 
 
 def test_tampered_file_is_refused(ml_artifact: Artifact, tmp_path: Path) -> None:
@@ -180,3 +181,19 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_artifact_saved_under_the_old_file_name_still_loads(
+    ml_artifact: Artifact, tmp_path: Path, mnist_test_small: tuple[np.ndarray, np.ndarray]
+) -> None:
+    # Folders saved before the serving file was named model.npz hold forest.npz.
+    assert ml_artifact.path.name == "model.npz"
+    old = tmp_path / "old"
+    old.mkdir()
+    shutil.copy(ml_artifact.path, old / "forest.npz")
+    shutil.copy(ml_artifact.path.parent / "metadata.json", old / "metadata.json")
+    X, _ = mnist_test_small
+    expected = load_model(ml_artifact.path, expected_sha256=ml_artifact.sha256).predict_proba(X)
+    for path in (old, old / "forest.npz"):
+        model = load_model(path, expected_sha256=ml_artifact.sha256)
+        np.testing.assert_array_equal(model.predict_proba(X), expected)

@@ -8,15 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from ml import predict as predict_module
-from ml import segment as segment_module
-from ml import wholeness as wholeness_module
+from ml import search
+from ml.artifact import save_artifact
 from ml.data import load_mnist
 from ml.predict import load_model
-from ml.reading import read
+from ml.reading import read_image, segment
 from ml.train import train_and_save, train_model
-from ml.wholeness import _line, _pieces, train_wholeness, training_pieces
-from tests.ml.test_segment import line_image
+from ml.wholeness import _line, _pieces, train_wholeness, training_pieces, wholeness_features
+from tests.ml.helpers import line_image
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +30,11 @@ def test_a_lone_digit_is_whole_and_two_overlapping_digits_are_not(mnist_train_sm
     line, owners = _line(X[:1], 50.0, rng, (0.0, 0.0))
     pieces = _pieces(line, owners, 50.0, rng)
     # The piece spanning the whole mark holds the one digit.
-    whole_mark = max(pieces, key=lambda p: p[1][3] - p[1][2])
+    whole_mark = max(pieces, key=lambda p: p[1][2] - p[1][0])
     assert whole_mark[2] is True
     line, owners = _line(X[1:3], 50.0, rng, (-0.1, -0.1))
     pieces = _pieces(line, owners, 50.0, rng)
-    whole_mark = max(pieces, key=lambda p: p[1][3] - p[1][2])
+    whole_mark = max(pieces, key=lambda p: p[1][2] - p[1][0])
     assert whole_mark[2] is False
 
 
@@ -72,7 +71,6 @@ def test_the_part_is_saved_with_the_model_and_checked_by_its_hash(
     X, y = mnist_train_small
     result = train_model(X[:500], y[:500], n_estimators=3, random_state=0)
     result.model.set_wholeness(wholeness_forest)
-    from ml.train import save_artifact
 
     artifact = save_artifact(
         result.model,
@@ -138,10 +136,10 @@ def test_two_touching_digits_read_as_one_are_cut_with_the_wholeness_part(
     for k in range(0, 40, 2):
         image = line_image([images[k], images[k + 1]], gap=-0.1)
         model.wholeness = None
-        counts["without"] += len(read(image, model).text) == 2
+        counts["without"] += len(read_image(image, model).text) == 2
         model.set_wholeness(wholeness_forest)
         try:
-            counts["with"] += len(read(image, model).text) == 2
+            counts["with"] += len(read_image(image, model).text) == 2
         finally:
             model.wholeness = None
     assert counts["with"] >= counts["without"] + 3, counts
@@ -152,24 +150,19 @@ def _touching_pairs() -> list:
     return [line_image([images[k], images[k + 1]], gap=-0.15) for k in range(0, 24, 2)]
 
 
-def _cut_counting(monkeypatch, model, image, counted: str, **settings) -> tuple[list, int]:
-    """``segment(image)`` with ``model`` and the segment module's ``settings`` changed, counting
-    the calls of its function ``counted``: (crops, calls)."""
-    calls = 0
-    real = getattr(segment_module, counted)
+def _cut_counting(monkeypatch, model, image, **settings) -> tuple[list, list[int]]:
+    """``segment(image)`` with ``model`` and the cut search's ``settings`` changed, counting
+    the model's calls: (crops, the number of pieces each call read)."""
+    calls: list[int] = []
 
-    def wrapper(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        return real(*args, **kwargs)
+    def predict_proba(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return model.predict_proba(x)
 
     with monkeypatch.context() as m:
-        m.setattr(segment_module, counted, wrapper)
         for name, value in settings.items():
-            m.setattr(segment_module, name, value)
-        crops = segment_module.segment(
-            image, predict_proba=model.predict_proba, wholeness=model.whole_proba
-        )
+            m.setattr(search, name, value)
+        crops = segment(image, predict_proba=predict_proba, wholeness=model.whole_proba)
     return crops, calls
 
 
@@ -183,10 +176,10 @@ def test_pieces_read_lazily_are_cut_as_reading_every_piece_would(
     model.set_wholeness(wholeness_forest)
     try:
         for image in _touching_pairs():
-            lazy, n = _cut_counting(monkeypatch, model, image, "_crop_input")
-            reads["lazy"] += n
-            every, n = _cut_counting(monkeypatch, model, image, "_crop_input", BEST_SCORE=1e9)
-            reads["every"] += n
+            lazy, calls = _cut_counting(monkeypatch, model, image)
+            reads["lazy"] += sum(calls)
+            every, calls = _cut_counting(monkeypatch, model, image, BEST_SCORE=1e9)
+            reads["every"] += sum(calls)
             assert [c.box for c in lazy] == [c.box for c in every]
             for a, b in zip(lazy, every, strict=True):
                 np.testing.assert_array_equal(a.model_input, b.model_input)
@@ -195,26 +188,23 @@ def test_pieces_read_lazily_are_cut_as_reading_every_piece_would(
     assert reads["lazy"] < 0.7 * reads["every"], reads
 
 
-def test_read_pieces_gives_both_parts_reads_from_one_featurize(
-    ml_result_model, wholeness_forest, monkeypatch
-) -> None:
+def test_read_pieces_gives_both_parts_reads_at_once(ml_result_model, wholeness_forest) -> None:
     images, _ = load_mnist("test", limit=5)
     x = images.astype(np.float32) / 255
-    boxes = np.array([[0, 40, 0, 30 + 5 * k] for k in range(5)])
+    boxes = np.array([[0, 0, 30 + 5 * k, 40] for k in range(5)])
     model = ml_result_model
     model.set_wholeness(wholeness_forest)
     try:
         expected = (model.predict_proba(x), model.whole_proba(x, boxes, 40.0))
-        calls = []
-        real = predict_module.featurize
-        for module in (predict_module, wholeness_module):
-            monkeypatch.setattr(module, "featurize", lambda a: calls.append(1) or real(a))
         proba, whole = model.read_pieces(x, boxes, 40.0)
     finally:
         model.wholeness = None
     np.testing.assert_array_equal(proba, expected[0])
     np.testing.assert_array_equal(whole, expected[1])
-    assert calls == [1]
+    # The shape features come from the boxes as (x0, y0, x1, y1): a wider piece, a wider shape.
+    features = wholeness_features(x, boxes, 40.0)
+    assert np.all(np.diff(features[:, -3]) > 0)
+    assert np.all(features[:, -1] == 1.0)
 
 
 def test_a_round_reads_the_chains_that_would_lead_next_in_one_model_call(
@@ -227,10 +217,10 @@ def test_a_round_reads_the_chains_that_would_lead_next_in_one_model_call(
     model.set_wholeness(wholeness_forest)
     try:
         for image in _touching_pairs():
-            one, n = _cut_counting(monkeypatch, model, image, "_model_reads", LAZY_PASSES=1)
-            calls["one"] += n
-            passes, n = _cut_counting(monkeypatch, model, image, "_model_reads")
-            calls["passes"] += n
+            one, n = _cut_counting(monkeypatch, model, image, LAZY_PASSES=1)
+            calls["one"] += len(n)
+            passes, n = _cut_counting(monkeypatch, model, image)
+            calls["passes"] += len(n)
             assert [c.box for c in one] == [c.box for c in passes]
     finally:
         model.wholeness = None

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from ml.preprocess import to_mnist
+from ml.crop import to_mnist
 from recognizer import images, predictions, registry, retraining, review
 from recognizer.models import ModelVersion, Prediction, TrainingRun
 from testkit.shapes import slashed_zero_png

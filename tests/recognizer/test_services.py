@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from ml.preprocess import to_mnist
+from ml.crop import to_mnist
 from recognizer import images, model_versions, predictions, registry, review
 from recognizer.models import ModelVersion, Prediction
 

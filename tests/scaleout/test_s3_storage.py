@@ -143,11 +143,11 @@ def test_model_registered_on_one_machine_is_fetched_verified_and_used_on_another
 ):
     published = s3_storage.keys("models/")
     assert published == {
-        "models/tiny-s3/forest.npz",
+        "models/tiny-s3/model.npz",
         "models/tiny-s3/model.joblib",
         "models/tiny-s3/metadata.json",
     }
-    assert s3_storage.read("models/tiny-s3/forest.npz") == Path(tiny_artifact.path).read_bytes()
+    assert s3_storage.read("models/tiny-s3/model.npz") == Path(tiny_artifact.path).read_bytes()
 
     # Another machine: same database and bucket, an empty MODEL_DIR, nothing loaded yet.
     settings.MODEL_DIR = tmp_path / "machine-b-models"
@@ -158,11 +158,11 @@ def test_model_registered_on_one_machine_is_fetched_verified_and_used_on_another
     assert model.sha256 == tiny_artifact.sha256
     local = settings.MODEL_DIR / "tiny-s3"
     assert sorted(p.name for p in local.iterdir()) == [
-        "forest.npz",
+        "model.npz",
         "metadata.json",
         "model.joblib",
     ]
-    assert (local / "forest.npz").read_bytes() == Path(tiny_artifact.path).read_bytes()
+    assert (local / "model.npz").read_bytes() == Path(tiny_artifact.path).read_bytes()
 
     prediction = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     assert prediction.status == Prediction.Status.DONE
@@ -173,21 +173,21 @@ def test_corrupt_copy_in_the_bucket_is_refused_and_not_cached(
     s3_storage, s3_model, settings, tmp_path
 ):
     s3_storage.client.put_object(
-        Bucket=s3_storage.name, Key="models/tiny-s3/forest.npz", Body=b"not the model"
+        Bucket=s3_storage.name, Key="models/tiny-s3/model.npz", Body=b"not the model"
     )
     settings.MODEL_DIR = tmp_path / "machine-c-models"
     registry.reset()
 
     with pytest.raises(registry.ModelUnavailable, match="checksum"):
         registry.get_active_model()
-    assert not (settings.MODEL_DIR / "tiny-s3" / "forest.npz").exists()
-    assert "forest.npz" not in [p.name for p in files_under(settings.MODEL_DIR)]
+    assert not (settings.MODEL_DIR / "tiny-s3" / "model.npz").exists()
+    assert "model.npz" not in [p.name for p in files_under(settings.MODEL_DIR)]
 
 
 def test_missing_copy_in_the_bucket_makes_the_model_unavailable(
     s3_storage, s3_model, settings, tmp_path
 ):
-    s3_storage.client.delete_object(Bucket=s3_storage.name, Key="models/tiny-s3/forest.npz")
+    s3_storage.client.delete_object(Bucket=s3_storage.name, Key="models/tiny-s3/model.npz")
     settings.MODEL_DIR = tmp_path / "machine-d-models"
     registry.reset()
 

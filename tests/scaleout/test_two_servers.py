@@ -143,7 +143,7 @@ def test_two_servers_share_uploads_and_the_active_model(
     assert "tiny-b" in detail.text
 
     # Each server fetched the models from the bucket into its own cache; no image touched a disk.
-    assert (tmp_path / "server-b" / "models" / "tiny-b" / "forest.npz").is_file()
+    assert (tmp_path / "server-b" / "models" / "tiny-b" / "model.npz").is_file()
     for name in ["a", "b"]:
         media = tmp_path / f"server-{name}" / "media"
         assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))

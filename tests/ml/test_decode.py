@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ml.preprocess import ALLOWED_FORMATS, ImageRejected, load_image
+from ml.decode import ALLOWED_FORMATS, ImageRejected, load_image
 from tests.ml.helpers import encode
 
 
