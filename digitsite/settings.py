@@ -331,7 +331,7 @@ SPECTACULAR_SETTINGS = {
     # PATCH bodies here are small and fully required, not "every field optional".
     "COMPONENT_SPLIT_PATCH": False,
     "PATH_CONVERTER_OVERRIDES": {
-        "api_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -621,7 +621,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/stats/",
+                "<id:pk>/stats/",
                 self.admin_site.admin_view(self.stats_view),
                 name="recognizer_modelversion_stats",
             ),
