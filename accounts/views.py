@@ -1,6 +1,7 @@
 import tempfile
 from functools import wraps
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -88,7 +89,8 @@ def _password_reset_available(view):
 
 class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
-        if not attempts.reset_mail_allowed(email=form.cleaned_data["email"]):
+        client = get_client_ip_address(self.request) or "unknown"
+        if not attempts.reset_mail_allowed(email=form.cleaned_data["email"], client=client):
             # The same answer as a sent mail: the page must not tell which addresses exist.
             return redirect(self.get_success_url())
         return super().form_valid(form)

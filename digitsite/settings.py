@@ -299,6 +299,10 @@ API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "120/min")
 UPLOAD_RATE = env_rate("UPLOAD_RATE", env_str("API_UPLOAD_THROTTLE_RATE", "60/min"))
 # Failed token logins per IP address: a wrong token is refused, guessing them is throttled.
 API_BAD_TOKEN_RATE = env_rate("API_BAD_TOKEN_RATE", "30/min")
+# Password reset requests per client address and per email address: past either, the form gives
+# its usual answer and sends no mail.
+PASSWORD_RESET_CLIENT_RATE = env_rate("PASSWORD_RESET_CLIENT_RATE", "20/hour")
+PASSWORD_RESET_ADDRESS_RATE = env_rate("PASSWORD_RESET_ADDRESS_RATE", "5/hour")
 # Proxies in front of the app that append to X-Forwarded-For (the login lockout reads it too).
 # With 0, the address the server sees identifies a caller: a client-made header is never trusted.
 PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
