@@ -299,6 +299,8 @@ API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "120/min")
 UPLOAD_RATE = env_rate("UPLOAD_RATE", env_str("API_UPLOAD_THROTTLE_RATE", "60/min"))
 # Failed token logins per IP address: a wrong token is refused, guessing them is throttled.
 API_BAD_TOKEN_RATE = env_rate("API_BAD_TOKEN_RATE", "30/min")
+# "Download my data" per user: each reads every stored image of the account.
+ACCOUNT_EXPORT_RATE = env_rate("ACCOUNT_EXPORT_RATE", "5/hour")
 # Password reset requests per client address and per email address: past either, the form gives
 # its usual answer and sends no mail.
 PASSWORD_RESET_CLIENT_RATE = env_rate("PASSWORD_RESET_CLIENT_RATE", "20/hour")
