@@ -95,6 +95,7 @@ MIDDLEWARE = [
     # First, so that every answer is logged: HTTPS redirects and static files too.
     "digitsite.middleware.RequestLogMiddleware",
     "digitsite.middleware.RequestSizeLimitMiddleware",
+    "digitsite.middleware.UntrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are answered before sessions and auth: they cost nothing per request.
     "whitenoise.middleware.WhiteNoiseMiddleware",
