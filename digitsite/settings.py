@@ -266,9 +266,12 @@ RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
-# All the images of one API batch together, from their headers: 20 phone photos of 12 MP fit, 20
-# lossy 36 MP WebPs (decoded past gunicorn's 30 s timeout in the probe) do not.
-UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 250_000_000)
+# The pixels one batch's decodes make together, from the headers (a large JPEG decodes at a
+# reduced scale): a third of gunicorn's 30 s timeout holds 100 MP of WebP, PNG, TIFF or GIF with
+# room for a busy machine (docs/benchmarks.md, benchmarks/batch_cost.py); 20 phone JPEGs fit.
+UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 100_000_000)
+# Past this, a batch stops reading and is refused whole: the bound whatever the images hold.
+UPLOAD_BATCH_MAX_SECONDS = env_float("UPLOAD_BATCH_MAX_SECONDS", 10.0)
 # Stored bytes (images and thumbnails) per user; 0 turns the quota off.
 UPLOAD_QUOTA_BYTES = env_int("UPLOAD_QUOTA_BYTES", 1_000_000_000)
 # Whole request bodies, refused from Content-Length before they are read (413): one upload on the
