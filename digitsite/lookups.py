@@ -9,19 +9,19 @@ query, once for every app.
 
 import copy
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError
 from django.db.models import ForeignObject, IntegerField
 from django.db.models.fields.related_lookups import RelatedExact, RelatedIn
 from django.db.models.lookups import In
 
 
 def _integer_range(field, connection) -> tuple[int | None, int | None]:
-    # A foreign key holds its target's values.
-    while getattr(field, "remote_field", None) is not None and hasattr(field, "target_field"):
-        field = field.target_field
     try:
+        # A foreign key holds its target's values (several targets: no single range).
+        while getattr(field, "remote_field", None) is not None and hasattr(field, "target_field"):
+            field = field.target_field
         return connection.ops.integer_field_range(field.get_internal_type())
-    except KeyError:
+    except (KeyError, FieldError):
         return None, None
 
 
