@@ -9,14 +9,14 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-load - benchmarks (docs/benchmarks.md)"
+	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -115,6 +115,11 @@ bench-load: install-dev
 # first (minutes); e.g. MODEL=var/models/<version> make bench-speed.
 bench-speed: install-dev
 	$(PY) benchmarks/speed.py $(if $(MODEL),--model $(MODEL)) --gunicorn-memory $(BENCH_ARGS)
+
+# The largest batches the limits allow, read against a third of gunicorn's timeout. Without
+# MODEL=<artifact folder> it trains a small forest first.
+bench-batch: install-dev
+	nice $(PY) benchmarks/batch_cost.py $(if $(MODEL),--model $(MODEL)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,21 +1,24 @@
-import tempfile
+import math
 from functools import wraps
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
-from . import attempts, services
-from .data_export import account_export
+from recognizer.budget import OverBudget
+
+from . import attempts, data_export, services
 from .forms import EmailChangeForm, PasswordConfirmForm, SignupForm
 
 # The new key waits here between the POST that makes it and the page that shows it once.
@@ -88,7 +91,8 @@ def _password_reset_available(view):
 
 class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
-        if not attempts.reset_mail_allowed(email=form.cleaned_data["email"]):
+        client = get_client_ip_address(self.request) or "unknown"
+        if not attempts.reset_mail_allowed(email=form.cleaned_data["email"], client=client):
             # The same answer as a sent mail: the page must not tell which addresses exist.
             return redirect(self.get_success_url())
         return super().form_valid(form)
@@ -122,18 +126,28 @@ def account(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def account_export_download(request: HttpRequest) -> FileResponse:
-    # A temporary file, not memory: the images of a long history can be large.
-    out = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it once sent)
-    account_export(user=request.user, request=request, out=out)
-    out.seek(0)
+def account_export_download(request: HttpRequest) -> HttpResponse:
+    try:
+        data_export.account_export_budget_spend(user=request.user)
+    except OverBudget as exc:
+        form = EmailChangeForm(user=request.user, initial={"email": request.user.email})
+        response = render(
+            request,
+            "accounts/account.html",
+            {"form": form, "export_refusal": exc.message},
+            status=429,
+        )
+        response["Retry-After"] = str(math.ceil(exc.wait))
+        return response
     stamp = timezone.now().strftime("%Y%m%d")
-    return FileResponse(
-        out,
-        as_attachment=True,
-        filename=f"digits-{request.user.get_username()}-{stamp}.zip",
+    response = StreamingHttpResponse(
+        data_export.account_export(user=request.user, request=request),
         content_type="application/zip",
     )
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"digits-{request.user.get_username()}-{stamp}.zip"
+    )
+    return response
 
 
 @never_cache

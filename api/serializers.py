@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from digitsite.ids import POSITION_MAX
 from recognizer.models import ModelVersion, Prediction
 from recognizer.review import DECISIONS
 from recognizer.serializers import PredictionSerializer  # noqa: F401 - the API's too
@@ -103,6 +104,7 @@ class FeedbackSerializer(serializers.Serializer):
     )
     position = serializers.IntegerField(
         min_value=0,
+        max_value=POSITION_MAX,
         required=False,
         help_text="Which digit is wrong, 0 for the leftmost; may be left out when one digit "
         "was read.",
@@ -130,6 +132,7 @@ class DecisionSerializer(serializers.Serializer):
 
     position = serializers.IntegerField(
         min_value=0,
+        max_value=POSITION_MAX,
         required=False,
         help_text="Which digit of the upload, 0 for the leftmost; may be left out when one "
         "digit was read. exclude applies to the whole upload.",

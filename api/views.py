@@ -117,9 +117,9 @@ class PredictionLookupMixin:
                 ErrorSerializer,
                 description=(
                     "The upload was refused and nothing was stored. Codes: empty, too_large, "
-                    "not_an_image, unsupported_format, too_many_pixels, truncated, no_digit, "
-                    "several_lines, too_many_marks, missing_field, too_many_files, invalid, "
-                    "parse_error."
+                    "not_an_image, unsupported_format, too_many_pixels, batch_too_slow, truncated, "
+                    "no_digit, several_lines, too_many_marks, missing_field, too_many_files, "
+                    "invalid, parse_error."
                 ),
             ),
         },

@@ -1,4 +1,5 @@
-"""Request logging and size limits, and overload errors turned into 503 answers."""
+"""Request logging and size limits, a warning for untrusted proxy headers, and overload errors
+turned into 503 answers."""
 
 import errno
 import logging
@@ -153,3 +154,46 @@ class ServiceUnavailableMiddleware:
             exception,
         )
         return unavailable_response(request, part=part)
+
+
+class UntrustedProxyHeadersMiddleware:
+    """Warn, once per process and header, when requests carry forwarding headers the settings do
+    not trust: behind a proxy that nobody declared, the login lockout and every per-address limit
+    see one address (the proxy's) for all clients, so one attacker locks everyone out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._warned: set[str] = set()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if len(self._warned) < 2:
+            self._check(request)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
+        meta = request.META
+        if (
+            "HTTP_X_FORWARDED_FOR" in meta
+            and not settings.PROXY_COUNT
+            and "X-Forwarded-For" not in self._warned
+        ):
+            self._warned.add("X-Forwarded-For")
+            logger.warning(
+                "proxy_header_not_trusted header=X-Forwarded-For: requests carry "
+                "X-Forwarded-For but DJANGO_PROXY_COUNT is 0, so client addresses are taken "
+                "from the connection (REMOTE_ADDR=%s). If a proxy sets the header, set "
+                "DJANGO_PROXY_COUNT to the number of proxies (README, Running in production).",
+                _escaped(meta.get("REMOTE_ADDR", "")),
+            )
+        if (
+            "HTTP_X_FORWARDED_PROTO" in meta
+            and not settings.SECURE_PROXY_SSL_HEADER
+            and "X-Forwarded-Proto" not in self._warned
+        ):
+            self._warned.add("X-Forwarded-Proto")
+            logger.warning(
+                "proxy_header_not_trusted header=X-Forwarded-Proto: requests carry "
+                "X-Forwarded-Proto but DJANGO_SECURE_PROXY_SSL_HEADER is off, so HTTPS requests "
+                "through the proxy look like plain HTTP. If a proxy sets the header, set "
+                "DJANGO_SECURE_PROXY_SSL_HEADER=true (README, Running in production)."
+            )

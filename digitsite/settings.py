@@ -95,6 +95,7 @@ MIDDLEWARE = [
     # First, so that every answer is logged: HTTPS redirects and static files too.
     "digitsite.middleware.RequestLogMiddleware",
     "digitsite.middleware.RequestSizeLimitMiddleware",
+    "digitsite.middleware.UntrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are answered before sessions and auth: they cost nothing per request.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -265,9 +266,12 @@ RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
-# All the images of one API batch together, from their headers: 20 phone photos of 12 MP fit, 20
-# lossy 36 MP WebPs (decoded past gunicorn's 30 s timeout in the probe) do not.
-UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 250_000_000)
+# The pixels one batch's decodes make together, from the headers (a large JPEG decodes at a
+# reduced scale): a third of gunicorn's 30 s timeout holds 100 MP of WebP, PNG, TIFF or GIF with
+# room for a busy machine (docs/benchmarks.md, benchmarks/batch_cost.py); 20 phone JPEGs fit.
+UPLOAD_BATCH_MAX_PIXELS = env_int("UPLOAD_BATCH_MAX_PIXELS", 100_000_000)
+# Past this, a batch stops reading and is refused whole: the bound whatever the images hold.
+UPLOAD_BATCH_MAX_SECONDS = env_float("UPLOAD_BATCH_MAX_SECONDS", 10.0)
 # Stored bytes (images and thumbnails) per user; 0 turns the quota off.
 UPLOAD_QUOTA_BYTES = env_int("UPLOAD_QUOTA_BYTES", 1_000_000_000)
 # Whole request bodies, refused from Content-Length before they are read (413): one upload on the
@@ -299,6 +303,12 @@ API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "120/min")
 UPLOAD_RATE = env_rate("UPLOAD_RATE", env_str("API_UPLOAD_THROTTLE_RATE", "60/min"))
 # Failed token logins per IP address: a wrong token is refused, guessing them is throttled.
 API_BAD_TOKEN_RATE = env_rate("API_BAD_TOKEN_RATE", "30/min")
+# "Download my data" per user: each reads every stored image of the account.
+ACCOUNT_EXPORT_RATE = env_rate("ACCOUNT_EXPORT_RATE", "5/hour")
+# Password reset requests per client address and per email address: past either, the form gives
+# its usual answer and sends no mail.
+PASSWORD_RESET_CLIENT_RATE = env_rate("PASSWORD_RESET_CLIENT_RATE", "20/hour")
+PASSWORD_RESET_ADDRESS_RATE = env_rate("PASSWORD_RESET_ADDRESS_RATE", "5/hour")
 # Proxies in front of the app that append to X-Forwarded-For (the login lockout reads it too).
 # With 0, the address the server sees identifies a caller: a client-made header is never trusted.
 PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
@@ -331,7 +341,7 @@ SPECTACULAR_SETTINGS = {
     # PATCH bodies here are small and fully required, not "every field optional".
     "COMPONENT_SPLIT_PATCH": False,
     "PATH_CONVERTER_OVERRIDES": {
-        "api_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

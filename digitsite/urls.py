@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from digitsite import ids  # noqa: F401 - registers <id:...>, used by the apps' routes and the admin's
 from digitsite.health import healthz
 
 admin.site.site_header = "Digits administration"

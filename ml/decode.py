@@ -120,6 +120,15 @@ def _unsupported_name(data: bytes) -> str | None:
         return None
 
 
+def reduce_on_decode(im: Image.Image) -> None:
+    """Set a large JPEG, opened but not yet loaded, to decode at a reduced scale (draft mode, long
+    side >= DRAFT_LONG_SIDE): ``im.size`` then says what the decode will make, before it runs."""
+    w, h = im.size
+    if im.format in ("JPEG", "MPO") and max(w, h) > 2 * DRAFT_LONG_SIDE:
+        scale = DRAFT_LONG_SIDE / max(w, h)
+        im.draft(im.mode, (math.ceil(w * scale), math.ceil(h * scale)))
+
+
 def load_image(
     source: bytes | BinaryIO,
     *,
@@ -171,9 +180,7 @@ def load_image(
             _MESSAGES["too_many_pixels"].format(w=w, h=h, limit=f"{max_pixels / 1e6:g}"),
         )
     try:
-        if im.format in ("JPEG", "MPO") and max(w, h) > 2 * DRAFT_LONG_SIDE:
-            scale = DRAFT_LONG_SIDE / max(w, h)
-            im.draft(im.mode, (math.ceil(w * scale), math.ceil(h * scale)))
+        reduce_on_decode(im)
         im.seek(0)
         im.load()
     except Image.DecompressionBombError:

@@ -1,9 +1,7 @@
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -532,9 +530,9 @@ class PredictionAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Export the reviewed ones as a dataset (zip)", permissions=["view"])
     def export_dataset(self, request, queryset):
-        buffer = io.BytesIO()
-        export.dataset_export(out=buffer, predictions=queryset)
-        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response = StreamingHttpResponse(
+            export.dataset_export_stream(predictions=queryset), content_type="application/zip"
+        )
         name = f"digits-dataset-{timezone.now():%Y%m%d-%H%M%S}.zip"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -621,7 +619,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/stats/",
+                "<id:pk>/stats/",
                 self.admin_site.admin_view(self.stats_view),
                 name="recognizer_modelversion_stats",
             ),

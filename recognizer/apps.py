@@ -9,6 +9,8 @@ class RecognizerConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
+        from digitsite import lookups  # noqa: F401 - integer lookups that cannot overflow
+
         from . import signals  # noqa: F401 - connects the receivers
 
         # Every Pillow decode in the process (not only uploads) refuses images past the upload

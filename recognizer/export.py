@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +17,7 @@ from PIL import Image
 
 from . import images
 from .models import DigitReading, Prediction
+from .zipstream import zip_stream
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,21 @@ def dataset_export(*, out: BinaryIO | Path, predictions: QuerySet | None = None)
 
     An image uploaded twice is written once, with the labels of its latest review.
     """
+    summary = ExportSummary(images=0, duplicates=0)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for _ in _fill(archive, predictions, summary):
+            pass
+    return summary
+
+
+def dataset_export_stream(*, predictions: QuerySet | None = None) -> Iterator[bytes]:
+    """The same zip, in pieces as it is written, for a streamed download."""
+    summary = ExportSummary(images=0, duplicates=0)
+    return zip_stream(lambda archive: _fill(archive, predictions, summary))
+
+
+def _fill(archive: zipfile.ZipFile, predictions: QuerySet | None, summary: ExportSummary):
+    """Write the entries, yielding after each image; count them in `summary`."""
     if predictions is None:
         predictions = Prediction.objects.all()
     reviewed_digits = DigitReading.objects.filter(true_label__isnull=False).select_related(
@@ -63,48 +80,48 @@ def dataset_export(*, out: BinaryIO | Path, predictions: QuerySet | None = None)
         .order_by("-last_review", "-id")
     )
     seen: set[str] = set()
-    duplicates = digit_count = 0
     labels, digits_table = io.StringIO(), io.StringIO()
     labels_csv, digits_csv = csv.writer(labels), csv.writer(digits_table)
     labels_csv.writerow(["sha256", "label", "text", "reviewer", "reviewed_at", "file"])
     digits_csv.writerow(
         ["sha256", "position", "label", "x0", "y0", "x1", "y1", "reviewer", "reviewed_at", "file"]
     )
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for prediction in rows.iterator(chunk_size=200):
-            try:
-                with prediction.image.open("rb") as fh:
-                    data = fh.read()
-            except (FileNotFoundError, ValueError):
-                logger.warning("export_missing_image prediction=%s", prediction.pk)
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in seen:
-                duplicates += 1
-                continue
-            seen.add(digest)
-            name = f"images/{digest}.png"
-            archive.writestr(name, data)
-            reviewed = {d.position: d for d in prediction.reviewed_digits}
-            text = "".join(
-                str(reviewed[d.position].true_label) if d.position in reviewed else "?"
-                for d in prediction.digits.all()
-            )
-            labels_csv.writerow(
-                [
-                    digest,
-                    "" if prediction.true_label is None else prediction.true_label,
-                    text,
-                    _reviewer(prediction) or next(map(_reviewer, reviewed.values()), ""),
-                    _when(prediction) or next(map(_when, reviewed.values()), ""),
-                    name,
-                ]
-            )
-            if reviewed:
-                digit_count += _write_digits(archive, digits_csv, digest, data, reviewed)
-        archive.writestr("labels.csv", labels.getvalue())
-        archive.writestr("digits.csv", digits_table.getvalue())
-    return ExportSummary(images=len(seen), duplicates=duplicates, digits=digit_count)
+    for prediction in rows.iterator(chunk_size=200):
+        try:
+            with prediction.image.open("rb") as fh:
+                data = fh.read()
+        except (FileNotFoundError, ValueError):
+            logger.warning("export_missing_image prediction=%s", prediction.pk)
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(digest)
+        summary.images += 1
+        name = f"images/{digest}.png"
+        archive.writestr(name, data)
+        reviewed = {d.position: d for d in prediction.reviewed_digits}
+        text = "".join(
+            str(reviewed[d.position].true_label) if d.position in reviewed else "?"
+            for d in prediction.digits.all()
+        )
+        labels_csv.writerow(
+            [
+                digest,
+                "" if prediction.true_label is None else prediction.true_label,
+                text,
+                _reviewer(prediction) or next(map(_reviewer, reviewed.values()), ""),
+                _when(prediction) or next(map(_when, reviewed.values()), ""),
+                name,
+            ]
+        )
+        if reviewed:
+            summary.digits += _write_digits(archive, digits_csv, digest, data, reviewed)
+        yield
+    archive.writestr("labels.csv", labels.getvalue())
+    archive.writestr("digits.csv", digits_table.getvalue())
+    yield
 
 
 def _write_digits(archive, table, digest: str, data: bytes, reviewed: dict) -> int:

@@ -1,6 +1,8 @@
 from django import forms
 from django.core.validators import RegexValidator
 
+from digitsite.ids import POSITION_MAX
+
 from .models import DIGIT_CHOICES, Prediction
 
 
@@ -50,7 +52,9 @@ class HistoryFilterForm(forms.Form):
 
 
 class FeedbackForm(forms.Form):
-    position = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+    position = forms.IntegerField(
+        min_value=0, max_value=POSITION_MAX, required=False, widget=forms.HiddenInput
+    )
     # No digit is chosen for the owner: a default would be sent by anyone who only meant to look.
     label = forms.TypedChoiceField(
         choices=[("", "Choose…"), *DIGIT_CHOICES],

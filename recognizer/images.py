@@ -132,12 +132,14 @@ def _bounded(image: Image.Image) -> Image.Image:
     return bounded
 
 
-def header_pixels(image_file: BinaryIO) -> int:
-    """Width x height as the file's header states them, without decoding (0 if unreadable: the
-    full decode refuses such files with the right sentence)."""
+def decoded_pixels(image_file: BinaryIO) -> int:
+    """Width x height the decode will make, from the file's header, without decoding: a large
+    JPEG's at its reduced scale (0 if unreadable: the full decode refuses such files with the
+    right sentence)."""
     position = image_file.tell()
     try:
         with Image.open(image_file) as image:
+            decode.reduce_on_decode(image)
             width, height = image.size
         return width * height
     except Exception:

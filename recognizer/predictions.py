@@ -345,11 +345,12 @@ def predictions_create_batch(
     """Create one prediction per (file, original filename), all or nothing for bad input.
 
     Every file is decoded, checked and encoded before any is stored, so a batch with one bad file
-    leaves nothing behind and the client can resend it fixed. Each file is decoded once, and the
-    batch's pixels together are bounded first, from the headers, so that one request cannot keep
-    a worker decoding past its timeout.
+    leaves nothing behind and the client can resend it fixed. Each file is decoded once. So that
+    one request cannot keep a worker past its timeout, the pixels the batch's decodes will make
+    are bounded first, from the headers, and the reading stops once the batch has taken
+    UPLOAD_BATCH_MAX_SECONDS (whatever the images hold).
     """
-    total = sum(images.header_pixels(image_file) for image_file, _ in files)
+    total = sum(images.decoded_pixels(image_file) for image_file, _ in files)
     budget = settings.UPLOAD_BATCH_MAX_PIXELS
     if total > budget:
         raise UploadRejected(
@@ -359,8 +360,16 @@ def predictions_create_batch(
             "time. Nothing was stored.",
         )
     _check_mode(mode)
+    started = time.monotonic()
     prepared: list[PreparedUpload] = []
     for index, (image_file, filename) in enumerate(files):
+        if index and time.monotonic() - started > settings.UPLOAD_BATCH_MAX_SECONDS:
+            raise UploadRejected(
+                "batch_too_slow",
+                f"This batch took more than {settings.UPLOAD_BATCH_MAX_SECONDS:g} seconds to "
+                f"read, after {index} of its {len(files)} files. Nothing was stored; send "
+                "fewer images at a time.",
+            )
         try:
             prepared.append(_prepare(image_file, filename, mode))
         except UploadRejected as exc:

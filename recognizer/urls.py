@@ -1,5 +1,7 @@
 from django.urls import path
 
+from digitsite import ids  # noqa: F401 - registers the <id:...> and <position:...> converters
+
 from . import views
 
 app_name = "recognizer"
@@ -10,14 +12,14 @@ urlpatterns = [
     path("predictions/batch/", views.batch_results, name="batch_results"),
     path("draw/", views.draw, name="draw"),
     path("predictions/", views.history, name="history"),
-    path("predictions/<int:pk>/", views.detail, name="detail"),
-    path("predictions/<int:pk>/delete/", views.delete, name="delete"),
-    path("predictions/<int:pk>/feedback/", views.feedback, name="feedback"),
-    path("predictions/<int:pk>/image", views.image, name="image"),
-    path("predictions/<int:pk>/thumbnail", views.thumbnail, name="thumbnail"),
-    path("predictions/<int:pk>/input.png", views.model_input, name="model_input"),
+    path("predictions/<id:pk>/", views.detail, name="detail"),
+    path("predictions/<id:pk>/delete/", views.delete, name="delete"),
+    path("predictions/<id:pk>/feedback/", views.feedback, name="feedback"),
+    path("predictions/<id:pk>/image", views.image, name="image"),
+    path("predictions/<id:pk>/thumbnail", views.thumbnail, name="thumbnail"),
+    path("predictions/<id:pk>/input.png", views.model_input, name="model_input"),
     path(
-        "predictions/<int:pk>/digits/<int:position>/input.png",
+        "predictions/<id:pk>/digits/<position:position>/input.png",
         views.digit_input,
         name="digit_input",
     ),

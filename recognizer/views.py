@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from digitsite.ids import ids_from_query
 from digitsite.middleware import batch_body
 
 from . import images, predictions
@@ -140,12 +141,8 @@ def _upload_page(
 @require_GET
 def batch_results(request: HttpRequest) -> HttpResponse:
     """The results of one batch, in the order of its files (`?ids=3,4,5`); only your own."""
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()]
-    found = (
-        Prediction.objects.owned_by(request.user)
-        .select_related("model_version")
-        .in_bulk(ids[:MAX_BATCH_FILES])
-    )
+    ids = ids_from_query(request.GET.get("ids", ""), limit=MAX_BATCH_FILES)
+    found = Prediction.objects.owned_by(request.user).select_related("model_version").in_bulk(ids)
     rows = [found[pk] for pk in ids if pk in found]
     if not rows:
         raise Http404("No such predictions.")

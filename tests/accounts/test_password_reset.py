@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -89,7 +90,7 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(client, reset_on, alice_
 def test_reset_mails_to_one_address_stop_after_the_limit(
     client, reset_on, alice_with_email, settings
 ):
-    settings.AXES_FAILURE_LIMIT = 2
+    settings.PASSWORD_RESET_ADDRESS_RATE = "2/hour"
 
     responses = [
         client.post(reverse("password_reset"), {"email": "Alice@example.com"}) for _ in range(4)
@@ -98,3 +99,46 @@ def test_reset_mails_to_one_address_stop_after_the_limit(
     assert [r.status_code for r in responses] == [302] * 4
     assert {r["Location"] for r in responses} == {reverse("password_reset_done")}
     assert len(mail.outbox) == 2
+
+
+def test_reset_requests_from_one_client_stop_after_the_limit(client, reset_on, settings):
+    # The probe: 60 requests for different addresses from one client all sent their mails.
+    settings.PASSWORD_RESET_CLIENT_RATE = "3/hour"
+    users = get_user_model().objects
+    for n in range(5):
+        users.create_user(username=f"u{n}", email=f"u{n}@example.com", password="x-Strong-pass-1")
+
+    responses = [
+        client.post(reverse("password_reset"), {"email": f"u{n}@example.com"}) for n in range(5)
+    ]
+
+    assert [r.status_code for r in responses] == [302] * 5
+    assert {r["Location"] for r in responses} == {reverse("password_reset_done")}
+    assert sorted(m.to[0] for m in mail.outbox) == [f"u{n}@example.com" for n in range(3)]
+
+
+def test_another_client_may_still_ask_for_a_reset(client, reset_on, settings, alice_with_email):
+    settings.PASSWORD_RESET_CLIENT_RATE = "1/hour"
+    ask = {"email": "alice@example.com"}
+    client.post(reverse("password_reset"), ask, REMOTE_ADDR="203.0.113.7")
+    client.post(reverse("password_reset"), ask, REMOTE_ADDR="203.0.113.7")
+    client.post(reverse("password_reset"), ask, REMOTE_ADDR="198.51.100.9")
+
+    assert len(mail.outbox) == 2
+
+
+def test_a_forwarded_for_header_does_not_dodge_the_client_limit(client, reset_on, settings):
+    # Without DJANGO_PROXY_COUNT the header is the client's own word: it must not pick the key.
+    settings.PASSWORD_RESET_CLIENT_RATE = "1/hour"
+    users = get_user_model().objects
+    for n in range(3):
+        users.create_user(username=f"u{n}", email=f"u{n}@example.com", password="x-Strong-pass-1")
+
+    for n in range(3):
+        client.post(
+            reverse("password_reset"),
+            {"email": f"u{n}@example.com"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+
+    assert len(mail.outbox) == 1

@@ -91,7 +91,7 @@ def test_export_admin_action_downloads_the_selected_reviewed_rows(client, staff_
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
-    _, rows = _read(response.content)
+    _, rows = _read(b"".join(response.streaming_content))
     assert [r["sha256"] for r in rows] == [_sha(reviewed["other"])]
 
 
