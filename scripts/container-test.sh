@@ -142,7 +142,10 @@ compose up -d
 step "migrate, first model, healthz"
 "$PY" scripts/container-test/check_stack.py wait "$url" 600
 # The image's own health check, as a container engine runs it.
-podman healthcheck run "${PROJECT}_web_1"
+podman healthcheck run "${PROJECT}_web_1" && echo "the image's health check: healthy"
+workers=$(podman ps -q --filter "label=io.podman.compose.project=$PROJECT" \
+    --filter label=com.docker.compose.service=worker | wc -l)
+[ "$workers" -eq 2 ] || { echo "container-test: $workers workers run, not 2" >&2; exit 1; }
 
 step "sign up, upload, read the answer"
 "$PY" scripts/container-test/check_stack.py upload "$url" "$tmp/state.json"
@@ -154,6 +157,7 @@ compose up -d --force-recreate web
 "$PY" scripts/container-test/check_stack.py history "$url" "$tmp/state.json"
 
 step "retraining through the worker"
+# `podman compose exec web ...`, without podman-compose's echo of the command.
 podman exec "${PROJECT}_web_1" python manage.py shell -v 0 -c '
 import time
 from recognizer.models import ModelVersion, TrainingRun
