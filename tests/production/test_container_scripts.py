@@ -6,6 +6,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import PROJECT, free_port, production_env
 
 
@@ -21,15 +23,34 @@ def run_script(name: str, env: dict[str, str], *args: str) -> subprocess.Complet
     )
 
 
-def test_healthcheck_passes_on_a_healthy_server_asking_for_an_allowed_host(prod_server, tmp_path):
-    env = production_env(tmp_path, PORT=str(prod_server.port), DJANGO_ALLOWED_HOSTS="localhost")
-    assert run_script("container_healthcheck.py", env).returncode == 0
+def live_port(live_server) -> str:
+    return live_server.url.rsplit(":", 1)[1]
 
 
-def test_healthcheck_asks_for_the_first_allowed_host(prod_server, tmp_path):
-    # The server answers to 127.0.0.1 and localhost only: a check that sends another name fails.
+@pytest.mark.django_db(transaction=True)
+def test_healthcheck_passes_on_a_healthy_site_asking_for_an_allowed_host(
+    live_server, active_model, tmp_path
+):
+    env = production_env(tmp_path, PORT=live_port(live_server), DJANGO_ALLOWED_HOSTS="localhost")
+    result = run_script("container_healthcheck.py", env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthcheck_fails_while_no_model_is_active(live_server, tmp_path):
+    env = production_env(tmp_path, PORT=live_port(live_server), DJANGO_ALLOWED_HOSTS="localhost")
+    result = run_script("container_healthcheck.py", env)
+    assert result.returncode == 1
+    assert "503" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthcheck_asks_for_the_first_allowed_host(live_server, active_model, tmp_path):
+    # The site answers to 127.0.0.1 and localhost only: a check that sends another name fails.
     env = production_env(
-        tmp_path, PORT=str(prod_server.port), DJANGO_ALLOWED_HOSTS="digits.example.com,localhost"
+        tmp_path,
+        PORT=live_port(live_server),
+        DJANGO_ALLOWED_HOSTS="digits.example.com,localhost",
     )
     result = run_script("container_healthcheck.py", env)
     assert result.returncode == 1
