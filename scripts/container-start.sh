@@ -8,8 +8,8 @@
 # so N web containers and M workers neither migrate nor train the first model twice.
 set -eu
 
-# The first model: a small forest, trained in seconds, so that a new stack answers at once.
-# Change it here only.
+# The first model, so that a new stack answers at once: a small forest (about a minute on two
+# busy cores). Change it here only.
 first_model() {
     python manage.py train_model --if-none-active --kind rf --n-estimators 20 --limit 5000
 }

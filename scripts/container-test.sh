@@ -141,8 +141,8 @@ compose up -d
 
 step "migrate, first model, healthz"
 "$PY" scripts/container-test/check_stack.py wait "$url" 600
-# The image's own health check, as a container engine runs it.
-podman healthcheck run "${PROJECT}_web_1" && echo "the image's health check: healthy"
+# The web service's health check, as the container engine runs it.
+podman healthcheck run "${PROJECT}_web_1" && echo "the web container's health check: healthy"
 workers=$(podman ps -q --filter "label=io.podman.compose.project=$PROJECT" \
     --filter label=com.docker.compose.service=worker | wc -l)
 [ "$workers" -eq 2 ] || { echo "container-test: $workers workers run, not 2" >&2; exit 1; }
