@@ -9,13 +9,14 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load container-test clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
+	@echo "make container-test - build the image, run the compose stack with podman, use it, tear it down"
 	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load - benchmarks (docs/benchmarks.md)"
 
 $(PY):
@@ -79,6 +80,11 @@ test: install-dev
 
 test-sqlite: install-dev
 	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
+
+# The container image and compose stack (README, "Deploy with containers"), built and used with
+# podman; installs podman, podman-compose and mmdebstrap when missing (scripts/container-test.sh).
+container-test: install-dev
+	PY=$(PY) bash scripts/container-test.sh
 
 lint: install-dev
 	$(BIN)/ruff check .
