@@ -465,7 +465,8 @@ def training_run_execute(
         logger.exception("retrain_failed run=%s", run.pk)
         run.state = TrainingRun.State.FAILED
         if isinstance(exc, Exception):
-            run.message = f"Retraining failed: {type(exc).__name__}: {exc}"
+            what = "The default model's training" if replace_starter else "Retraining"
+            run.message = f"{what} failed: {type(exc).__name__}: {exc}"
         else:
             run.message = "Interrupted: the task worker was stopped while it trained."
         run.finished_at = timezone.now()

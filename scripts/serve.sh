@@ -32,9 +32,16 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+"$PY" manage.py runserver "$HOST:$PORT" &
+server=$!
+# The worker starts once the server listens (at most 60 s later): a training it picks up at once
+# would otherwise slow the server's start on a small machine.
+for _ in $(seq 120); do
+  (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.5
+done
 "$PY" manage.py db_worker --no-reload &
 worker=$!
 echo "Task worker started (pid $worker): it trains the default model in the background when a starter model serves, and runs retraining queued from the admin."
-"$PY" manage.py runserver "$HOST:$PORT" &
-server=$!
 wait "$server"
