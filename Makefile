@@ -12,7 +12,7 @@ export DJANGO_DEBUG ?= true
 .PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load container-test clean
 
 help:
-	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
+	@echo "make run    - set up, train a starter model if none is active, serve at http://$(HOST):$(PORT) with the task worker (which trains the default model in the background)"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
@@ -43,8 +43,10 @@ setup: migrate
 train: setup
 	$(PY) manage.py train_model $(if $(KIND),--kind $(KIND))
 
+# Serves within a minute: a starter model first (seconds); the task worker trains the default
+# model in the background and it replaces the starter, without a restart.
 run: setup
-	$(PY) manage.py train_model --if-none-active
+	$(PY) manage.py train_model --starter --if-none-active
 	PY=$(PY) HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh
 
 # Production-like: gunicorn with WEB_CONCURRENCY workers, DEBUG off, whitenoise static files.

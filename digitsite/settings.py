@@ -263,6 +263,9 @@ RETRAIN_CORRECTION_COPIES = env_int("RETRAIN_CORRECTION_COPIES", 10)
 RETRAIN_SVM_MAX_ROWS = env_int("RETRAIN_SVM_MAX_ROWS", 60_000)
 # MNIST test images the candidate and the active model are compared on (0 = all 10,000).
 RETRAIN_MNIST_TEST_LIMIT = env_int("RETRAIN_MNIST_TEST_LIMIT", 0)
+# Held-out reviewed digits a candidate must be scored on before it may replace the active model on
+# its own; with fewer it waits for staff (docs/retraining.md, "The promotion gate").
+PROMOTION_MIN_HELDOUT = env_int("PROMOTION_MIN_HELDOUT", 20)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)

@@ -1,8 +1,19 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 from digitsite import ids  # noqa: F401 - registers <id:...>, used by the apps' routes and the admin's
 from digitsite.health import healthz
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on pages without an icon link, and some ask anyway. Not a
+    permanent redirect: the icon's static name carries its hash in production."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
+
 
 admin.site.site_header = "Digits administration"
 admin.site.site_title = "Digits admin"
@@ -10,6 +21,7 @@ admin.site.index_title = "Reviews, models and retraining"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),

@@ -54,6 +54,24 @@ MAX_HOLDOUT = 6000
 WHOLENESS_IMAGES_PER_LINE = 5
 
 Progress = Callable[[int, int], None]
+# A stage's own progress, in its own unit: ``stage(name, done, total, unit)``, e.g. ("Forest",
+# 10, 30, "trees"); a stage with no steps of its own (an SVM fit) reports (name, 0, 1, "") at
+# its start and (name, 1, 1, "") at its end.
+StageProgress = Callable[[str, int, int, str], None]
+# Images featurized between two progress reports (featurize itself works in chunks too).
+_FEATURE_STEP = 5000
+
+
+def _featurize(X: np.ndarray, stage: StageProgress | None) -> np.ndarray:
+    if stage is None:
+        return featurize(X)
+    n = len(X)
+    parts = []
+    stage("Features", 0, n, "images")
+    for start in range(0, max(n, 1), _FEATURE_STEP):
+        parts.append(featurize(X[start : start + _FEATURE_STEP]))
+        stage("Features", min(n, start + _FEATURE_STEP), n, "images")
+    return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
 @dataclass
@@ -80,6 +98,7 @@ def train_model(
     gamma: float | str = "scale",
     max_svm_train: int | None = DEFAULT_MAX_SVM_TRAIN,
     holdout: float = HOLDOUT_FRACTION,
+    stage: StageProgress | None = None,
 ) -> TrainResult:
     """Fit a model of ``kind`` on MNIST-format images.
 
@@ -94,7 +113,8 @@ def train_model(
       same rows, less the held-out ones, which calibrate the SVM and choose the weights of their
       average (least log loss).
 
-    For svm and ensemble, ``progress(done, 100)`` reports percent of the expected time, by stage.
+    For svm and ensemble, ``progress(done, 100)`` reports percent of the expected time, by stage;
+    ``stage`` gets each stage's own progress (``StageProgress``).
     Returns a ``TrainResult`` whose ``model`` is a ready ``Model`` (version "unsaved").
     """
     if kind not in KINDS:
@@ -109,7 +129,12 @@ def train_model(
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
     started = time.perf_counter()
-    features = featurize(X)
+    features = _featurize(X, stage)
+
+    def step(name: str, done: int, total: int = 1, unit: str = "") -> None:
+        if stage is not None:
+            stage(name, done, total, unit)
+
     params: dict[str, Any] = {
         "kind": kind,
         "random_state": random_state,
@@ -122,6 +147,7 @@ def train_model(
     if kind in FOREST_KINDS:
 
         def tree_progress(done: int) -> None:
+            step("Forest", done, n_estimators, "trees")
             if progress is not None:
                 progress(done, n_estimators)
 
@@ -155,6 +181,10 @@ def train_model(
     held, rest = holdout_rows(y, n_held, rng)
     weight_rest = sample_weight[rest] if sample_weight is not None else None
 
+    def ensemble_trees(done: int) -> None:
+        step("Forest", done, n_estimators, "trees")
+        percent(forest_end * done // n_estimators)
+
     forest = None
     if kind == "ensemble":
         forest = fit_forest(
@@ -165,13 +195,15 @@ def train_model(
             max_leaf_nodes=max_leaf_nodes,
             random_state=random_state,
             sample_weight=weight_rest,
-            progress=lambda done: percent(forest_end * done // n_estimators),
+            progress=ensemble_trees,
         )
         params |= {"n_estimators": n_estimators, "max_leaf_nodes": max_leaf_nodes}
         metrics["n_leaves"] = int(sum(t.get_n_leaves() for t in forest.estimators_))
 
     svm_rows = rest[svm_row_indices(len(rest), max_svm_train, weight_rest, rng)]
     svm_started = time.perf_counter()
+    svm_stage = f"SVM on {len(svm_rows)} digits"
+    step(svm_stage, 0)
     svc = fit_svm(
         features[svm_rows],
         y[svm_rows],
@@ -180,8 +212,11 @@ def train_model(
         gamma=gamma,
     )
     metrics["svm_fit_seconds"] = round(time.perf_counter() - svm_started, 1)
+    step(svm_stage, 1)
     percent(svm_end)
+    step("Calibration", 0)
     calibrated = calibrate(svc, features[held], y[held])
+    step("Calibration", 1)
     percent(calibrated_end)
     params |= {
         "C": C,
@@ -243,6 +278,7 @@ def train_and_save(
     progress: Progress | None = None,
     wholeness_lines: int | None = None,
     flagged_ones: float = FLAGGED_SHARE,
+    stage: StageProgress | None = None,
     **params: Any,
 ) -> tuple[TrainResult, Artifact, dict[str, Any]]:
     """Train (``train_model(X, y, kind=kind, progress=progress, **params)``) and the model's
@@ -250,7 +286,8 @@ def train_and_save(
     one per WHOLENESS_IMAGES_PER_LINE images, at most ``ml.wholeness.DEFAULT_LINES``; 0 for
     none), with flagged copies of ``flagged_ones`` of the 1s added to ``X`` (``ml.augment``;
     0 for none), evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the
-    artifact in ``out_dir``. ``progress(done, 100)`` covers both.
+    artifact in ``out_dir``. ``progress(done, 100)`` covers both; ``stage`` gets each stage's
+    own progress, these included (``StageProgress``).
 
     Returns ``(result, artifact, metrics)``: the metrics saved in the metadata, the training
     metrics plus ``ml.evaluate.evaluate`` on ``test`` (accuracy, per class, confusion,
@@ -266,6 +303,10 @@ def train_and_save(
             progress(split * done // max(total, 1), 100)
 
     def wholeness_progress(done: int, total: int) -> None:
+        if stage is not None:
+            stage("Whole-digit examples", done, total, "lines")
+            if done == total:
+                stage("Whole-digit forest", 0, 1, "")
         if progress is not None:
             progress(split + (100 - split) * done // max(total, 1), 100)
 
@@ -277,7 +318,13 @@ def train_and_save(
         sample_weight=params.pop("sample_weight", None),
     )
     result = train_model(
-        X_fit, y_fit, kind=kind, progress=model_progress, sample_weight=weight, **params
+        X_fit,
+        y_fit,
+        kind=kind,
+        progress=model_progress,
+        sample_weight=weight,
+        stage=stage,
+        **params,
     )
     result.params["flagged_ones"] = flagged_ones
     if wholeness_lines:
@@ -292,9 +339,15 @@ def train_and_save(
         )
         result.params["wholeness_lines"] = wholeness_lines
         result.train_seconds += time.perf_counter() - started
+        if stage is not None:
+            stage("Whole-digit forest", 1, 1, "")
     metrics = dict(result.metrics)
     if test is not None:
+        if stage is not None:
+            stage(f"Scoring on {len(test[1])} test digits", 0, 1, "")
         metrics |= evaluate(result.model, *test)
+        if stage is not None:
+            stage(f"Scoring on {len(test[1])} test digits", 1, 1, "")
     artifact = save_artifact(
         result.model,
         out_dir,

@@ -15,7 +15,10 @@ The forest is one part of a saved model (``ml.predict.Model.wholeness``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from PIL import Image
@@ -201,6 +204,40 @@ def training_pieces(
     return features, np.asarray(labels, dtype=np.int64), x
 
 
+_shared_images: np.ndarray | None = None
+
+
+def _share_images(images: np.ndarray) -> None:
+    global _shared_images
+    _shared_images = images
+    # A forked worker inherits its parent's handlers (the task worker's graceful shutdown): it
+    # should simply stop when its parent's server stops it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _shared_pieces(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return training_pieces(_shared_images, *job)
+
+
+def _pieces_in_order(
+    images: np.ndarray, jobs: list[tuple[int, int]], n_jobs: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``training_pieces(images, size, seed)`` of each job, in order, in ``n_jobs`` processes
+    that are gone when the last result is out: joblib's reusable loky pool left its workers and
+    two resource trackers running long after training. Forked workers share ``images`` without
+    a copy and need no resource tracker."""
+    if n_jobs <= 1 or len(jobs) <= 1:
+        for size, seed in jobs:
+            yield training_pieces(images, size, seed)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        n_jobs, mp_context=context, initializer=_share_images, initargs=(images,)
+    ) as pool:
+        yield from pool.map(_shared_pieces, jobs)
+
+
 def train_wholeness(
     images: np.ndarray,
     *,
@@ -211,8 +248,6 @@ def train_wholeness(
 ) -> ExtraTreesClassifier:
     """Fit the wholeness forest on pieces of ``n_lines`` lines written with ``images``.
     ``progress(done_lines, n_lines)`` as the examples are made (in ``n_jobs`` processes)."""
-    from joblib import Parallel, delayed
-
     chunks = max(1, min(8 * n_jobs, n_lines // 250))
     sizes = [n_lines // chunks + (k < n_lines % chunks) for k in range(chunks)]
     seeds = np.random.SeedSequence(random_state).spawn(chunks)
@@ -220,12 +255,8 @@ def train_wholeness(
     done = 0
     if progress is not None:
         progress(0, n_lines)
-    jobs = (
-        delayed(training_pieces)(images, size, int(seed.generate_state(1)[0]))
-        for size, seed in zip(sizes, seeds, strict=True)
-    )
-    parallel = Parallel(n_jobs=n_jobs if chunks > 1 else 1, return_as="generator")
-    for size, (f, y, _) in zip(sizes, parallel(jobs), strict=True):
+    jobs = [(size, int(seed.generate_state(1)[0])) for size, seed in zip(sizes, seeds, strict=True)]
+    for size, (f, y, _) in zip(sizes, _pieces_in_order(images, jobs, n_jobs), strict=True):
         features.append(f)
         labels.append(y)
         done += size

@@ -41,7 +41,7 @@ class HistoryFilterForm(forms.Form):
         max_length=32,
         required=False,
         label="Number contains",
-        validators=[RegexValidator(r"^[0-9]*$", "Digits only.")],
+        validators=[RegexValidator(r"^[0-9]*$", "Type digits only, like 42.")],
     )
 
     def clean_text(self) -> str | None:
@@ -90,7 +90,7 @@ class MultipleFileField(forms.FileField):
 
 class BatchUploadForm(forms.Form):
     images = MultipleFileField(
-        label="Images, one digit in each",
+        label="Images, one digit or number in each",
         help_text=f"Up to {MAX_BATCH_FILES} images, each up to 5 MB. If one is not usable, "
         "none is stored and we say which.",
         error_messages={

@@ -15,13 +15,24 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from ml.data import load_mnist
 from ml.predict import Model
-from ml.train import train_and_save
+from ml.train import StageProgress, train_and_save
 
 from . import artifacts, registry
 from .models import ModelVersion
 
 TreeProgress = Callable[[int, int], None]
+
+# The starter model: what `make run` serves from its first minute while the default model trains
+# in the background (docs/benchmarks.md, "The first minute", has its accuracy and time).
+STARTER_TRAIN_IMAGES = 10_000
+STARTER_TREES = 20
+STARTER_WHOLENESS_LINES = 0
+STARTER_NOTE = (
+    "Starter model: a small forest trained in seconds on part of MNIST, so the site answers at "
+    "once. The default model trains in the background and replaces it when it is done."
+)
 
 
 @dataclass
@@ -49,6 +60,7 @@ def model_version_train(
     train_options: dict[str, Any],
     version_suffix: str = "",
     progress: TreeProgress | None = None,
+    stage: StageProgress | None = None,
     activate: bool = False,
     **register_fields: Any,
 ) -> TrainedVersion:
@@ -67,6 +79,7 @@ def model_version_train(
         data_source=data_source,
         test=(test_images, test_labels),
         progress=progress,
+        stage=stage,
         **train_options,
     )
     model_version = model_version_register(
@@ -84,6 +97,37 @@ def model_version_train(
         model=result.model,
         metrics=metrics,
         train_seconds=result.train_seconds,
+    )
+
+
+def is_starter(model_version: ModelVersion | None) -> bool:
+    """Whether a version is a starter model (`model_version_train_starter`)."""
+    return model_version is not None and bool(model_version.training_data.get("starter"))
+
+
+def model_version_train_starter(
+    *, stage: StageProgress | None = None, activate: bool = True
+) -> TrainedVersion:
+    """Train the starter model (a small forest on part of MNIST, seconds), register it as a
+    starter and activate it."""
+    images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=STARTER_TRAIN_IMAGES)
+    test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
+    return model_version_train(
+        images=images,
+        labels=labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        train_options={
+            "kind": ModelVersion.Kind.RF,
+            "n_estimators": STARTER_TREES,
+            "wholeness_lines": STARTER_WHOLENESS_LINES,
+        },
+        data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test), starter",
+        version_suffix="-starter",
+        stage=stage,
+        activate=activate,
+        training_data={"starter": True, "mnist": len(labels), "mnist_test": len(test_labels)},
+        status_note=STARTER_NOTE,
     )
 
 
@@ -109,7 +153,7 @@ def model_version_register(
             **extra,
         )
         if activate:
-            model_version_activate(model_version=model_version)
+            model_version_activate(model_version=model_version, note=model_version.status_note)
     return model_version
 
 

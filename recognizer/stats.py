@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from .model_versions import is_starter
 from .models import ModelVersion, Prediction
 
 CHART_WIDTH = 640
@@ -109,7 +110,7 @@ def versions_side_by_side() -> list[dict]:
     return [
         {
             "version": v,
-            "kind": v.get_kind_display(),
+            "kind": v.get_kind_display() + (" (starter model)" if is_starter(v) else ""),
             "accuracy": v.metrics.get("accuracy"),
             "ece": (v.metrics.get("calibration") or {}).get("ece"),
             "heldout": (v.heldout_metrics or {}).get("accuracy"),
@@ -156,4 +157,5 @@ def model_version_stats(version: ModelVersion) -> dict:
         "days_shown": DAYS_SHOWN,
         "reliability": _reliability(version.metrics.get("calibration")),
         "versions": versions_side_by_side(),
+        "starter": is_starter(version),
     }

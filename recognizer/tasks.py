@@ -26,3 +26,19 @@ def training_run_enqueue(
     TrainingRun.objects.filter(pk=run.pk, task_id="").update(task_id=str(result.id))
     run.refresh_from_db()
     return run
+
+
+@task()
+def starter_replace_task(training_run_id: int) -> dict:
+    run = TrainingRun.objects.get(pk=training_run_id)
+    run = retraining.training_run_execute(run=run, replace_starter=True)
+    return {"candidate": run.candidate.version if run.candidate else None, "promoted": run.promoted}
+
+
+def starter_replace_enqueue() -> TrainingRun:
+    """Queue the default model's training, which replaces the starter model when it is done."""
+    run = retraining.training_run_create()
+    result = starter_replace_task.enqueue(training_run_id=run.pk)
+    TrainingRun.objects.filter(pk=run.pk, task_id="").update(task_id=str(result.id))
+    run.refresh_from_db()
+    return run

@@ -83,6 +83,7 @@ def upload_batch(request: HttpRequest) -> HttpResponse:
     """Several files from the upload page, all stored or none; then one result per file."""
     form = BatchUploadForm(request.POST, request.FILES)
     retry_after = None
+    bad_file = None
     status = 400
     if form.is_valid():
         files = form.cleaned_data["images"]
@@ -95,10 +96,11 @@ def upload_batch(request: HttpRequest) -> HttpResponse:
             form.add_error("images", exc.message)
             status, retry_after = 429, exc.wait
         except predictions.BatchUploadRejected as exc:
+            bad_file = exc.index
             form.add_error(
                 "images",
                 f"“{exc.filename}” (file {exc.index + 1} of {len(files)}): {exc.message} "
-                "None of the files was stored; remove or replace that one and try again.",
+                "None of the files was stored.",
             )
         except UploadRejected as exc:
             form.add_error("images", exc.message)
@@ -106,7 +108,12 @@ def upload_batch(request: HttpRequest) -> HttpResponse:
             ids = ",".join(str(prediction.pk) for prediction in created)
             return redirect(f"{reverse('recognizer:batch_results')}?ids={ids}")
     return _upload_page(
-        request, form=UploadForm(), batch_form=form, status=status, retry_after=retry_after
+        request,
+        form=UploadForm(),
+        batch_form=form,
+        status=status,
+        retry_after=retry_after,
+        bad_file=bad_file,
     )
 
 
@@ -117,6 +124,7 @@ def _upload_page(
     batch_form: BatchUploadForm,
     status: int,
     retry_after: float | None,
+    bad_file: int | None = None,
 ) -> HttpResponse:
     recent = Prediction.objects.owned_by(request.user).select_related("model_version")[:6]
     response = render(
@@ -129,6 +137,9 @@ def _upload_page(
             "mode_choices": Prediction.Mode.choices,
             "batch_form": batch_form,
             "max_batch_files": MAX_BATCH_FILES,
+            # Which file of a refused batch was bad (from 0): the page's script takes it out and
+            # keeps the others chosen.
+            "bad_file": bad_file,
         },
         status=status,
     )

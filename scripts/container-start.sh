@@ -8,10 +8,10 @@
 # so N web containers and M workers neither migrate nor train the first model twice.
 set -eu
 
-# The first model, so that a new stack answers at once: a small forest (about a minute on two
-# busy cores). Change it here only.
+# The first model, so that a new stack answers at once: the starter model (seconds), which queues
+# the default model's training for a worker. Change it here only.
 first_model() {
-    python manage.py train_model --if-none-active --kind rf --n-estimators 20 --limit 5000
+    python manage.py train_model --starter --if-none-active
 }
 
 start_up() {

@@ -1,3 +1,5 @@
+import math
+
 from django import template
 
 register = template.Library()
@@ -15,6 +17,19 @@ def percent(value, digits: int = 0) -> str:
         return ""
     try:
         return f"{float(value) * 100:.{int(digits)}f}%"
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def confidence(value) -> str:
+    """A confidence or a probability as users see it everywhere: whole percent, rounded down, so
+    that only a certain answer reads 100% (0.995 -> '99%'). static/js/draw.js's `confidenceText`
+    is the same rule. Empty for missing values."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{math.floor(float(value) * 100 + 1e-6)}%"
     except (TypeError, ValueError):
         return ""
 

@@ -38,6 +38,9 @@
   // After a result the next stroke starts a new drawing (the old one goes on the undo history),
   // so a 1 and then a 7 are read one at a time, not as one drawing.
   var fresh = false;
+  // The answer on screen and the drawing it belongs to: it shows only while that drawing is on
+  // the pad, so a new drawing never sits under an old answer (Undo back to it shows it again).
+  var answer = null; // {strokes: the strokes read, the same objects as on the pad}
 
   function fitCanvas() {
     var box = canvas.getBoundingClientRect();
@@ -84,6 +87,10 @@
 
   function redraw() {
     render(ctx, canvas.width, canvas.height);
+    var current = answer !== null && answer.strokes.length === strokes.length &&
+      answer.strokes.every(function (stroke, i) { return stroke === strokes[i]; });
+    result.hidden = !current;
+    resultEmpty.hidden = current;
     undoButton.disabled = busy || history.length === 0;
     clearButton.disabled = busy || strokes.length === 0;
     submitButton.disabled = busy;
@@ -166,10 +173,11 @@
   clearButton.addEventListener("click", clearPad);
 
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  function bringIntoView(element) {
+  // "nearest" scrolls no further than needed, so the pad above the answer stays in view.
+  function bringIntoView(element, block) {
     var box = element.getBoundingClientRect();
     if (box.top >= 0 && box.bottom <= window.innerHeight) return;
-    element.scrollIntoView({ block: "start", behavior: reducedMotion ? "auto" : "smooth" });
+    element.scrollIntoView({ block: block || "start", behavior: reducedMotion ? "auto" : "smooth" });
   }
 
   if (againButton) {
@@ -192,8 +200,10 @@
     });
   }
 
-  function percent(value, digits) {
-    return (value * 100).toFixed(digits) + "%";
+  // A confidence or a probability, the same everywhere: whole percent, rounded down, so that
+  // only a certain answer reads 100% (the server's `confidence` template filter).
+  function confidenceText(value) {
+    return Math.floor(value * 100 + 1e-6) + "%";
   }
 
   // The same rule as the server's `runner_up` filter: the second digit if it is close.
@@ -206,8 +216,8 @@
   }
 
   function hintText(d, maybe) {
-    return d.digit + ", or maybe " + maybe + " (" + percent(d.probabilities[maybe], 0) +
-      " against " + percent(d.confidence, 0) + ")";
+    return d.digit + ", or maybe " + maybe + " (" + confidenceText(d.probabilities[maybe]) +
+      " against " + confidenceText(d.confidence) + ")";
   }
 
   function showRunnerUp(digits) {
@@ -224,6 +234,32 @@
     });
   }
 
+  function digitTitle(d, digits) {
+    return "Digit " + (d.position + 1) + " of " + digits.length + " (the " + d.digit + ")";
+  }
+
+  // One digit's probabilities and 28x28 input, headed by which digit they belong to.
+  function showProbabilities(d, digits) {
+    var many = digits.length > 1;
+    result.querySelector('[data-field="prob-title"]').textContent = many
+      ? digitTitle(d, digits) + ": probability of each digit"
+      : "Probability of each digit";
+    (d.probabilities || []).forEach(function (p, digit) {
+      var row = result.querySelector('[data-prob="' + digit + '"]');
+      if (!row) return;
+      row.classList.toggle("prob-top", digit === d.digit);
+      row.querySelector("progress").value = p;
+      row.querySelector("progress").textContent = confidenceText(p);
+      row.querySelector(".prob-value").textContent = confidenceText(p);
+    });
+    result.querySelector('[data-field="model-input"]').src = d.model_input_url;
+    result.querySelector('[data-field="model-input-caption"]').textContent =
+      "What the model saw (28×28)" + (many ? " for digit " + (d.position + 1) : "");
+    result.querySelectorAll("[data-digit-position]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.digitPosition) === d.position));
+    });
+  }
+
   function showDigits(digits) {
     var list = result.querySelector('[data-field="digits"]');
     list.replaceChildren();
@@ -233,9 +269,14 @@
       var item = document.createElement("li");
       item.className = "digit-item";
       item.setAttribute("data-testid", "digit-item");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "digit-item-button";
+      button.dataset.digitPosition = String(d.position);
+      button.setAttribute("aria-label", digitTitle(d, digits) + ", " + confidenceText(d.confidence) + ": show its probabilities");
       var img = document.createElement("img");
       img.src = d.model_input_url;
-      img.alt = "Digit " + (d.position + 1) + " as the model saw it";
+      img.alt = "";
       img.width = 56;
       img.height = 56;
       img.className = "digit-input";
@@ -244,47 +285,41 @@
       digit.textContent = String(d.digit);
       var conf = document.createElement("span");
       conf.className = "digit-item-conf";
-      conf.textContent = percent(d.confidence, 0);
-      item.append(img, digit, conf);
+      conf.textContent = confidenceText(d.confidence);
+      button.append(img, digit, conf);
       var maybe = runnerUp(d.probabilities);
       if (maybe !== null) {
         var hint = document.createElement("span");
         hint.className = "digit-item-maybe";
         hint.textContent = d.digit + ", or maybe " + maybe;
-        item.appendChild(hint);
+        button.appendChild(hint);
       }
+      button.addEventListener("click", function () {
+        showProbabilities(d, digits);
+      });
+      item.appendChild(button);
       list.appendChild(item);
     });
   }
 
   function showResult(data) {
     var digits = data.digits || [];
-    // The probabilities and the input shown are those of the first digit (the only one, mostly).
-    var first = digits[0] || data;
     result.querySelector('[data-field="label"]').textContent =
       digits.length > 1 ? "The number is" : "The digit is";
     result.querySelector('[data-field="digit"]').textContent = data.text || String(data.digit);
-    result.querySelector('[data-field="confidence"]').textContent = percent(data.confidence, 1);
+    result.querySelector('[data-field="confidence"]').textContent = confidenceText(data.confidence);
     result.querySelector('[data-field="low-confidence"]').hidden = !data.low_confidence;
     showDigits(digits);
     showRunnerUp(digits);
-    (first.probabilities || []).forEach(function (p, digit) {
-      var row = result.querySelector('[data-prob="' + digit + '"]');
-      if (!row) return;
-      row.classList.toggle("prob-top", digit === first.digit);
-      row.querySelector("progress").value = p;
-      row.querySelector("progress").textContent = percent(p, 0);
-      row.querySelector(".prob-value").textContent = percent(p, 1);
-    });
-    result.querySelector('[data-field="model-input"]').src = first.model_input_url;
+    showProbabilities(digits[0] || data, digits.length ? digits : [data]);
     result.querySelector('[data-field="link"]').href = data.page_url;
-    resultEmpty.hidden = true;
-    result.hidden = false;
+    answer = { strokes: strokes.slice() };
+    redraw();
   }
 
   function hideResult() {
-    result.hidden = true;
-    resultEmpty.hidden = false;
+    answer = null;
+    redraw();
   }
 
   async function readAnswer(response) {
@@ -324,11 +359,11 @@
         showResult(data);
         fresh = true;
         say(
-          "Read " + (data.text || String(data.digit)) + " (" + percent(data.confidence, 0) + "). " +
+          "Read " + (data.text || String(data.digit)) + " (" + confidenceText(data.confidence) + "). " +
             "Your next stroke starts a new drawing.",
           "ok"
         );
-        bringIntoView(result.closest("section") || result);
+        bringIntoView(result.querySelector('[data-field="summary"]'), "nearest");
       } else if (response.status === 201) {
         fresh = true;
         hideResult();

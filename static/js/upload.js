@@ -130,6 +130,40 @@
     };
   }
 
+  // The forms are sent from here, so that a refusal keeps the chosen files: the page the server
+  // answers with cannot. Its message is shown in place; an answer that is not a refusal (a
+  // redirect to the result, or to log in) is followed.
+  function sendKeepingFiles(form) {
+    return fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    }).then(function (response) {
+      if (response.ok && response.redirected) {
+        window.location.assign(response.url);
+        return null;
+      }
+      return response.text().then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var selector = form.hasAttribute("data-batch-form") ? "[data-batch-form]" : "[data-upload-form]";
+        var errors = page.querySelector(selector + " [data-upload-error]");
+        var messages = errors ? Array.prototype.map.call(errors.querySelectorAll(".error"), function (p) {
+          return p.textContent;
+        }) : [];
+        if (messages.length === 0) {
+          // Not a refusal this page knows how to show (an expired page, a server error): let the
+          // browser send the form itself and show the server's page.
+          HTMLFormElement.prototype.submit.call(form);
+          return null;
+        }
+        return { message: messages.join(" "), badFile: errors.getAttribute("data-bad-file") };
+      });
+    }, function () {
+      return { message: "Could not reach Digits. Check your connection and try again: your files are still chosen." };
+    });
+  }
+
   function setUpSingle(form) {
     var picker = form.querySelector("[data-testid='upload-input']");
     var camera = form.querySelector("[data-testid='camera-input']");
@@ -181,6 +215,8 @@
         var file = input.files && input.files[0];
         showError(problem);
         showPreview(file && !problem && file.type !== "image/tiff" ? file : null);
+        // On a phone the drop zone's hints step aside for the preview and the button.
+        form.classList.toggle("upload-chosen", Boolean(file && !problem));
       });
     }
 
@@ -205,7 +241,7 @@
       var files = event.dataTransfer && event.dataTransfer.files;
       if (!files || files.length === 0) return;
       if (files.length > 1) {
-        showError("Drop one image at a time, or use “Several digits at once” below.");
+        showError("Drop one image at a time, or use “Several images at once” below.");
         return;
       }
       picker.files = files;
@@ -219,13 +255,19 @@
     });
 
     form.addEventListener("submit", function (event) {
+      event.preventDefault();
       if (!chosen() || problem) {
-        event.preventDefault();
         showError(problem || "Choose an image file to upload.");
         picker.focus();
         return;
       }
       setBusy("Reading…");
+      sendKeepingFiles(form).then(function (refused) {
+        if (!refused) return;
+        setBusy("");
+        showError(refused.message + " Your image is still chosen: choose another, or try again.");
+        form.querySelector("[data-upload-error]").scrollIntoView({ block: "center" });
+      });
     });
   }
 
@@ -252,15 +294,35 @@
       });
     });
 
+    // A refused batch: the bad file is taken out, the good ones stay chosen.
+    function keepGoodFiles(badFile) {
+      var files = Array.prototype.slice.call(input.files || []);
+      var bad = parseInt(badFile, 10);
+      if (isNaN(bad) || !files[bad]) return "";
+      var transfer = new DataTransfer();
+      files.forEach(function (file, i) { if (i !== bad) transfer.items.add(file); });
+      input.files = transfer.files;
+      var left = files.length - 1;
+      if (left === 0) return " Choose another image.";
+      return " We took it out; the other " + (left === 1 ? "image is" : left + " images are") +
+        " still chosen: press Read all to send " + (left === 1 ? "it" : "them") + ".";
+    }
+
     form.addEventListener("submit", function (event) {
+      event.preventDefault();
       var count = input.files ? input.files.length : 0;
       if (count === 0 || problem) {
-        event.preventDefault();
         showError(problem || "Choose one or more image files to upload.");
         input.focus();
         return;
       }
       setBusy("Reading…");
+      sendKeepingFiles(form).then(function (refused) {
+        if (!refused) return;
+        setBusy("");
+        showError(refused.message + keepGoodFiles(refused.badFile));
+        form.querySelector("[data-upload-error]").scrollIntoView({ block: "center" });
+      });
     });
   }
 

@@ -51,4 +51,5 @@ def test_a_number_drawn_on_the_wide_pad_reads_as_four_digits(signed_up):
     page.wait_for_url(f"**/predictions/{drawing.pk}/")
     assert page.get_by_test_id("digit-box").count() == 4
     page.get_by_test_id("digit-item").nth(2).get_by_role("link").click()
-    assert page.get_by_text("at position 3").is_visible()
+    assert page.get_by_test_id("prob-title").text_content().startswith("Digit 3 of 4 (the ")
+    assert page.url.endswith("?digit=2#each-digit")

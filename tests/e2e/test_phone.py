@@ -11,7 +11,7 @@ from PIL import Image
 
 from recognizer import predictions
 from recognizer.models import DigitReading, Prediction
-from recognizer.templatetags.digits import runner_up
+from recognizer.templatetags.digits import confidence, runner_up
 from testkit.browser import sign_up
 from testkit.strokes import DIGIT_STROKES, draw_strokes
 from tests.e2e.conftest import PASSWORD, assert_accessible
@@ -99,7 +99,7 @@ def test_the_drawn_answer_comes_into_view_and_the_next_stroke_starts_afresh(
     read = page.get_by_test_id("predicted-digit").text_content()
     assert read == drawing.text
     status = page.locator("[data-draw-status]").text_content()
-    assert status.startswith(f"Read {read} ({round(drawing.confidence * 100)}%)")
+    assert status.startswith(f"Read {read} ({confidence(drawing.confidence)})")
     assert_accessible(page)
     assert page.evaluate(NO_HORIZONTAL_SCROLL)["wider"] == []
 
@@ -138,8 +138,9 @@ def test_a_portrait_photos_answer_is_in_view_and_another_is_one_tap_away(
     page.get_by_test_id("upload-input").set_input_files(photo)
     page.get_by_test_id("upload-submit").click()
 
+    page.wait_for_url("**/predictions/*/")
     prediction = Prediction.objects.get()
-    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert page.url.endswith(f"/predictions/{prediction.pk}/")
     assert in_view(page, "predicted-digit")
     assert in_view(page, "confidence")
     assert page.get_by_test_id("result-panel").get_by_test_id("predicted-digit").text_content() == (

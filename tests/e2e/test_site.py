@@ -68,8 +68,9 @@ def test_draw_upload_history_and_staff_correction(
         write_png(tmp_path / "seven.png", digit_png)
     )
     page.get_by_test_id("upload-submit").click()
+    page.wait_for_url("**/predictions/*/")
     upload = Prediction.objects.get(source=Prediction.Source.UPLOAD)
-    page.wait_for_url(f"**/predictions/{upload.pk}/")
+    assert page.url.endswith(f"/predictions/{upload.pk}/")
     assert page.get_by_test_id("predicted-digit").text_content() == str(upload.digit)
     assert page.get_by_test_id("confidence").is_visible()
 
@@ -220,8 +221,9 @@ def test_upload_works_without_javascript(new_context, live_server, digit_png, tm
     page.get_by_test_id("upload-input").set_input_files(write_png(tmp_path / "d.png", digit_png))
     page.get_by_test_id("upload-submit").click()
 
+    page.wait_for_url("**/predictions/*/")
     prediction = Prediction.objects.get()
-    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert page.url.endswith(f"/predictions/{prediction.pk}/")
     assert page.get_by_test_id("predicted-digit").text_content() == str(prediction.digit)
 
 

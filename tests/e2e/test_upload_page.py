@@ -52,8 +52,9 @@ def test_a_photo_over_the_limit_is_shrunk_upright_in_the_browser(
     assert page.get_by_role("alert").filter(has_text="the limit is").count() == 0
     page.get_by_test_id("upload-submit").click()
 
+    page.wait_for_url("**/predictions/*/")
     prediction = Prediction.objects.get()
-    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert page.url.endswith(f"/predictions/{prediction.pk}/")
     assert prediction.original_filename == "IMG_0001.jpg"
     with prediction.image.open("rb") as stored:
         width, height = Image.open(stored).size
@@ -92,8 +93,9 @@ def test_a_photo_taken_with_the_camera_is_read(new_context, live_server, digit_p
     page.get_by_alt_text("Preview of the image you chose").wait_for()
     page.get_by_test_id("upload-submit").click()
 
+    page.wait_for_url("**/predictions/*/")
     prediction = Prediction.objects.get()
-    page.wait_for_url(f"**/predictions/{prediction.pk}/")
+    assert page.url.endswith(f"/predictions/{prediction.pk}/")
     assert prediction.original_filename == "photo.png"
 
 

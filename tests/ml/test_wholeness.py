@@ -4,6 +4,7 @@ of one, trained on pieces the segmenter cuts from lines of training digits."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,62 @@ def test_a_round_reads_the_chains_that_would_lead_next_in_one_model_call(
     finally:
         model.wholeness = None
     assert calls["passes"] < 0.5 * calls["one"], calls
+
+
+def _child_processes() -> list[str]:
+    children = []
+    for task in Path("/proc/self/task").iterdir():
+        children += (task / "children").read_text().split()
+    return children
+
+
+def test_training_in_two_processes_gives_the_same_part_and_leaves_no_process(
+    mnist_train_small, wholeness_forest
+) -> None:
+    X, _ = mnist_train_small
+    before = _child_processes()
+
+    forest = train_wholeness(X, n_lines=500, n_jobs=2)
+
+    # The helper processes are gone once training returns (joblib's pool kept four alive).
+    assert _child_processes() == before == []
+    features = np.random.default_rng(0).random((50, forest.n_features_in_)).astype(np.float32)
+    assert np.array_equal(forest.predict_proba(features), wholeness_forest.predict_proba(features))
+
+
+def test_train_and_save_reports_each_stage_in_its_own_unit(mnist_train_small, tmp_path) -> None:
+    X, y = mnist_train_small
+    stages: dict[str, list[tuple[int, int, str]]] = {}
+    train_and_save(
+        X[:1000],
+        y[:1000],
+        out_dir=tmp_path / "staged",
+        version="staged",
+        data_source="test",
+        kind="rf",
+        n_estimators=20,
+        test=(X[1000:1200], y[1000:1200]),
+        stage=lambda name, done, total, unit: stages.setdefault(name, []).append(
+            (done, total, unit)
+        ),
+    )
+
+    assert list(stages) == [
+        "Features",
+        "Forest",
+        "Whole-digit examples",
+        "Whole-digit forest",
+        "Scoring on 200 test digits",
+    ]
+    assert {name: {unit for *_, unit in calls} for name, calls in stages.items()} == {
+        "Features": {"images"},
+        "Forest": {"trees"},
+        "Whole-digit examples": {"lines"},
+        "Whole-digit forest": {""},
+        "Scoring on 200 test digits": {""},
+    }
+    for calls in stages.values():
+        # Each stage starts at 0, moves forward, and ends at its total.
+        assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1]
+        assert [done for done, *_ in calls] == sorted(done for done, *_ in calls)
+    assert [done for done, *_ in stages["Forest"]] == [0, 10, 20]

@@ -40,7 +40,7 @@ def test_page_shows_the_selected_digits_probabilities(client, user, number):
 
     html = client.get(reverse("recognizer:detail", args=[number.pk]), {"digit": 1}).content.decode()
 
-    assert "at position 2" in html
+    assert f"Digit 2 of 2 (the {second.digit}): probability of each digit" in html
     assert html.count('class="prob-bar"') == 10
     top = max(second.probabilities)
     assert f'value="{top:.4f}"' in html

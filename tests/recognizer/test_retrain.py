@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from ml.crop import to_mnist
-from recognizer import images, predictions, registry, retraining, review
+from recognizer import images, model_versions, predictions, registry, retraining, review
 from recognizer.models import ModelVersion, Prediction, TrainingRun
 from testkit.shapes import slashed_zero_png
 
@@ -33,25 +33,62 @@ def test_heldout_slice_is_a_stable_fifth_by_hash_of_the_id():
 
 
 @pytest.mark.parametrize(
-    ("candidate", "active", "cand_held", "active_held", "passes", "words"),
+    ("candidate", "active", "cand_held", "active_held", "held_n", "passes", "words"),
     [
-        (0.970, 0.972, 0.9, 0.8, True, "Passed"),
-        (0.969, 0.972, 0.9, 0.9, True, "Passed"),
-        (0.968, 0.972, 1.0, 0.0, False, "more than 0.3 points below"),
-        (0.990, 0.972, 0.7, 0.8, False, "held-out reviewed uploads"),
-        (0.990, 0.972, None, None, True, "no held-out"),
-        (0.500, None, None, None, True, "No usable active model"),
+        # The issue's case: a hair worse on MNIST, no held-out reviewed digit at all.
+        (0.9930, 0.9932, None, None, 0, False, "Not enough evidence: scored on 0 held-out"),
+        (0.9930, 0.9932, 0.9, 0.8, 19, False, "at least 20 are needed"),
+        (0.9930, 0.9932, 0.9, 0.8, 20, True, "Passed the gate"),
+        # Two standard errors at 99.32% on 10,000 digits are 0.16 points.
+        (0.9917, 0.9932, 1.0, 0.5, 40, True, "Passed the gate"),
+        (0.9915, 0.9932, 1.0, 0.0, 40, False, "by more than the noise"),
+        (0.9990, 0.9932, 0.8, 0.8, 40, False, "not better than the active model's 80.00%"),
+        (0.500, None, None, None, 0, True, "No usable active model"),
     ],
 )
-def test_promotion_gate(candidate, active, cand_held, active_held, passes, words):
+def test_promotion_gate_wants_evidence(
+    candidate, active, cand_held, active_held, held_n, passes, words
+):
     ok, reason = retraining.promotion_gate(
         candidate_mnist=candidate,
         active_mnist=active,
+        mnist_n=10_000,
         candidate_heldout=cand_held,
         active_heldout=active_held,
+        heldout_n=held_n,
     )
     assert ok is passes
     assert words in reason
+
+
+def test_the_mnist_noise_is_two_binomial_standard_errors():
+    assert retraining.mnist_noise(0.9932, 10_000) == pytest.approx(
+        2 * (0.9932 * 0.0068 / 1e4) ** 0.5
+    )
+    # Fewer test digits, more noise.
+    assert retraining.mnist_noise(0.9932, 1000) > retraining.mnist_noise(0.9932, 10_000)
+
+
+@pytest.mark.django_db
+def test_a_candidate_with_no_heldout_reviewed_digits_is_not_promoted_on_its_own(
+    client, staff_user, active_model
+):
+    # Far more trees than the 10-tree active model: better on MNIST, but no reviewed evidence.
+    outcome = retraining.retrain(n_estimators=40, copies=0)
+
+    candidate = outcome.candidate
+    candidate.refresh_from_db()
+    assert not outcome.promoted
+    assert candidate.status == ModelVersion.Status.CANDIDATE
+    assert ModelVersion.objects.active() == active_model
+    assert candidate.status_note.startswith("Waiting for staff: Not enough evidence")
+    client.force_login(staff_user)
+    stats = client.get(reverse("admin:recognizer_modelversion_stats", args=[candidate.pk]))
+    assert "Waiting for staff: Not enough evidence" in stats.content.decode()
+
+    # Staff can still promote it by hand.
+    model_versions.model_version_promote(model_version=candidate, user=staff_user)
+    assert ModelVersion.objects.active() == candidate
 
 
 def test_augment_makes_shifted_rotated_copies():
@@ -70,7 +107,7 @@ def _read_rate(model, inputs: np.ndarray, label: int) -> float:
 
 @pytest.mark.django_db
 def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
-    client, user, staff_user, active_model
+    client, user, staff_user, active_model, settings
 ):
     """The issue's done-when on small data: 40 square slashed zeros (a kind MNIST lacks) are
     corrected in the review screen, `retrain` builds and promotes a candidate, and NEW uploads of
@@ -95,6 +132,8 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
         decide = reverse("api:prediction-decision", args=[p.pk])
         assert client.post(decide, body, content_type="application/json").status_code == 200
 
+    # 40 corrections hold out about 8: evidence enough on this small scale (the default asks 20).
+    settings.PROMOTION_MIN_HELDOUT = 1
     # More trees than the 10-tree active model, so that the gate's MNIST comparison is not a coin
     # toss between two tiny forests (the held-out split follows the database's ids).
     call_command("retrain", "--n-estimators", "40", stdout=io.StringIO(), stderr=io.StringIO())
@@ -106,13 +145,14 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
     assert after >= 0.9
     assert after - before >= 0.25
     # The gate passed on the same MNIST test slice and the same held-out items.
-    assert version.metrics["accuracy"] >= version.metrics["active_accuracy_same_test"] - 0.003
+    noise = retraining.mnist_noise(version.metrics["active_accuracy_same_test"], 1000)
+    assert version.metrics["accuracy"] >= version.metrics["active_accuracy_same_test"] - noise
     held = set(version.heldout_metrics["ids"])
     trained = set(version.training_data["correction_ids"])
     assert held and trained and not held & trained
     assert held | trained == {p.pk for p in corrections}
     assert all(retraining.is_heldout(pk) for pk in held)
-    assert version.heldout_metrics["accuracy"] >= version.heldout_metrics["active_accuracy"]
+    assert version.heldout_metrics["accuracy"] > version.heldout_metrics["active_accuracy"]
     assert version.training_data["mnist"] == 2000
     # And the upload path serves it.
     upload = predictions.prediction_create(user=user, image_file=io.BytesIO(new_pngs[0]))
@@ -129,12 +169,12 @@ def test_a_candidate_that_fails_the_gate_stays_a_candidate_until_forced(
 
     candidate = ModelVersion.objects.exclude(pk=active_model.pk).get()
     assert candidate.status == ModelVersion.Status.CANDIDATE
-    assert "more than 0.3 points below" in candidate.status_note
+    assert "by more than the noise" in candidate.status_note
     assert "stays a candidate" in out.getvalue()
     assert ModelVersion.objects.active() == active_model
     client.force_login(staff_user)
     page = client.get(reverse("admin:recognizer_modelversion_change", args=[candidate.pk]))
-    assert "more than 0.3 points below" in page.content.decode()
+    assert "by more than the noise" in page.content.decode()
 
     call_command(
         "retrain", "--force", "--n-estimators", "1", "--mnist-limit", "300", stdout=io.StringIO()
