@@ -6,13 +6,9 @@ CLI: ``python -m ml.train --out DIR [--kind rf|extratrees|svm|ensemble] [--limit
 
 from __future__ import annotations
 
-import argparse
-import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -360,68 +356,7 @@ def train_and_save(
     return result, artifact, metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ml.data import DEFAULT_DATA_DIR, load_mnist
-
-    parser = argparse.ArgumentParser(prog="python -m ml.train", description=__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="directory for the artifact")
-    parser.add_argument("--kind", choices=KINDS, default=DEFAULT_KIND)
-    parser.add_argument(
-        "--n-estimators", type=int, default=None, help="trees (default: 100, ensemble 30)"
-    )
-    parser.add_argument("--max-leaf-nodes", type=int, default=None)
-    parser.add_argument("--max-svm-train", type=int, default=DEFAULT_MAX_SVM_TRAIN)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N training images")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--version", default=None, help="version string (default: timestamp)")
-    parser.add_argument(
-        "--wholeness-lines",
-        type=int,
-        default=None,
-        help="lines of digits the wholeness part learns from (default: 1 per 5 images, at most "
-        f"{DEFAULT_LINES}; 0: none)",
-    )
-    parser.add_argument(
-        "--flagged-ones",
-        type=float,
-        default=FLAGGED_SHARE,
-        help="copies of this share of the 1s with a flag drawn on, added to training "
-        f"(ml/augment.py; default {FLAGGED_SHARE}; 0: none)",
-    )
-    args = parser.parse_args(argv)
-
-    X, y = load_mnist("train", data_dir=args.data_dir, limit=args.limit)
-    Xt, yt = load_mnist("test", data_dir=args.data_dir)
-
-    def report(done: int, total: int) -> None:
-        bar = "#" * math.floor(30 * done / total)
-        print(f"\rtraining [{bar:<30}] {done}%", end="", file=sys.stderr, flush=True)
-
-    version = args.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    result, artifact, metrics = train_and_save(
-        X,
-        y,
-        out_dir=args.out,
-        version=version,
-        data_source=f"MNIST IDX files ({len(y)} train, {len(yt)} test)",
-        kind=args.kind,
-        test=(Xt, yt),
-        progress=report,
-        n_estimators=args.n_estimators,
-        max_leaf_nodes=args.max_leaf_nodes,
-        max_svm_train=args.max_svm_train,
-        wholeness_lines=args.wholeness_lines,
-        flagged_ones=args.flagged_ones,
-    )
-    print(file=sys.stderr)
-    size_mb = artifact.path.stat().st_size / 1e6
-    print(
-        f"{args.kind} {version}: accuracy {metrics['accuracy']:.4f} on {metrics['n']} test "
-        f"images, ECE {metrics['calibration']['ece']:.4f}, trained in "
-        f"{result.train_seconds:.1f} s, artifact {size_mb:.1f} MB, sha256 {artifact.sha256}"
-    )
-    return 0
-
-
 if __name__ == "__main__":
+    from ml.train_cli import main
+
     raise SystemExit(main())
