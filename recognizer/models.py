@@ -1,3 +1,4 @@
+import math
 import uuid
 
 import numpy as np
@@ -5,11 +6,31 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Exp, Greatest, Ln
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 DIGIT_CHOICES = [(d, str(d)) for d in range(10)]
 digit_validators = [MinValueValidator(0), MaxValueValidator(9)]
+
+
+class Label(models.IntegerChoices):
+    """What a person says a digit is: 0-9, or that the mark is no digit at all."""
+
+    ZERO = 0, "0"
+    ONE = 1, "1"
+    TWO = 2, "2"
+    THREE = 3, "3"
+    FOUR = 4, "4"
+    FIVE = 5, "5"
+    SIX = 6, "6"
+    SEVEN = 7, "7"
+    EIGHT = 8, "8"
+    NINE = 9, "9"
+    NOT_A_DIGIT = 10, "Not a digit"
+
+
+label_validators = [MinValueValidator(0), MaxValueValidator(Label.NOT_A_DIGIT)]
 
 
 def prediction_upload_to(instance: "Prediction", filename: str) -> str:
@@ -87,6 +108,32 @@ class ModelVersion(models.Model):
         return self.metrics.get("accuracy")
 
 
+def _upload_queue_keys(upload: str) -> tuple[models.Case, models.Subquery]:
+    """The review queue's rank and confidence of the upload `OuterRef(upload)` names, from its
+    digits: uploads with digits left to review first, among them the owners' claims, then low
+    confidence, then the rest; the least confident first within a rank. The one definition
+    behind the admin list, the review screen, the API and retraining."""
+    digits = Digit.objects.filter(prediction=models.OuterRef(upload)).order_by()
+    open_digits = digits.filter(true_label__isnull=True, excluded_from_training=False)
+    rank = models.Case(
+        models.When(~models.Exists(open_digits), then=models.Value(3)),
+        models.When(
+            models.Exists(open_digits.filter(user_label__isnull=False)), then=models.Value(0)
+        ),
+        models.When(models.Exists(digits.filter(low_confidence=True)), then=models.Value(1)),
+        default=models.Value(2),
+        output_field=models.IntegerField(),
+    )
+    # The product of the digits' confidences, as exp(sum(ln)): SQL has no product aggregate.
+    floor = models.Value(1e-12, output_field=models.FloatField())
+    log_sum = models.Sum(Ln(Greatest(models.F("confidence"), floor)))
+    confidence = models.Subquery(
+        digits.values("prediction").annotate(p=Exp(log_sum)).values("p"),
+        output_field=models.FloatField(),
+    )
+    return rank, confidence
+
+
 class PredictionQuerySet(models.QuerySet):
     def for_user(self, user) -> "PredictionQuerySet":
         """What `user` may look at: their own uploads; everyone's for reviewers, who hold the
@@ -101,16 +148,19 @@ class PredictionQuerySet(models.QuerySet):
     def stored_bytes(self) -> int:
         return self.aggregate(total=models.Sum("stored_bytes"))["total"] or 0
 
+    def with_digit_summary(self) -> "PredictionQuerySet":
+        """Each upload with its digits (left to right) and, from them, its place in the review
+        queue (`queue_rank`) and its confidence (`digits_confidence`, the product of its
+        digits'): what every screen that shows or orders uploads reads."""
+        rank, confidence = _upload_queue_keys("pk")
+        return self.prefetch_related(
+            models.Prefetch("digits", queryset=Digit.objects.select_related("reviewed_by"))
+        ).annotate(queue_rank=rank, digits_confidence=confidence)
+
     def _reviewed_q(self) -> Q:
-        # A one-digit upload is reviewed when it has its true label; a number when every one of
-        # its digits has.
-        digits = DigitReading.objects.filter(prediction=models.OuterRef("pk"))
-        number_reviewed = (
-            Q(digit__isnull=True)
-            & Q(models.Exists(digits))
-            & ~Q(models.Exists(digits.filter(true_label__isnull=True)))
-        )
-        return Q(true_label__isnull=False) | number_reviewed
+        # Reviewed when it has digits and each of them has its true label.
+        digits = Digit.objects.filter(prediction=models.OuterRef("pk"))
+        return Q(models.Exists(digits)) & ~Q(models.Exists(digits.filter(true_label__isnull=True)))
 
     def reviewed(self) -> "PredictionQuerySet":
         return self.filter(self._reviewed_q())
@@ -122,22 +172,33 @@ class PredictionQuerySet(models.QuerySet):
         return self.exclude(status=Prediction.Status.DONE)
 
     def needs_review(self) -> "PredictionQuerySet":
-        return self.unreviewed().filter(excluded_from_training=False, status=Prediction.Status.DONE)
+        """Read uploads with a digit neither reviewed nor excluded."""
+        open_digits = Digit.objects.open().filter(prediction=models.OuterRef("pk"))
+        return self.filter(models.Exists(open_digits), status=Prediction.Status.DONE)
 
-    def training_usable(self) -> "PredictionQuerySet":
-        """Reviewed, not excluded, with the 28x28 input the model saw: what retraining can use."""
-        return self.filter(
-            true_label__isnull=False, excluded_from_training=False, model_input__isnull=False
+    def claimed(self, claimed: bool = True) -> "PredictionQuerySet":
+        """Uploads with (or without) an owner's claim on any digit."""
+        claims = Q(
+            models.Exists(
+                Digit.objects.filter(prediction=models.OuterRef("pk"), user_label__isnull=False)
+            )
         )
+        return self.filter(claims if claimed else ~claims)
+
+    def with_digits_where(self, **lookups) -> "PredictionQuerySet":
+        """Uploads with at least one digit matching `lookups` (the admin's filters)."""
+        digits = Digit.objects.filter(prediction=models.OuterRef("pk"), **lookups)
+        return self.filter(models.Exists(digits))
 
     def filter_by(
         self, *, digit: int | None = None, reviewed: bool | None = None, text: str | None = None
     ) -> "PredictionQuerySet":
-        """The history and API filters: a predicted digit, reviewed or not, the text read
-        containing `text` (None: any)."""
+        """The history and API filters: a one-digit upload read as `digit`, reviewed or not, the
+        text read containing `text` (None: any)."""
         queryset = self
         if digit is not None:
-            queryset = queryset.filter(digit=digit)
+            # A one-digit upload's text is its digit.
+            queryset = queryset.filter(text=str(digit))
         if text:
             queryset = queryset.filter(text__contains=text)
         if reviewed is not None:
@@ -145,29 +206,26 @@ class PredictionQuerySet(models.QuerySet):
         return queryset
 
     def review_queue(self) -> "PredictionQuerySet":
-        return self.order_by(*REVIEW_QUEUE_ORDERING)
+        """The review queue, one row per upload (the admin list)."""
+        rank, confidence = _upload_queue_keys("pk")
+        return self.annotate(queue_rank=rank, digits_confidence=confidence).order_by(
+            *REVIEW_QUEUE_ORDERING
+        )
 
 
-def _review_rank() -> models.Case:
-    # Unreviewed first; within them the owners' claims, then low confidence, then the rest.
-    return models.Case(
-        models.When(true_label__isnull=False, then=models.Value(3)),
-        models.When(excluded_from_training=True, then=models.Value(3)),
-        models.When(user_label__isnull=False, then=models.Value(0)),
-        models.When(low_confidence=True, then=models.Value(1)),
-        default=models.Value(2),
-        output_field=models.IntegerField(),
-    )
-
-
+# In the order of `_upload_queue_keys`; the digits of one upload follow each other.
 REVIEW_QUEUE_ORDERING = [
-    _review_rank().asc(),
-    models.F("confidence").asc(nulls_first=True),
+    models.F("queue_rank").asc(),
+    models.F("digits_confidence").asc(nulls_first=True),
     models.F("created_at").desc(),
+    models.F("id").desc(),
 ]
 
 
 class Prediction(models.Model):
+    """One upload: its files, how it was sent and read, and the text read. What was read at
+    each place and every label of it is a `Digit`; a one-digit upload has one."""
+
     class Mode(models.TextChoices):
         AUTO = "auto", "Whatever it holds"
         DIGIT = "digit", "One digit"
@@ -189,8 +247,6 @@ class Prediction(models.Model):
     thumbnail = models.FileField(upload_to=prediction_thumbnail_to, max_length=255, blank=True)
     original_filename = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
-    # The 28x28 uint8 image the model saw, row-major: 784 bytes.
-    model_input = models.BinaryField(null=True, blank=True)
     # The stored image and thumbnail, in bytes: what counts against the owner's storage quota.
     stored_bytes = models.PositiveBigIntegerField(default=0)
 
@@ -199,12 +255,7 @@ class Prediction(models.Model):
     )
     error_message = models.TextField(blank=True)
 
-    digit = models.PositiveSmallIntegerField(
-        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
-    )
-    # The whole reading, leading zeros kept ("042"); one digit's text is that digit. For a number
-    # `digit`, `probabilities` and `model_input` are NULL (they are per digit, in `digits`),
-    # `confidence` is the product of the digits' and `low_confidence` is any digit's.
+    # The whole reading, leading zeros kept ("042"); one digit's text is that digit.
     text = models.CharField(max_length=32, blank=True, db_index=True)
     mode = models.CharField(
         max_length=8,
@@ -212,9 +263,6 @@ class Prediction(models.Model):
         default=Mode.AUTO,
         help_text="What the uploader asked it to be read as.",
     )
-    confidence = models.FloatField(null=True, blank=True)
-    probabilities = models.JSONField(null=True, blank=True)
-    low_confidence = models.BooleanField(default=False)
     model_version = models.ForeignKey(
         ModelVersion,
         on_delete=models.PROTECT,
@@ -224,49 +272,9 @@ class Prediction(models.Model):
     )
     predict_ms = models.FloatField(null=True, blank=True)
 
-    # The owner's claim ("this is wrong, it is a N"): not training data until staff confirm it.
-    user_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
-    )
-    user_label_at = models.DateTimeField(null=True, blank=True)
-    excluded_from_training = models.BooleanField(default=False)
-
-    true_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="reviewed_predictions",
-    )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PredictionQuerySet.as_manager()
-    # Who changed a label, when, and from what: only the review fields are kept per change.
-    history = HistoricalRecords(
-        excluded_fields=[
-            "image",
-            "thumbnail",
-            "original_filename",
-            "source",
-            "model_input",
-            "text",
-            "mode",
-            "stored_bytes",
-            "status",
-            "error_message",
-            "confidence",
-            "probabilities",
-            "low_confidence",
-            "model_version",
-            "predict_ms",
-            "created_at",
-        ]
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -275,18 +283,87 @@ class Prediction(models.Model):
     def __str__(self) -> str:
         return f"Prediction #{self.pk} ({self.get_status_display()})"
 
+    # What the upload says, derived from its digits (prefetched by `with_digit_summary`).
+
+    @property
+    def digit_rows(self) -> list["Digit"]:
+        return list(self.digits.all()) if self.pk else []
+
+    @property
+    def one_digit(self) -> "Digit | None":
+        """The digit of a one-digit upload; None for a number or before it is read."""
+        rows = self.digit_rows
+        return rows[0] if len(rows) == 1 else None
+
+    @property
+    def is_number(self) -> bool:
+        return len(self.text) > 1
+
+    @property
+    def digit(self) -> int | None:
+        one = self.one_digit
+        return None if one is None else one.digit
+
+    @property
+    def confidence(self) -> float | None:
+        """The product of the digits' confidences; None before it is read."""
+        rows = self.digit_rows
+        return math.prod(d.confidence for d in rows) if rows else None
+
+    @property
+    def low_confidence(self) -> bool:
+        return any(d.low_confidence for d in self.digit_rows)
+
+    @property
+    def probabilities(self) -> list[float] | None:
+        one = self.one_digit
+        return None if one is None else one.probabilities
+
+    @property
+    def probability_rows(self) -> list[tuple[int, float]]:
+        return list(enumerate(self.probabilities or []))
+
+    @property
+    def model_input_array(self) -> np.ndarray | None:
+        one = self.one_digit
+        return None if one is None else one.model_input_array
+
+    @property
+    def user_label(self) -> int | None:
+        one = self.one_digit
+        return None if one is None else one.user_label
+
+    @property
+    def true_label(self) -> int | None:
+        one = self.one_digit
+        return None if one is None else one.true_label
+
+    @property
+    def reviewed_by(self):
+        one = self.one_digit
+        return None if one is None else one.reviewed_by
+
+    @property
+    def excluded_from_training(self) -> bool:
+        rows = self.digit_rows
+        return bool(rows) and all(d.excluded_from_training for d in rows)
+
+    @property
+    def reviewed_at(self):
+        """When a label or the exclusion of its digits was last set; None if never."""
+        times = [d.reviewed_at for d in self.digit_rows if d.reviewed_at is not None]
+        return max(times) if times else None
+
     @property
     def reviewed_text(self) -> str | None:
-        """The reviewed reading: the true label, or for a number its digits' true labels once
-        every one is reviewed; None until then."""
-        if self.true_label is not None:
-            return str(self.true_label)
-        if len(self.text) < 2:
-            return None
-        labels = [d.true_label for d in self.digits.all()]
+        """The reviewed reading, its digits' true labels left to right once each has one; None
+        until then."""
+        labels = [d.true_label for d in self.digit_rows]
         if not labels or None in labels:
             return None
-        return "".join(map(str, labels))
+        return "".join(
+            Label(label).label if label == Label.NOT_A_DIGIT else str(label) for label in labels
+        )
 
     @property
     def is_reviewed(self) -> bool:
@@ -294,64 +371,47 @@ class Prediction(models.Model):
 
     @property
     def is_correct(self) -> bool | None:
-        if self.true_label is None or self.digit is None:
-            return None
-        return self.true_label == self.digit
-
-    @property
-    def model_input_array(self) -> np.ndarray | None:
-        """The (28, 28) uint8 image the model saw, or None if none was recorded."""
-        if not self.model_input:
-            return None
-        return np.frombuffer(bytes(self.model_input), dtype=np.uint8).reshape(28, 28)
-
-    @property
-    def probability_rows(self) -> list[tuple[int, float]]:
-        return list(enumerate(self.probabilities or []))
+        one = self.one_digit
+        return None if one is None else one.is_correct
 
 
-class DigitReadingQuerySet(models.QuerySet):
-    def for_user(self, user) -> "DigitReadingQuerySet":
+class DigitQuerySet(models.QuerySet):
+    def for_user(self, user) -> "DigitQuerySet":
         if user.has_perm("recognizer.view_prediction"):
             return self
         return self.filter(prediction__owner=user)
 
-    def needs_review(self) -> "DigitReadingQuerySet":
-        return self.filter(
-            true_label__isnull=True,
-            prediction__excluded_from_training=False,
-            prediction__status=Prediction.Status.DONE,
-        )
+    def open(self) -> "DigitQuerySet":
+        """Neither reviewed nor excluded."""
+        return self.filter(true_label__isnull=True, excluded_from_training=False)
 
-    def review_queue(self) -> "DigitReadingQuerySet":
-        """In the order of their uploads' review queue (claims on any digit first), each
-        upload's digits left to right."""
-        claimed = DigitReading.objects.filter(
-            prediction=models.OuterRef("prediction"), user_label__isnull=False
-        )
-        rank = models.Case(
-            models.When(prediction__user_label__isnull=False, then=models.Value(0)),
-            models.When(models.Exists(claimed), then=models.Value(0)),
-            models.When(prediction__low_confidence=True, then=models.Value(1)),
-            default=models.Value(2),
-            output_field=models.IntegerField(),
-        )
-        return self.order_by(
-            rank.asc(),
-            models.F("prediction__confidence").asc(nulls_first=True),
+    def needs_review(self) -> "DigitQuerySet":
+        return self.open().filter(prediction__status=Prediction.Status.DONE)
+
+    def review_queue(self) -> "DigitQuerySet":
+        """In the order of their uploads' review queue (a claim on any digit puts its upload
+        first), each upload's digits left to right."""
+        rank, confidence = _upload_queue_keys("prediction")
+        return self.annotate(queue_rank=rank, digits_confidence=confidence).order_by(
+            "queue_rank",
+            models.F("digits_confidence").asc(nulls_first=True),
             models.F("prediction__created_at").desc(),
             models.F("prediction_id").desc(),
             "position",
         )
 
-    def training_usable(self) -> "DigitReadingQuerySet":
-        """Reviewed digits of uploads not excluded: what retraining and the export use."""
-        return self.filter(true_label__isnull=False, prediction__excluded_from_training=False)
+    def reviewed(self) -> "DigitQuerySet":
+        """Reviewed as one of the digits 0-9 (what accuracy and the confusion count)."""
+        return self.filter(true_label__isnull=False, true_label__lte=9)
+
+    def training_usable(self) -> "DigitQuerySet":
+        """Reviewed as a digit, not excluded: what retraining and the export use."""
+        return self.reviewed().filter(excluded_from_training=False)
 
 
-class DigitReading(models.Model):
+class Digit(models.Model):
     """One digit of an upload's reading, left to right: its box, what the model saw and said,
-    and its labels (the owner's claim, the reviewed truth)."""
+    and every label of it (the owner's claim, the reviewed truth, the exclusion)."""
 
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="digits")
     position = models.PositiveSmallIntegerField(help_text="0 is the leftmost digit.")
@@ -367,12 +427,13 @@ class DigitReading(models.Model):
     probabilities = models.JSONField()
     low_confidence = models.BooleanField(default=False)
 
+    # The owner's claim ("this is wrong, it is a N"): not training data until staff confirm it.
     user_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+        null=True, blank=True, choices=Label.choices, validators=label_validators
     )
     user_label_at = models.DateTimeField(null=True, blank=True)
     true_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+        null=True, blank=True, choices=Label.choices, validators=label_validators
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -382,8 +443,10 @@ class DigitReading(models.Model):
         related_name="reviewed_digits",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    excluded_from_training = models.BooleanField(default=False)
 
-    objects = DigitReadingQuerySet.as_manager()
+    objects = DigitQuerySet.as_manager()
+    # Who changed a label, when, and from what: only the labels are kept per change.
     history = HistoricalRecords(
         excluded_fields=[
             "x0",
