@@ -96,7 +96,8 @@ def test_a_claim_on_digit_2_of_a_number_leads_the_admin_list_as_it_leads_the_rev
 ):
     first = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     singles = [first, *copies_of(first, 3)]
-    for upload, confidence, low in zip(singles, [0.3, 0.2, 0.9, 0.6], [True, True, False, False]):
+    shape = [(0.3, True), (0.2, True), (0.9, False), (0.6, False)]
+    for upload, (confidence, low) in zip(singles, shape, strict=True):
         upload.digits.update(confidence=confidence, low_confidence=low)
     review.prediction_review(prediction=singles[3], label=1, reviewer=staff_user)
     number = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
