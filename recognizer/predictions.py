@@ -14,7 +14,7 @@ from django.utils import timezone
 from . import images
 from .history import label_change_save
 from .images import UploadRejected
-from .models import Digit, Label, Prediction
+from .models import LABEL_RULE, Digit, Label, Prediction
 from .reading import ReadResult, image_read
 
 logger = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def prediction_feedback(
     """The owner says a digit of the reading is wrong (`position`, from 0 at the left; it may be
     left out when one digit was read) and names the right one; staff review it later."""
     if int(label) not in Label.values:
-        raise ValueError("A label is a digit from 0 to 9.")
+        raise ValueError(LABEL_RULE)
     digits = list(prediction.digits.all())
     if not digits:
         raise ValueError("Nothing was read here yet, so there is no digit to correct.")

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .history import label_change_save
-from .models import Digit, Label, Prediction
+from .models import LABEL_RULE, Digit, Label, Prediction
 
 
 class ReviewRefused(ValueError):
@@ -17,7 +17,7 @@ def _check_label(label: int | None) -> int | None:
     if label is None:
         return None
     if int(label) not in Label.values:
-        raise ReviewRefused("A label is a digit from 0 to 9.")
+        raise ReviewRefused(LABEL_RULE)
     return int(label)
 
 
@@ -96,7 +96,7 @@ def prediction_decide(
     if action == "exclude":
         return prediction_exclude(prediction=prediction, reviewer=reviewer)
     if action == "label" and label is None:
-        raise ReviewRefused("A label is a digit from 0 to 9.")
+        raise ReviewRefused(LABEL_RULE)
     if position is None:
         if prediction.is_number:
             raise ReviewRefused(

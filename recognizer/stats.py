@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Digit, ModelVersion, Prediction
+from .models import Digit, Label, ModelVersion, Prediction
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 180
@@ -134,6 +134,12 @@ def model_version_stats(version: ModelVersion) -> dict:
     for row in reviewed.order_by().values("true_label", "digit").annotate(n=Count("id")):
         confusion[row["true_label"]][row["digit"]] = row["n"]
     n_reviewed = sum(map(sum, confusion))
+    # Marks staff said are no digit: not in the accuracy (the model reads digits), but counted.
+    not_a_digit = Digit.objects.filter(
+        prediction__model_version=version,
+        prediction__status=Prediction.Status.DONE,
+        true_label=Label.NOT_A_DIGIT,
+    ).count()
     correct = sum(confusion[d][d] for d in range(10))
     per_day = list(
         predictions.annotate(day=TruncDate("created_at"))
@@ -148,6 +154,7 @@ def model_version_stats(version: ModelVersion) -> dict:
     return {
         "total": total,
         "reviewed": n_reviewed,
+        "not_a_digit": not_a_digit,
         "accuracy": accuracy,
         "accuracy_width": round(CHART_WIDTH * (accuracy or 0), 1),
         "low": low,

@@ -26,7 +26,6 @@ from .common import (
 from .digits import DigitInline
 
 REVIEW_BATCH = 60
-DIGIT_LABELS = [(label.value, label.label) for label in Label if label != Label.NOT_A_DIGIT]
 
 
 class ReviewedFilter(admin.SimpleListFilter):
@@ -103,7 +102,7 @@ class TrueLabelForm(forms.ModelForm):
     readers; a number's is disabled (its digits are labelled one by one)."""
 
     true_label = forms.TypedChoiceField(
-        choices=[("", "---------"), *DIGIT_LABELS], coerce=int, empty_value=None, required=False
+        choices=[("", "---------"), *Label.choices], coerce=int, empty_value=None, required=False
     )
 
     class Meta:
@@ -130,12 +129,13 @@ class LabelChangeList(ChangeList):
         self.list_editable = ("true_label",)
 
 
-def _set_label_action(label: int):
+def _set_label_action(label: Label):
     def action(modeladmin, request, queryset):
         count = review.predictions_set_label(
             predictions=queryset, label=label, reviewer=request.user
         )
-        modeladmin.message_user(request, f"Set the label of {count} prediction(s) to {label}.")
+        said = "“not a digit”" if label == Label.NOT_A_DIGIT else label.label
+        modeladmin.message_user(request, f"Set the label of {count} prediction(s) to {said}.")
 
     action.__name__ = f"set_label_{label}"
     return action
@@ -219,9 +219,10 @@ class PredictionAdmin(RetrainMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         if self.has_change_permission(request):
             # Kept after the bulk actions so "set the label to N" reads as one group of ten.
-            for label in range(10):
+            for label in Label:
                 action = _set_label_action(label)
-                actions[action.__name__] = (action, action.__name__, f"Set the label to {label}")
+                said = "“not a digit”" if label == Label.NOT_A_DIGIT else label.label
+                actions[action.__name__] = (action, action.__name__, f"Set the label to {said}")
         return actions
 
     def has_add_permission(self, request):

@@ -2,6 +2,7 @@
 
 from .choices import (
     DIGIT_CHOICES,
+    LABEL_RULE,
     Label,
     UploadStatus,
     digit_validators,
@@ -20,6 +21,7 @@ from .predictions import (
 
 __all__ = [
     "DIGIT_CHOICES",
+    "LABEL_RULE",
     "REVIEW_QUEUE_ORDERING",
     "Digit",
     "DigitQuerySet",

@@ -23,6 +23,8 @@ class Label(models.IntegerChoices):
     NOT_A_DIGIT = 10, "Not a digit"
 
 
+# Said wherever a label is refused: the API, the services and the forms.
+LABEL_RULE = "A label is a digit from 0 to 9, or 10 for “not a digit”."
 label_validators = [MinValueValidator(0), MaxValueValidator(Label.NOT_A_DIGIT)]
 
 

@@ -212,7 +212,7 @@ def test_owner_feedback_records_the_claim(alice, prediction):
 
 @pytest.mark.parametrize(
     ("data", "code"),
-    [({"label": 10}, "invalid"), ({"label": "x"}, "invalid"), ({}, "missing_field")],
+    [({"label": 11}, "invalid"), ({"label": "x"}, "invalid"), ({}, "missing_field")],
 )
 def test_bad_feedback_is_400(alice, prediction, data, code):
     response = alice.post(detail(prediction.pk) + "feedback/", data)

@@ -103,7 +103,7 @@ def test_review_by_touch_on_a_phone(context_as, live_server, staff_user, five_wa
     expect(page.locator(".review-item.current")).to_be_visible()
 
     buttons = page.locator(".review-pad button")
-    assert buttons.count() == 13
+    assert buttons.count() == 14
     for i in range(buttons.count()):
         box = buttons.nth(i).bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44, buttons.nth(i).inner_text()

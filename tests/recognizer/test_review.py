@@ -216,7 +216,7 @@ def test_review_screen_marks_claims_and_offers_a_button_per_decision(client, sta
     assert claims == [(str(claimed.pk), str((claimed.digit + 1) % 10))]
     assert '<span id="review-waiting" data-testid="review-waiting">4</span>' in html
     keys = re.findall(r'<button type="button" class="review-key[^"]*" data-key="([^"]+)"', html)
-    assert keys == [*"0123456789", "Enter", "a", "x"]
+    assert keys == [*"0123456789", "n", "Enter", "a", "x"]
     assert "<kbd>A</kbd> accept the owner's label" in html
 
 
