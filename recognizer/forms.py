@@ -53,13 +53,13 @@ class FeedbackForm(forms.Form):
     position = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
     # No digit is chosen for the owner: a default would be sent by anyone who only meant to look.
     label = forms.TypedChoiceField(
-        choices=[("", "Choose…"), *DIGIT_CHOICES, (Label.NOT_A_DIGIT.value, "It isn’t a digit")],
+        choices=[("", "Choose…"), *DIGIT_CHOICES, (Label.NOT_A_DIGIT.value, "It isn't a digit")],
         coerce=int,
         empty_value=None,
         label="It really is",
         error_messages={
             "required": "Choose the digit it really is.",
-            "invalid_choice": "Choose a digit from 0 to 9, or that it isn’t a digit.",
+            "invalid_choice": "Choose a digit from 0 to 9, or that it isn't a digit.",
         },
     )
 

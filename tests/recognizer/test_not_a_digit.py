@@ -22,7 +22,7 @@ def upload(user, active_model, digit_png) -> Prediction:
 def test_the_owner_says_it_isnt_a_digit(client, user, upload):
     client.force_login(user)
     page = client.get(reverse("recognizer:detail", args=[upload.pk])).content.decode()
-    assert f'<option value="{Label.NOT_A_DIGIT}">It isn’t a digit</option>' in page
+    assert f'<option value="{Label.NOT_A_DIGIT}">It isn&#x27;t a digit</option>' in page
 
     response = client.post(reverse("recognizer:feedback", args=[upload.pk]), {"label": "10"})
 
