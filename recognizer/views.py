@@ -26,10 +26,11 @@ from .uploads import UploadRefused, upload_accept
 HISTORY_PAGE_SIZE = 20
 
 
-def _visible_prediction(request: HttpRequest, pk: int) -> Prediction:
+def _visible_prediction(request: HttpRequest, pk: int, *, digits: bool = False) -> Prediction:
     # Another user's prediction is a 404, never a 403: its existence is not disclosed. Reviewers
     # (view_prediction) see every upload; deleting and feedback stay with the owner (owned_by).
-    return get_object_or_404(Prediction.objects.for_user(request.user).with_digit_summary(), pk=pk)
+    visible = Prediction.objects.for_user(request.user)
+    return get_object_or_404(visible.with_digit_summary() if digits else visible, pk=pk)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -179,7 +180,7 @@ def _json_error(code: str, detail: str, *, status: int) -> JsonResponse:
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    prediction = _visible_prediction(request, pk)
+    prediction = _visible_prediction(request, pk, digits=True)
     return render(request, "recognizer/detail.html", _detail_context(request, prediction))
 
 
