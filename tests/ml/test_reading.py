@@ -13,7 +13,7 @@ from ml.reading import (
     HALF_BELOW,
     HALF_MARGIN,
     WHOLE_MARGIN,
-    Digit,
+    DigitReading,
     Reading,
     _look_like_halves,
     prefer_whole,
@@ -77,7 +77,7 @@ def test_reading_fields_and_shapes(
     assert reading.mode == "number"
     assert len(reading.digits) == 3 and len(reading.text) == 3
     for d, char in zip(reading.digits, reading.text, strict=True):
-        assert isinstance(d, Digit)
+        assert isinstance(d, DigitReading)
         assert d.model_input.shape == (28, 28) and d.model_input.dtype == np.float32
         assert len(d.probabilities) == 10 and all(isinstance(p, float) for p in d.probabilities)
         assert math.isclose(sum(d.probabilities), 1.0)
@@ -160,7 +160,7 @@ def test_auto_mode_does_not_take_a_number_for_one_digit(
 
 def _made(boxes: list[tuple[int, int, int, int]], confidences: list[float]) -> Reading:
     digits = tuple(
-        Digit(
+        DigitReading(
             box=box,
             model_input=np.zeros((28, 28), np.float32),
             digit=0,
