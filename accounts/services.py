@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from recognizer.models import Prediction
+from recognizer.models import Digit, Prediction
 from recognizer.predictions import prediction_delete
 
 
@@ -33,8 +33,9 @@ def account_delete(*, user: AbstractBaseUser) -> None:
     them on commit), so a failure part-way keeps everything.
     """
     with transaction.atomic():
-        for prediction in Prediction.objects.owned_by(user).iterator():
+        uploads = list(Prediction.objects.owned_by(user).values_list("pk", flat=True))
+        for prediction in Prediction.objects.filter(pk__in=uploads).iterator():
             prediction_delete(prediction=prediction)
-        # Deleting a prediction records a last history row; the history names the owner.
-        Prediction.history.filter(owner_id=user.pk).delete()
+        # Deleting a digit records a last history row; the label history is theirs too.
+        Digit.history.filter(prediction_id__in=uploads).delete()
         user.delete()

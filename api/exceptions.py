@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from recognizer.images import UploadRejected
-from recognizer.predictions import BatchUploadRejected
+from recognizer.uploads import UploadRefused
 
 
 class ApiError(exceptions.APIException):
@@ -26,8 +26,10 @@ class ApiError(exceptions.APIException):
         self.extra = extra
 
 
-def upload_error(exc: UploadRejected) -> ApiError:
-    if isinstance(exc, BatchUploadRejected):
+def upload_error(exc: UploadRefused) -> exceptions.APIException:
+    if exc.retry_after is not None:
+        return exceptions.Throttled(wait=exc.retry_after, detail=exc.message)
+    if exc.index is not None:
         return ApiError(
             exc.code,
             f"File {exc.index + 1} of the batch ({exc.filename or 'unnamed'}): {exc.message} "
@@ -40,7 +42,7 @@ def upload_error(exc: UploadRejected) -> ApiError:
 
 def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, UploadRejected):
-        return upload_error(exc)
+        return ApiError(exc.code, exc.message)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, PermissionDenied):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from digitsite.ids import POSITION_MAX
-from recognizer.models import ModelVersion, Prediction
+from recognizer.ids import POSITION_MAX
+from recognizer.models import LABEL_RULE, Label, ModelVersion, Prediction
 from recognizer.review import DECISIONS
 from recognizer.serializers import PredictionSerializer  # noqa: F401 - the API's too
 
@@ -100,7 +100,9 @@ class PredictionFilterSerializer(serializers.Serializer):
 
 class FeedbackSerializer(serializers.Serializer):
     label = serializers.IntegerField(
-        min_value=0, max_value=9, help_text="The digit the image really shows at `position`."
+        min_value=0,
+        max_value=Label.NOT_A_DIGIT.value,
+        help_text="The digit the image really shows at `position`, or 10: it is not a digit.",
     )
     position = serializers.IntegerField(
         min_value=0,
@@ -122,12 +124,10 @@ class DecisionSerializer(serializers.Serializer):
     )
     label = serializers.IntegerField(
         min_value=0,
-        max_value=9,
+        max_value=Label.NOT_A_DIGIT.value,
         required=False,
-        help_text="With action label: the true digit.",
-        error_messages={
-            key: "A label is a digit from 0 to 9." for key in ("invalid", "min_value", "max_value")
-        },
+        help_text="With action label: the true digit, or 10: it is not a digit.",
+        error_messages={key: LABEL_RULE for key in ("invalid", "min_value", "max_value")},
     )
 
     position = serializers.IntegerField(
@@ -140,16 +140,16 @@ class DecisionSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["action"] == "label" and "label" not in attrs:
-            raise serializers.ValidationError({"label": "A label is a digit from 0 to 9."})
+            raise serializers.ValidationError({"label": LABEL_RULE})
         return attrs
 
 
 class ReviewSerializer(serializers.Serializer):
     true_label = serializers.IntegerField(
         min_value=0,
-        max_value=9,
+        max_value=Label.NOT_A_DIGIT.value,
         allow_null=True,
-        help_text="The confirmed digit, or null to clear the review.",
+        help_text="The confirmed digit (10: not a digit), or null to clear the review.",
     )
 
 

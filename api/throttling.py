@@ -1,11 +1,10 @@
 """API rate limits, kept in the shared, locked budgets of recognizer.budget (never a per-process
 count, and never a cache's read-then-write)."""
 
-from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from recognizer.budget import OverBudget, Rate, budget_spend, upload_budget_spend
+from recognizer.budget import OverBudget, Rate, budget_spend
 
 
 class _BudgetThrottle(BaseThrottle):
@@ -35,14 +34,3 @@ class UserThrottle(_BudgetThrottle):
         user = request.user
         who = f"user:{user.pk}" if user.is_authenticated else f"ip:{self.get_ident(request)}"
         return self.spend(lambda: budget_spend(key=f"api:{who}", rate=Rate.parse(rate)))
-
-
-class UploadThrottle(_BudgetThrottle):
-    """Images uploaded per user, from the one budget the web form and the pad share
-    (UPLOAD_RATE): a batch of 20 costs 20."""
-
-    def allow_request(self, request, view) -> bool:
-        if settings.UPLOAD_RATE is None or not request.user.is_authenticated:
-            return True
-        files = len(request.FILES.getlist("image")) + len(request.FILES.getlist("images"))
-        return self.spend(lambda: upload_budget_spend(user=request.user, count=max(files, 1)))

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from digitsite import ids  # noqa: F401 - registers the <id:...> converter
+from recognizer import ids  # noqa: F401 - registers the <id:...> converter
 
 from . import views
 

@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from recognizer import predictions, review
 from recognizer.files import file_response
-from recognizer.images import UploadRejected
 from recognizer.models import ModelVersion, Prediction
+from recognizer.uploads import UploadRefused, upload_accept
 
 from .exceptions import ApiError, upload_error
 from .permissions import OwnerWrites, Reviewer, StaffReviews
@@ -36,7 +36,6 @@ from .serializers import (
     PredictionUploadSerializer,
     ReviewSerializer,
 )
-from .throttling import UploadThrottle
 
 UPLOAD_ERROR_EXAMPLES = [
     OpenApiExample(
@@ -76,7 +75,7 @@ class PredictionLookupMixin:
         return (
             Prediction.objects.for_user(self.request.user)
             .select_related("model_version", "owner")
-            .prefetch_related("digits")
+            .with_digit_summary()
         )
 
     def get_object(self) -> Prediction:
@@ -130,12 +129,6 @@ class PredictionList(PredictionLookupMixin, generics.ListCreateAPIView):
     serializer_class = PredictionSerializer
     parser_classes = [MultiPartParser]
 
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(UploadThrottle())
-        return throttles
-
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.request.method != "GET":
@@ -156,28 +149,24 @@ class PredictionList(PredictionLookupMixin, generics.ListCreateAPIView):
             data.setlist("mode", request.POST.getlist("mode"))
         upload = PredictionUploadSerializer(data=data)
         upload.is_valid(raise_exception=True)
-        context = self.get_serializer_context()
+        one = "image" in upload.validated_data
+        files = [upload.validated_data["image"]] if one else upload.validated_data["images"]
         try:
-            if "image" in upload.validated_data:
-                image = upload.validated_data["image"]
-                prediction = predictions.prediction_create(
-                    user=request.user,
-                    image_file=image,
-                    original_filename=image.name or "",
-                    mode=upload.validated_data["mode"],
-                )
-                data = PredictionSerializer(prediction, context=context).data
-                # str(): the URL is a DRF Hyperlink, and WSGI servers accept only plain str headers.
-                return Response(
-                    data, status=status.HTTP_201_CREATED, headers={"Location": str(data["url"])}
-                )
-            created = predictions.predictions_create_batch(
+            created = upload_accept(
                 user=request.user,
-                files=[(f, f.name or "") for f in upload.validated_data["images"]],
+                files=[(f, f.name or "") for f in files],
+                batch=not one,
                 mode=upload.validated_data["mode"],
             )
-        except UploadRejected as exc:
+        except UploadRefused as exc:
             raise upload_error(exc) from exc
+        context = self.get_serializer_context()
+        if one:
+            data = PredictionSerializer(created[0], context=context).data
+            # str(): the URL is a DRF Hyperlink, and WSGI servers accept only plain str headers.
+            return Response(
+                data, status=status.HTTP_201_CREATED, headers={"Location": str(data["url"])}
+            )
         data = PredictionSerializer(created, many=True, context=context).data
         return Response(data, status=status.HTTP_201_CREATED)
 

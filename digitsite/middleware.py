@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from recognizer.request_size import takes_batch_body
+
 from .security import unavailable_response
 
 logger = logging.getLogger("digitsite.request")
@@ -68,12 +70,6 @@ class RequestLogMiddleware:
             )
 
 
-def batch_body(view):
-    """Let a view's requests be as large as an API batch (REQUEST_MAX_BYTES_API), not one upload."""
-    view.batch_body = True
-    return view
-
-
 class RequestSizeLimitMiddleware:
     """Refuse a body larger than any upload to its view could be, from its Content-Length, before
     a byte of it is read: the check runs once the URL is resolved, ahead of CsrfViewMiddleware,
@@ -92,7 +88,7 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         api = "api" in request.resolver_match.namespaces
-        batch = api or getattr(view_func, "batch_body", False)
+        batch = api or takes_batch_body(view_func)
         limit = settings.REQUEST_MAX_BYTES_API if batch else settings.REQUEST_MAX_BYTES
         if length <= limit:
             return None

@@ -349,7 +349,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DigitEnum": "recognizer.models.DIGIT_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "DigitEnum": "recognizer.models.DIGIT_CHOICES",
+        "LabelEnum": "recognizer.models.Label",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.describe_api",

@@ -4,8 +4,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
-from digitsite import ids  # noqa: F401 - registers <id:...>, used by the apps' routes and the admin's
 from digitsite.health import healthz
+from recognizer import ids  # noqa: F401 - registers <id:...>, used by the apps' routes and the admin's
 
 
 @require_GET

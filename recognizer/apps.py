@@ -9,9 +9,10 @@ class RecognizerConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
-        from digitsite import lookups  # noqa: F401 - integer lookups that cannot overflow
-
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import (
+            lookups,  # noqa: F401 - integer lookups that cannot overflow
+            signals,  # noqa: F401 - connects the receivers
+        )
 
         # Every Pillow decode in the process (not only uploads) refuses images past the upload
         # limit; ml.decode.load_image turns the bomb warning into a refusal.

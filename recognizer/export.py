@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from django.db.models import Max, Prefetch, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 from PIL import Image
 
 from . import images
-from .models import DigitReading, Prediction
+from .models import Digit, Prediction
 from .zipstream import zip_stream
 
 logger = logging.getLogger(__name__)
@@ -29,11 +28,11 @@ class ExportSummary:
     digits: int = 0
 
 
-def _reviewer(row: Prediction | DigitReading) -> str:
+def _reviewer(row: Digit) -> str:
     return row.reviewed_by.get_username() if row.reviewed_by else ""
 
 
-def _when(row: Prediction | DigitReading) -> str:
+def _when(row: Digit) -> str:
     return row.reviewed_at.isoformat() if row.reviewed_at else ""
 
 
@@ -65,15 +64,10 @@ def _fill(archive: zipfile.ZipFile, predictions: QuerySet | None, summary: Expor
     """Write the entries, yielding after each image; count them in `summary`."""
     if predictions is None:
         predictions = Prediction.objects.all()
-    reviewed_digits = DigitReading.objects.filter(true_label__isnull=False).select_related(
-        "reviewed_by"
-    )
+    reviewed_digits = Digit.objects.training_usable().select_related("reviewed_by")
     rows = (
-        predictions.filter(excluded_from_training=False)
-        .filter(Q(true_label__isnull=False) | Q(digits__true_label__isnull=False))
-        .distinct()
-        .annotate(last_review=Coalesce(Max("digits__reviewed_at"), "reviewed_at"))
-        .select_related("reviewed_by")
+        predictions.filter(Exists(reviewed_digits.filter(prediction=OuterRef("pk"))))
+        .annotate(last_review=Max("digits__reviewed_at"))
         .prefetch_related(
             "digits", Prefetch("digits", queryset=reviewed_digits, to_attr="reviewed_digits")
         )
@@ -106,18 +100,19 @@ def _fill(archive: zipfile.ZipFile, predictions: QuerySet | None, summary: Expor
             str(reviewed[d.position].true_label) if d.position in reviewed else "?"
             for d in prediction.digits.all()
         )
+        one = reviewed.get(0) if len(prediction.digits.all()) == 1 else None
+        first = reviewed[min(reviewed)]
         labels_csv.writerow(
             [
                 digest,
-                "" if prediction.true_label is None else prediction.true_label,
+                "" if one is None else one.true_label,
                 text,
-                _reviewer(prediction) or next(map(_reviewer, reviewed.values()), ""),
-                _when(prediction) or next(map(_when, reviewed.values()), ""),
+                _reviewer(first),
+                _when(first),
                 name,
             ]
         )
-        if reviewed:
-            summary.digits += _write_digits(archive, digits_csv, digest, data, reviewed)
+        summary.digits += _write_digits(archive, digits_csv, digest, data, reviewed)
         yield
     archive.writestr("labels.csv", labels.getvalue())
     archive.writestr("digits.csv", digits_table.getvalue())

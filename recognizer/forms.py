@@ -1,9 +1,8 @@
 from django import forms
 from django.core.validators import RegexValidator
 
-from digitsite.ids import POSITION_MAX
-
-from .models import DIGIT_CHOICES, Prediction
+from .ids import POSITION_MAX
+from .models import DIGIT_CHOICES, Label, Prediction
 
 
 class UploadForm(forms.Form):
@@ -57,13 +56,13 @@ class FeedbackForm(forms.Form):
     )
     # No digit is chosen for the owner: a default would be sent by anyone who only meant to look.
     label = forms.TypedChoiceField(
-        choices=[("", "Choose…"), *DIGIT_CHOICES],
+        choices=[("", "Choose…"), *DIGIT_CHOICES, (Label.NOT_A_DIGIT.value, "It isn't a digit")],
         coerce=int,
         empty_value=None,
         label="It really is",
         error_messages={
             "required": "Choose the digit it really is.",
-            "invalid_choice": "Choose a digit from 0 to 9.",
+            "invalid_choice": "Choose a digit from 0 to 9, or that it isn't a digit.",
         },
     )
 

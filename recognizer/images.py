@@ -1,10 +1,10 @@
 """Uploads as images: decode and check, re-encode for storage, thumbnails, the model's input.
 
-Bytes in, bytes or arrays out: nothing here runs a query or knows about requests.
+Bytes in, bytes or arrays out: nothing here runs a query, a model or the segmenter (reading is
+`recognizer.inference`'s), or knows about requests.
 """
 
 import io
-import math
 from typing import BinaryIO
 
 import numpy as np
@@ -12,10 +12,11 @@ from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from PIL import Image
 
-from ml import crop, decode, reading
+from ml import decode
 
 THUMBNAIL_SIZE = (128, 128)
-# zlib level 1 instead of Pillow's 6: far quicker to encode, files a little bigger, still lossless.
+# zlib level 1 instead of Pillow's 6: a few times faster to encode, files about a third bigger
+# (docs/benchmarks.md); the stored PNGs stay lossless.
 PNG_COMPRESS_LEVEL = 1
 # Box-reduce by an integer factor before the Lanczos filter whenever the image is at least twice
 # the thumbnail: half the cost of filtering from full size, no visible difference at 128 px.
@@ -51,50 +52,6 @@ def load_stored(image_file: BinaryIO) -> Image.Image:
     """Decode a stored upload again (`repredict`). It passed `load_upload` once and was written
     by us, so only the pixel bound applies: a re-encoded PNG can be larger than its upload."""
     return load_upload(image_file, max_bytes=settings.UPLOAD_MAX_PIXELS * 4 + (1 << 20))
-
-
-def read(image: Image.Image, model, *, mode: str, threshold: float) -> reading.Reading:
-    """`ml.reading.read_image`, its refusals (no digit, several lines, too many marks) as
-    UploadRejected."""
-    try:
-        return reading.read_image(image, model, mode=mode, low_confidence_threshold=threshold)
-    except decode.ImageRejected as exc:
-        raise UploadRejected(exc.code, exc.message) from exc
-
-
-def check_readable(image: Image.Image, *, mode: str) -> None:
-    """Refuse, as `read` would, an image that holds nothing to read, without a model (when none
-    is usable the upload is kept and read later; a refusal must not wait for that). Without a
-    model a wide mark is not cut, so this checks the lines and marks, not the digits' count."""
-    try:
-        if mode == "digit":
-            crop.locate_digit(image)
-            return
-        try:
-            reading.segment(image)
-        except decode.NoDigitFound:
-            if mode == "number":
-                raise
-            crop.locate_digit(image)
-    except decode.ImageRejected as exc:
-        raise UploadRejected(exc.code, exc.message) from exc
-
-
-def scale_box(
-    box: tuple[int, int, int, int], source: tuple[int, int], target: tuple[int, int]
-) -> tuple[int, int, int, int]:
-    """A box in `source`-sized pixels as the box covering the same ink in `target`-sized ones
-    (the stored copy may be smaller than the decoded upload)."""
-    if source == target:
-        return box
-    sx, sy = target[0] / source[0], target[1] / source[1]
-    x0, y0, x1, y1 = box
-    return (
-        max(0, math.floor(x0 * sx)),
-        max(0, math.floor(y0 * sy)),
-        min(target[0], math.ceil(x1 * sx)),
-        min(target[1], math.ceil(y1 * sy)),
-    )
 
 
 def storable(image: Image.Image) -> Image.Image:

@@ -2,7 +2,7 @@
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,43 +11,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
-from ml.predict import LOW_CONFIDENCE_THRESHOLD
-from ml.reading import Reading
-
-from . import images, registry
-from .history import label_change_save, no_label_history
+from . import images
+from .history import label_change_save
 from .images import UploadRejected
-from .models import DigitReading, ModelVersion, Prediction
+from .inference import ReadResult, image_read
+from .models import LABEL_RULE, Digit, Label, Prediction
 
 logger = logging.getLogger(__name__)
 
 # What a prediction (or its failure) sets on an upload; repredict saves exactly these.
-RESULT_FIELDS = [
-    "digit",
-    "text",
-    "confidence",
-    "probabilities",
-    "low_confidence",
-    "model_input",
-    "model_version",
-    "predict_ms",
-    "status",
-    "error_message",
-]
-
-
-@dataclass
-class ReadResult:
-    """The active model's reading of an image, or why there is none (`failure`). Boxes are in
-    the stored image's pixels."""
-
-    reading: Reading | None = None
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    model_version: ModelVersion | None = None
-    predict_ms: float | None = None
-    failure: str = ""
+RESULT_FIELDS = ["text", "model_version", "predict_ms", "status", "error_message"]
 
 
 @dataclass
@@ -69,7 +43,7 @@ def _prepare(image_file: BinaryIO, original_filename: str, mode: str) -> Prepare
     image = images.load_upload(image_file)
     stored = images.storable(image)
     # Read before encoding: a refused image costs no PNG.
-    result = _read(image, mode=mode, stored_size=stored.size)
+    result = image_read(image, mode=mode, stored_size=stored.size)
     return PreparedUpload(
         png=images.png_bytes(stored),
         thumbnail=images.thumbnail_bytes(stored),
@@ -77,30 +51,6 @@ def _prepare(image_file: BinaryIO, original_filename: str, mode: str) -> Prepare
         result=result,
         original_filename=original_filename,
     )
-
-
-def _read(image: Image.Image, *, mode: str, stored_size: tuple[int, int]) -> ReadResult:
-    """Read the decoded image with the active model. Refusals (no digit, several lines, too many
-    marks) raise UploadRejected whether or not a model is usable; a missing or failing model is
-    a `failure`, and the upload is kept to be read later."""
-    try:
-        version, model = registry.get_active_model()
-    except registry.ModelUnavailable as exc:
-        images.check_readable(image, mode=mode)
-        return ReadResult(failure=str(exc))
-    threshold = getattr(model, "low_confidence_threshold", LOW_CONFIDENCE_THRESHOLD)
-    started = time.perf_counter()
-    try:
-        reading = images.read(image, model, mode=mode, threshold=threshold)
-    except UploadRejected:
-        raise
-    except Exception as exc:
-        logger.exception("prediction_error mode=%s", mode)
-        images.check_readable(image, mode=mode)
-        return ReadResult(failure=f"Prediction failed unexpectedly ({type(exc).__name__}).")
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    boxes = [images.scale_box(d.box, image.size, stored_size) for d in reading.digits]
-    return ReadResult(reading=reading, boxes=boxes, model_version=version, predict_ms=elapsed_ms)
 
 
 def _check_quota(user: AbstractBaseUser, incoming: int) -> None:
@@ -154,19 +104,18 @@ def _store(*, user: AbstractBaseUser, upload: PreparedUpload, source: str) -> Pr
     # the reason it has none, instead of as pending and then updated.
     digits = _apply(prediction, upload.result)
     # Files first, then the rows; if the rows cannot be written, the files go too. The upload is
-    # one INSERT and its digits one more, in one transaction: an upload is not a label change,
-    # so it writes no label history (its "before" state goes on record at the first change).
+    # one INSERT and its digits one more, in one transaction: reading is not a label change, so
+    # it writes no label history (bulk_create; the "before" goes on record at the first change).
     prediction.image.save("upload.png", ContentFile(upload.png), save=False)
     try:
         prediction.thumbnail.save("thumb.png", ContentFile(upload.thumbnail), save=False)
         with transaction.atomic():
-            with no_label_history(prediction):
-                prediction.save()
-            DigitReading.objects.bulk_create(digits)
+            prediction.save()
+            Digit.objects.bulk_create(digits)
     except BaseException:
         images.delete_files(prediction.image, prediction.thumbnail)
         raise
-    _log_result(prediction)
+    _log_result(prediction, upload.result)
     return prediction
 
 
@@ -176,7 +125,7 @@ def prediction_run(*, prediction: Prediction) -> Prediction:
     try:
         with prediction.image.open("rb") as fh:
             image = images.load_stored(fh)
-        result = _read(image, mode=prediction.mode, stored_size=image.size)
+        result = image_read(image, mode=prediction.mode, stored_size=image.size)
     except UploadRejected as exc:
         result = ReadResult(failure=str(exc))
     except Exception as exc:
@@ -192,27 +141,33 @@ def prediction_run(*, prediction: Prediction) -> Prediction:
             for name in LABEL_FIELDS:
                 setattr(digit, name, getattr(before, name))
     with transaction.atomic():
-        with no_label_history(prediction):
-            prediction.save(update_fields=RESULT_FIELDS)
+        prediction.save(update_fields=RESULT_FIELDS)
         if digits:
             prediction.digits.all().delete()
-            DigitReading.objects.bulk_create(digits)
-    _log_result(prediction)
+            Digit.objects.bulk_create(digits)
+    _log_result(prediction, result)
     return prediction
 
 
-LABEL_FIELDS = ["user_label", "user_label_at", "true_label", "reviewed_by_id", "reviewed_at"]
+LABEL_FIELDS = [
+    "user_label",
+    "user_label_at",
+    "true_label",
+    "reviewed_by_id",
+    "reviewed_at",
+    "excluded_from_training",
+]
 
 
-def _apply(prediction: Prediction, result: ReadResult) -> list[DigitReading]:
+def _apply(prediction: Prediction, result: ReadResult) -> list[Digit]:
     """Set the reading (or the failure) on the unsaved or re-read instance; return its digits,
-    unsaved. One digit sets the upload's own digit fields exactly as before numbers existed."""
+    unsaved."""
     reading = result.reading
     if reading is None:
         _mark_failed(prediction, result.failure)
         return []
     digits = [
-        DigitReading(
+        Digit(
             prediction=prediction,
             position=position,
             x0=box[0],
@@ -227,13 +182,7 @@ def _apply(prediction: Prediction, result: ReadResult) -> list[DigitReading]:
         )
         for position, (d, box) in enumerate(zip(reading.digits, result.boxes, strict=True))
     ]
-    one = digits[0] if len(digits) == 1 else None
     prediction.text = reading.text
-    prediction.digit = one.digit if one else None
-    prediction.confidence = reading.confidence
-    prediction.probabilities = one.probabilities if one else None
-    prediction.low_confidence = reading.low_confidence
-    prediction.model_input = one.model_input if one else None
     prediction.model_version = result.model_version
     prediction.predict_ms = result.predict_ms
     prediction.status = Prediction.Status.DONE
@@ -246,11 +195,12 @@ def _mark_failed(prediction: Prediction, message: str) -> None:
     prediction.error_message = message
 
 
-def _log_result(prediction: Prediction) -> None:
+def _log_result(prediction: Prediction, reading: ReadResult) -> None:
+    done = reading.reading
     fields = {
         "prediction": prediction.pk,
         "model_version": prediction.model_version.version if prediction.model_version else None,
-        "digit": prediction.digit,
+        "digit": done.digits[0].digit if done and len(done.digits) == 1 else None,
         "text": prediction.text,
         "predict_ms": None if prediction.predict_ms is None else round(prediction.predict_ms, 2),
     }
@@ -263,9 +213,9 @@ def _log_result(prediction: Prediction) -> None:
             prediction.owner_id,
             prediction.source,
             prediction.model_version.version,
-            prediction.digit,
+            fields["digit"],
             prediction.text,
-            prediction.confidence,
+            done.confidence,
             prediction.predict_ms,
             extra={"request_fields": fields},
         )
@@ -296,33 +246,29 @@ def prediction_feedback(
 ) -> Prediction:
     """The owner says a digit of the reading is wrong (`position`, from 0 at the left; it may be
     left out when one digit was read) and names the right one; staff review it later."""
-    if not 0 <= int(label) <= 9:
-        raise ValueError("A label is a digit from 0 to 9.")
+    if int(label) not in Label.values:
+        raise ValueError(LABEL_RULE)
     digits = list(prediction.digits.all())
+    if not digits:
+        raise ValueError("Nothing was read here yet, so there is no digit to correct.")
     if position is None and len(digits) > 1:
         raise ValueError("Say which digit is wrong: its position, 0 for the leftmost.")
-    if position is not None and not 0 <= position < max(len(digits), 1):
+    if position is not None and not 0 <= position < len(digits):
         raise ValueError(f"This reading has no digit at position {position}.")
-    if digits and digits[position or 0].digit == int(label):
+    digit = digits[position or 0]
+    if digit.digit == int(label):
         which = f"digit {position + 1}" if len(digits) > 1 else "this"
         raise ClaimIsNoCorrection(
             f"Digits already read {which} as {label}. If {label} is right, there is nothing to "
             "correct; if not, choose the digit it really is."
         )
-    claimed: list[Prediction | DigitReading] = [digits[position or 0]] if digits else []
-    if len(digits) <= 1:
-        # One digit: the upload's own claim too, as before numbers were read.
-        claimed.append(prediction)
-    now = timezone.now()
-    with transaction.atomic():
-        for row in claimed:
-            label_change_save(
-                row,
-                by=prediction.owner,
-                reason="owner feedback",
-                user_label=int(label),
-                user_label_at=now,
-            )
+    label_change_save(
+        digit,
+        by=prediction.owner,
+        reason="owner feedback",
+        user_label=int(label),
+        user_label_at=timezone.now(),
+    )
     return prediction
 
 

@@ -26,7 +26,7 @@ from ml.predict import FOREST_KINDS, Model
 from ml.train import DEFAULT_KIND, StageProgress
 
 from . import model_versions, registry
-from .models import DigitReading, ModelVersion, TrainingRun
+from .models import Digit, ModelVersion, TrainingRun
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,11 @@ def is_heldout(prediction_id: int) -> bool:
 
 
 def split_reviewed(
-    digits: QuerySet[DigitReading] | None = None,
-) -> tuple[list[DigitReading], list[DigitReading]]:
+    digits: QuerySet[Digit] | None = None,
+) -> tuple[list[Digit], list[Digit]]:
     """(training, held-out) among the reviewed digits of uploads not excluded."""
     if digits is None:
-        digits = DigitReading.objects.training_usable()
+        digits = Digit.objects.training_usable()
     rows = list(
         digits.order_by("prediction_id", "position").only(
             "id", "prediction_id", "position", "true_label", "model_input"
@@ -70,7 +70,7 @@ def split_reviewed(
     return train, heldout
 
 
-def model_inputs(digits: list[DigitReading]) -> tuple[np.ndarray, np.ndarray]:
+def model_inputs(digits: list[Digit]) -> tuple[np.ndarray, np.ndarray]:
     """The stored 28x28 inputs (exactly what the model saw, as uint8) and the reviewed labels."""
     images = np.zeros((len(digits), 28, 28), dtype=np.uint8)
     labels = np.zeros(len(digits), dtype=np.int64)
@@ -80,7 +80,7 @@ def model_inputs(digits: list[DigitReading]) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _upload_ids(digits: list[DigitReading]) -> list[int]:
+def _upload_ids(digits: list[Digit]) -> list[int]:
     return sorted({d.prediction_id for d in digits})
 
 

@@ -1,84 +1,79 @@
-"""Staff decisions on uploads and on each digit of them, one at a time or in bulk, each recorded
-in the label history."""
+"""Staff decisions on the digits of uploads, one at a time or in bulk, each recorded in the
+label history of the digit."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from .history import label_change_save
-from .models import DigitReading, Prediction
+from .models import LABEL_RULE, Digit, Label, Prediction
 
 
 class ReviewRefused(ValueError):
     """A decision that cannot apply to this upload; the message says why, for staff."""
 
 
-def _is_number(prediction: Prediction) -> bool:
-    return len(prediction.text) > 1
+def _check_label(label: int | None) -> int | None:
+    if label is None:
+        return None
+    if int(label) not in Label.values:
+        raise ReviewRefused(LABEL_RULE)
+    return int(label)
 
 
-def _set_true_label(
-    row: Prediction | DigitReading, label: int | None, reviewer: AbstractBaseUser
-) -> None:
+def digit_review(*, digit: Digit, label: int | None, reviewer: AbstractBaseUser) -> Digit:
+    """The true label of one digit of an upload (None clears it)."""
+    label = _check_label(label)
     label_change_save(
-        row,
+        digit,
         by=reviewer,
         reason="review",
         true_label=label,
         reviewed_by=None if label is None else reviewer,
         reviewed_at=None if label is None else timezone.now(),
     )
+    return digit
 
 
-def _check_label(label: int | None) -> None:
-    if label is not None and not 0 <= int(label) <= 9:
-        raise ReviewRefused("A label is a digit from 0 to 9.")
+def _only_digit(prediction: Prediction) -> Digit:
+    digits = list(prediction.digits.all())
+    if prediction.is_number or len(digits) > 1:
+        raise ReviewRefused(
+            f"Upload {prediction.pk} is the number {prediction.text}: label each of its digits."
+        )
+    if not digits:
+        raise ReviewRefused(f"Upload {prediction.pk} has no digit read yet to label.")
+    return digits[0]
 
 
 def prediction_review(
     *, prediction: Prediction, label: int | None, reviewer: AbstractBaseUser
 ) -> Prediction:
-    """The true label of a one-digit upload (None clears it); its digit gets it too. A number
-    is reviewed digit by digit (`digit_review`)."""
+    """The true label of a one-digit upload's digit (None clears it). A number is reviewed
+    digit by digit (`digit_review`)."""
     _check_label(label)
-    if _is_number(prediction):
-        raise ReviewRefused(
-            f"Upload {prediction.pk} is the number {prediction.text}: label each of its digits."
-        )
-    label = None if label is None else int(label)
-    with transaction.atomic():
-        _set_true_label(prediction, label, reviewer)
-        for digit in prediction.digits.all():
-            _set_true_label(digit, label, reviewer)
+    digit_review(digit=_only_digit(prediction), label=label, reviewer=reviewer)
     return prediction
-
-
-def digit_review(
-    *, digit: DigitReading, label: int | None, reviewer: AbstractBaseUser
-) -> DigitReading:
-    """The true label of one digit of an upload; for a one-digit upload, the upload's too."""
-    _check_label(label)
-    prediction = digit.prediction
-    if not _is_number(prediction):
-        prediction_review(prediction=prediction, label=label, reviewer=reviewer)
-        digit.refresh_from_db()
-        return digit
-    _set_true_label(digit, None if label is None else int(label), reviewer)
-    return digit
 
 
 def prediction_exclude(
     *, prediction: Prediction, reviewer: AbstractBaseUser, excluded: bool = True
 ) -> Prediction:
     """Mark an upload as junk (or take it back): none of its digits becomes training data."""
-    label_change_save(
-        prediction,
-        by=reviewer,
-        reason="exclude" if excluded else "include",
-        excluded_from_training=excluded,
-        reviewed_by=reviewer,
-        reviewed_at=timezone.now(),
-    )
+    digits = list(prediction.digits.all())
+    if not digits:
+        raise ReviewRefused(f"Upload {prediction.pk} has no digit read, so nothing to exclude.")
+    now = timezone.now()
+    with transaction.atomic():
+        for digit in digits:
+            label_change_save(
+                digit,
+                by=reviewer,
+                reason="exclude" if excluded else "include",
+                excluded_from_training=excluded,
+                reviewed_by=reviewer,
+                reviewed_at=now,
+            )
     return prediction
 
 
@@ -101,67 +96,67 @@ def prediction_decide(
     if action == "exclude":
         return prediction_exclude(prediction=prediction, reviewer=reviewer)
     if action == "label" and label is None:
-        raise ReviewRefused("A label is a digit from 0 to 9.")
+        raise ReviewRefused(LABEL_RULE)
     if position is None:
-        if _is_number(prediction):
+        if prediction.is_number:
             raise ReviewRefused(
                 f"Upload {prediction.pk} is the number {prediction.text}: say which digit "
                 "(position, 0 for the leftmost)."
             )
-        subject = prediction
+        digit = next(iter(prediction.digits.all()), None)
+        if digit is None and action == "confirm":
+            raise ReviewRefused("This upload has no prediction to confirm.")
+        if digit is None:
+            raise ReviewRefused(f"Upload {prediction.pk} has no digit read yet to label.")
     else:
-        subject = next((d for d in prediction.digits.all() if d.position == position), None)
-        if subject is None:
+        digit = next((d for d in prediction.digits.all() if d.position == position), None)
+        if digit is None:
             raise ReviewRefused(f"Upload {prediction.pk} has no digit at position {position}.")
     if action == "confirm":
-        if subject.digit is None:
-            raise ReviewRefused("This upload has no prediction to confirm.")
-        label = subject.digit
+        label = digit.digit
     elif action == "accept_claim":
-        if subject.user_label is None:
+        if digit.user_label is None:
             raise ReviewRefused("The owner has not named a digit for this upload.")
-        label = subject.user_label
-    if subject is prediction:
-        prediction_review(prediction=prediction, label=label, reviewer=reviewer)
-    else:
-        digit_review(digit=subject, label=label, reviewer=reviewer)
+        label = digit.user_label
+    digit_review(digit=digit, label=label, reviewer=reviewer)
     return prediction
 
 
 def _review_each(predictions, *, reviewer: AbstractBaseUser, label_of) -> int:
-    """Bulk decisions apply to one-digit uploads; numbers are skipped (reviewed per digit)."""
+    """Bulk decisions apply to one-digit uploads; numbers are skipped (reviewed per digit), and
+    so are uploads for which `label_of` their digit gives None."""
     count = 0
-    for prediction in predictions:
-        if _is_number(prediction):
+    for prediction in predictions.prefetch_related("digits"):
+        digits = list(prediction.digits.all())
+        if prediction.is_number or len(digits) != 1:
             continue
-        prediction_review(prediction=prediction, label=label_of(prediction), reviewer=reviewer)
+        label = label_of(digits[0])
+        if label is None:
+            continue
+        digit_review(digit=digits[0], label=label, reviewer=reviewer)
         count += 1
     return count
 
 
 def predictions_confirm(*, predictions, reviewer: AbstractBaseUser) -> int:
     """Staff agree with the model: the predicted digit becomes the true label."""
-    return _review_each(
-        predictions.filter(digit__isnull=False), reviewer=reviewer, label_of=lambda p: p.digit
-    )
+    return _review_each(predictions, reviewer=reviewer, label_of=lambda d: d.digit)
 
 
 def predictions_accept_user_label(*, predictions, reviewer: AbstractBaseUser) -> int:
     """Staff agree with the owner's claim: the claimed digit becomes the true label."""
-    return _review_each(
-        predictions.filter(user_label__isnull=False),
-        reviewer=reviewer,
-        label_of=lambda p: p.user_label,
-    )
+    return _review_each(predictions, reviewer=reviewer, label_of=lambda d: d.user_label)
 
 
 def predictions_set_label(*, predictions, label: int, reviewer: AbstractBaseUser) -> int:
-    return _review_each(predictions, reviewer=reviewer, label_of=lambda p: label)
+    label = _check_label(label)
+    return _review_each(predictions, reviewer=reviewer, label_of=lambda d: label)
 
 
 def predictions_exclude(*, predictions, reviewer: AbstractBaseUser) -> int:
     count = 0
-    for prediction in predictions:
-        prediction_exclude(prediction=prediction, reviewer=reviewer)
-        count += 1
+    for prediction in predictions.prefetch_related("digits"):
+        if prediction.digits.all():
+            prediction_exclude(prediction=prediction, reviewer=reviewer)
+            count += 1
     return count

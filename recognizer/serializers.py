@@ -4,10 +4,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import DigitReading, Prediction
+from .models import Digit, Prediction
 
 
-class DigitReadingSerializer(serializers.ModelSerializer):
+class DigitSerializer(serializers.ModelSerializer):
     box = serializers.ListField(
         child=serializers.IntegerField(),
         min_length=4,
@@ -28,7 +28,7 @@ class DigitReadingSerializer(serializers.ModelSerializer):
     )
 
     class Meta:
-        model = DigitReading
+        model = Digit
         fields = [
             "position",
             "box",
@@ -38,6 +38,7 @@ class DigitReadingSerializer(serializers.ModelSerializer):
             "low_confidence",
             "user_label",
             "true_label",
+            "excluded_from_training",
             "model_input_url",
         ]
         read_only_fields = fields
@@ -46,9 +47,10 @@ class DigitReadingSerializer(serializers.ModelSerializer):
             "confidence": {"help_text": "Probability of this digit, 0 to 1."},
             "user_label": {"help_text": "The owner's claim of the right digit here."},
             "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
+            "excluded_from_training": {"help_text": "Staff marked it junk: never training data."},
         }
 
-    def get_model_input_url(self, digit: DigitReading) -> str:
+    def get_model_input_url(self, digit: Digit) -> str:
         return reverse("recognizer:digit_input", args=[digit.prediction_id, digit.position])
 
 
@@ -76,7 +78,38 @@ class PredictionSerializer(serializers.ModelSerializer):
         "number (see each digit's) or before it is read."
     )
     reviewed = serializers.BooleanField(source="is_reviewed", read_only=True)
-    digits = DigitReadingSerializer(
+    # Derived from the digits: for a one-digit upload, its one digit's.
+    digit = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The predicted digit when one digit was read; null for a number, while "
+        "pending, or if it failed.",
+    )
+    confidence = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Probability of the reading, 0 to 1: for a number, the product of its digits'.",
+    )
+    low_confidence = serializers.BooleanField(
+        read_only=True, help_text="True when any digit's confidence is below 0.5."
+    )
+    user_label = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The owner's claim of the right digit (feedback), when one digit was read.",
+    )
+    true_label = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The digit confirmed by staff when one digit was read; null until reviewed.",
+    )
+    excluded_from_training = serializers.BooleanField(
+        read_only=True, help_text="Staff marked it junk: never training data."
+    )
+    reviewed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a reviewer last decided on it."
+    )
+    digits = DigitSerializer(
         many=True, read_only=True, help_text="Each digit read, left to right; empty until read."
     )
 
@@ -112,19 +145,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "text": {"help_text": 'What was read, leading zeros kept ("042"); empty until read.'},
             "mode": {"help_text": "What the image was asked to be read as."},
-            "digit": {
-                "help_text": "The predicted digit when one digit was read; null for a number, "
-                "while pending, or if it failed."
-            },
-            "confidence": {
-                "help_text": "Probability of the reading, 0 to 1: for a number, the product of "
-                "its digits'."
-            },
-            "low_confidence": {"help_text": "True when any digit's confidence is below 0.5."},
             "error_message": {"help_text": "Why the prediction failed (status failed)."},
-            "user_label": {"help_text": "The owner's claim of the right digit (feedback)."},
-            "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
-            "excluded_from_training": {"help_text": "Staff marked it junk: never training data."},
         }
 
     def get_page_url(self, prediction: Prediction) -> str:
@@ -132,6 +153,6 @@ class PredictionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_model_input_url(self, prediction: Prediction) -> str | None:
-        if not prediction.model_input:
+        if prediction.one_digit is None:
             return None
         return reverse("recognizer:model_input", args=[prediction.pk])

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .model_versions import is_starter
-from .models import ModelVersion, Prediction
+from .models import Digit, Label, ModelVersion, Prediction
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 180
@@ -121,19 +121,31 @@ def versions_side_by_side() -> list[dict]:
 
 
 def model_version_stats(version: ModelVersion) -> dict:
-    predictions = Prediction.objects.filter(model_version=version, status=Prediction.Status.DONE)
+    """Uploads read by `version` and their low-confidence share; accuracy and the confusion
+    count each reviewed digit, of numbers too."""
+    predictions = Prediction.objects.filter(
+        model_version=version, status=Prediction.Status.DONE
+    ).annotate(low=Exists(Digit.objects.filter(prediction=OuterRef("pk"), low_confidence=True)))
     total = predictions.count()
-    low = predictions.filter(low_confidence=True).count()
+    low = predictions.filter(low=True).count()
     confusion = [[0] * 10 for _ in range(10)]
-    reviewed = predictions.filter(true_label__isnull=False, digit__isnull=False)
-    for row in reviewed.values("true_label", "digit").annotate(n=Count("id")):
+    reviewed = Digit.objects.reviewed().filter(
+        prediction__model_version=version, prediction__status=Prediction.Status.DONE
+    )
+    for row in reviewed.order_by().values("true_label", "digit").annotate(n=Count("id")):
         confusion[row["true_label"]][row["digit"]] = row["n"]
     n_reviewed = sum(map(sum, confusion))
+    # Marks staff said are no digit: not in the accuracy (the model reads digits), but counted.
+    not_a_digit = Digit.objects.filter(
+        prediction__model_version=version,
+        prediction__status=Prediction.Status.DONE,
+        true_label=Label.NOT_A_DIGIT,
+    ).count()
     correct = sum(confusion[d][d] for d in range(10))
     per_day = list(
         predictions.annotate(day=TruncDate("created_at"))
         .values("day")
-        .annotate(n=Count("id"), low=Count("id", filter=Q(low_confidence=True)))
+        .annotate(n=Count("id"), low=Count("id", filter=Q(low=True)))
         .order_by("day")
     )
     bars, peak = _day_bars(per_day)
@@ -143,6 +155,7 @@ def model_version_stats(version: ModelVersion) -> dict:
     return {
         "total": total,
         "reviewed": n_reviewed,
+        "not_a_digit": not_a_digit,
         "accuracy": accuracy,
         "accuracy_width": round(CHART_WIDTH * (accuracy or 0), 1),
         "low": low,

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from digitsite import ids  # noqa: F401 - registers the <id:...> and <position:...> converters
-
-from . import views
+from . import (
+    ids,  # noqa: F401 - registers the <id:...> and <position:...> converters
+    views,
+)
 
 app_name = "recognizer"
 

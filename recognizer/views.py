@@ -9,11 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from digitsite.ids import ids_from_query
-from digitsite.middleware import batch_body
-
 from . import images, predictions
-from .budget import OverBudget, upload_budget_spend
 from .files import file_response, png_response
 from .forms import (
     MAX_BATCH_FILES,
@@ -22,17 +18,20 @@ from .forms import (
     HistoryFilterForm,
     UploadForm,
 )
-from .images import UploadRejected
+from .ids import ids_from_query
 from .models import Prediction
+from .request_size import batch_body
 from .serializers import PredictionSerializer
+from .uploads import UploadRefused, upload_accept
 
 HISTORY_PAGE_SIZE = 20
 
 
-def _visible_prediction(request: HttpRequest, pk: int) -> Prediction:
+def _visible_prediction(request: HttpRequest, pk: int, *, digits: bool = False) -> Prediction:
     # Another user's prediction is a 404, never a 403: its existence is not disclosed. Reviewers
     # (view_prediction) see every upload; deleting and feedback stay with the owner (owned_by).
-    return get_object_or_404(Prediction.objects.for_user(request.user), pk=pk)
+    visible = Prediction.objects.for_user(request.user)
+    return get_object_or_404(visible.with_digit_summary() if digits else visible, pk=pk)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -47,33 +46,23 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    status = 200
-    retry_after = None
-    if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            image_file = form.cleaned_data["image"]
-            try:
-                upload_budget_spend(user=request.user)
-                prediction = predictions.prediction_create(
-                    user=request.user,
-                    image_file=image_file,
-                    original_filename=image_file.name or "",
-                    mode=form.cleaned_data["mode"],
-                )
-            except OverBudget as exc:
-                form.add_error("image", exc.message)
-                status, retry_after = 429, exc.wait
-            except UploadRejected as exc:
-                form.add_error("image", exc.message)
-            else:
-                return redirect("recognizer:detail", pk=prediction.pk)
-    else:
+    refused = None
+    if request.method == "GET":
         form = UploadForm()
-    return _upload_page(
-        request, form=form, batch_form=BatchUploadForm(), status=status, retry_after=retry_after
-    )
+    elif (form := UploadForm(request.POST, request.FILES)).is_valid():
+        image_file = form.cleaned_data["image"]
+        try:
+            (prediction,) = upload_accept(
+                user=request.user,
+                files=[(image_file, image_file.name or "")],
+                mode=form.cleaned_data["mode"],
+            )
+        except UploadRefused as exc:
+            form.add_error("image", exc.message)
+            refused = exc
+        else:
+            return redirect("recognizer:detail", pk=prediction.pk)
+    return _upload_page(request, form=form, batch_form=BatchUploadForm(), refused=refused)
 
 
 @batch_body
@@ -81,40 +70,26 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 def upload_batch(request: HttpRequest) -> HttpResponse:
     """Several files from the upload page, all stored or none; then one result per file."""
-    form = BatchUploadForm(request.POST, request.FILES)
-    retry_after = None
-    bad_file = None
-    status = 400
+    form, refused = BatchUploadForm(request.POST, request.FILES), None
     if form.is_valid():
         files = form.cleaned_data["images"]
         try:
-            upload_budget_spend(user=request.user, count=len(files))
-            created = predictions.predictions_create_batch(
-                user=request.user, files=[(file, file.name or "") for file in files]
+            created = upload_accept(
+                user=request.user, files=[(file, file.name or "") for file in files], batch=True
             )
-        except OverBudget as exc:
-            form.add_error("images", exc.message)
-            status, retry_after = 429, exc.wait
-        except predictions.BatchUploadRejected as exc:
-            bad_file = exc.index
-            form.add_error(
-                "images",
-                f"“{exc.filename}” (file {exc.index + 1} of {len(files)}): {exc.message} "
-                "None of the files was stored.",
-            )
-        except UploadRejected as exc:
-            form.add_error("images", exc.message)
+        except UploadRefused as exc:
+            message = exc.message
+            if exc.index is not None:
+                message = (
+                    f"“{exc.filename}” (file {exc.index + 1} of {len(files)}): {exc.message} "
+                    "None of the files was stored; remove or replace that one and try again."
+                )
+            form.add_error("images", message)
+            refused = exc
         else:
             ids = ",".join(str(prediction.pk) for prediction in created)
             return redirect(f"{reverse('recognizer:batch_results')}?ids={ids}")
-    return _upload_page(
-        request,
-        form=UploadForm(),
-        batch_form=form,
-        status=status,
-        retry_after=retry_after,
-        bad_file=bad_file,
-    )
+    return _upload_page(request, form=UploadForm(), batch_form=form, refused=refused)
 
 
 def _upload_page(
@@ -122,11 +97,16 @@ def _upload_page(
     *,
     form: UploadForm,
     batch_form: BatchUploadForm,
-    status: int,
-    retry_after: float | None,
-    bad_file: int | None = None,
+    refused: UploadRefused | None,
 ) -> HttpResponse:
-    recent = Prediction.objects.owned_by(request.user).select_related("model_version")[:6]
+    recent = (
+        Prediction.objects.owned_by(request.user)
+        .select_related("model_version")
+        .with_digit_summary()[:6]
+    )
+    status = 200 if request.method == "GET" else 400
+    if refused is not None:
+        status = refused.status
     response = render(
         request,
         "recognizer/upload.html",
@@ -139,12 +119,12 @@ def _upload_page(
             "max_batch_files": MAX_BATCH_FILES,
             # Which file of a refused batch was bad (from 0): the page's script takes it out and
             # keeps the others chosen.
-            "bad_file": bad_file,
+            "bad_file": refused.index if refused is not None else None,
         },
         status=status,
     )
-    if retry_after is not None:
-        response["Retry-After"] = str(math.ceil(retry_after))
+    if refused is not None and refused.retry_after is not None:
+        response["Retry-After"] = str(math.ceil(refused.retry_after))
     return response
 
 
@@ -153,7 +133,12 @@ def _upload_page(
 def batch_results(request: HttpRequest) -> HttpResponse:
     """The results of one batch, in the order of its files (`?ids=3,4,5`); only your own."""
     ids = ids_from_query(request.GET.get("ids", ""), limit=MAX_BATCH_FILES)
-    found = Prediction.objects.owned_by(request.user).select_related("model_version").in_bulk(ids)
+    found = (
+        Prediction.objects.owned_by(request.user)
+        .select_related("model_version")
+        .with_digit_summary()
+        .in_bulk(ids)
+    )
     rows = [found[pk] for pk in ids if pk in found]
     if not rows:
         raise Http404("No such predictions.")
@@ -176,19 +161,17 @@ def draw(request: HttpRequest) -> HttpResponse:
             return _json_error("no_image", form.errors["image"][0], status=400)
         return _json_error("invalid_mode", form.errors["mode"][0], status=400)
     try:
-        upload_budget_spend(user=request.user)
-        prediction = predictions.prediction_create(
+        (prediction,) = upload_accept(
             user=request.user,
-            image_file=form.cleaned_data["image"],
+            files=[(form.cleaned_data["image"], "")],
             source=Prediction.Source.DRAWING,
             mode=form.cleaned_data["mode"],
         )
-    except OverBudget as exc:
-        response = _json_error("throttled", exc.message, status=429)
-        response["Retry-After"] = str(math.ceil(exc.wait))
+    except UploadRefused as exc:
+        response = _json_error(exc.code, exc.message, status=exc.status)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
-    except UploadRejected as exc:
-        return _json_error(exc.code, exc.message, status=400)
     # A stored drawing whose prediction failed is still created (201); the body says why.
     body = PredictionSerializer(prediction, context={"request": request}).data
     return JsonResponse(body, status=201)
@@ -201,7 +184,7 @@ def _json_error(code: str, detail: str, *, status: int) -> JsonResponse:
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    prediction = _visible_prediction(request, pk)
+    prediction = _visible_prediction(request, pk, digits=True)
     return render(request, "recognizer/detail.html", _detail_context(request, prediction))
 
 
@@ -241,7 +224,9 @@ def _detail_context(
 @login_required
 @require_POST
 def feedback(request: HttpRequest, pk: int) -> HttpResponse:
-    prediction = get_object_or_404(Prediction.objects.owned_by(request.user), pk=pk)
+    prediction = get_object_or_404(
+        Prediction.objects.owned_by(request.user).with_digit_summary(), pk=pk
+    )
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         return render(
@@ -278,7 +263,7 @@ def history(request: HttpRequest) -> HttpResponse:
     rows = (
         Prediction.objects.owned_by(request.user)
         .select_related("model_version")
-        .prefetch_related("digits")
+        .with_digit_summary()
     )
     filtered = False
     if filters.is_valid():

@@ -154,7 +154,7 @@ def number_png(mnist_test_slice) -> bytes:
 def copies_of(prediction, n: int) -> list:
     """More rows like one real upload (sharing its files) with its digits, without reading each
     again."""
-    from recognizer.models import DigitReading, Prediction
+    from recognizer.models import Digit, Prediction
 
     def fields(row) -> dict:
         return {
@@ -167,8 +167,6 @@ def copies_of(prediction, n: int) -> list:
     copies = []
     for _ in range(n):
         copy = Prediction.objects.create(**fields(prediction))
-        DigitReading.objects.bulk_create(
-            [DigitReading(prediction=copy, **fields(d)) for d in digits]
-        )
+        Digit.objects.bulk_create([Digit(prediction=copy, **fields(d)) for d in digits])
         copies.append(copy)
     return copies

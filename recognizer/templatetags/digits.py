@@ -4,6 +4,9 @@ from django import template
 
 register = template.Library()
 
+# recognizer.models.Label.NOT_A_DIGIT (templatetags stay free of model imports).
+NOT_A_DIGIT = 10
+
 # A runner-up this close to the top digit is worth naming ("1, or maybe 7"): a 55% 1 against a
 # 38% 7 is a coin toss to the reader, whatever the badge says. The drawing pad reads it from the
 # page (data-runner-up-margin), so this is the only place the number is set.
@@ -57,6 +60,22 @@ def a_or_an(number) -> str:
     if text[:2] in ("11", "18") and len(text) % 3 == 2:
         return "an"
     return "a"
+
+
+@register.filter
+def label_text(label) -> str:
+    """A label as said: '7', or 'not a digit'."""
+    if label is None or label == "":
+        return ""
+    return "not a digit" if int(label) == NOT_A_DIGIT else str(label)
+
+
+@register.filter
+def label_phrase(label) -> str:
+    """What a mark 'is': 'a 7', 'an 8', or 'not a digit'."""
+    if int(label) == NOT_A_DIGIT:
+        return "not a digit"
+    return f"{a_or_an(label)} {label}"
 
 
 @register.simple_tag

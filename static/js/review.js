@@ -1,6 +1,6 @@
-// Review screen, one item per digit of an upload: 0-9 label, Enter confirms, A accepts the
-// owner's claim, X excludes the whole upload, arrows move; on a touch screen, the buttons of the
-// pad below the grid do the same for the selected item.
+// Review screen, one item per digit of an upload: 0-9 label, N says it is not a digit, Enter
+// confirms, A accepts the owner's claim, X excludes the whole upload, arrows move; on a touch
+// screen, the buttons of the pad below the grid do the same for the selected item.
 // Decisions are sent in the background and the next item is selected at once, so a reviewer
 // never waits on the network between two keys.
 (function () {
@@ -135,6 +135,8 @@
     const item = items[current];
     if (/^[0-9]$/.test(key)) {
       decide([item], { action: "label", label: Number(key) }, "→ " + key);
+    } else if (key === "n" || key === "N") {
+      decide([item], { action: "label", label: 10 }, "→ not a digit");
     } else if (key === "Enter") {
       decide([item], { action: "confirm" }, "✓ " + item.dataset.digit);
     } else if (key === "a" || key === "A") {

@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from accounts import services
-from recognizer.models import Prediction
+from recognizer.models import Digit, Prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def _export(client) -> zipfile.ZipFile:
 
 def test_export_has_the_users_images_and_predictions(client, user, prediction):
     services.user_email_set(user=user, email="alice@example.com")
-    Prediction.objects.filter(pk=prediction.pk).update(user_label=3, true_label=3)
+    prediction.digits.update(user_label=3, true_label=3)
     client.force_login(user)
 
     archive = _export(client)
@@ -193,7 +193,7 @@ def test_deleting_an_account_leaves_nothing_behind(
     assert "were deleted" in response.content.decode()
     assert not get_user_model().objects.filter(pk=user.pk).exists()
     assert not Prediction.objects.filter(owner_id=user.pk).exists()
-    assert not Prediction.history.filter(owner_id=user.pk).exists()
+    assert not Digit.history.filter(prediction_id=prediction.pk).exists()
     assert not Token.objects.filter(user_id=user.pk).exists()
     assert not os.path.exists(image_path)
     assert "0 orphan file(s), 0 prediction(s) without a file" in _orphans()

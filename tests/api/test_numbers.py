@@ -7,7 +7,7 @@ from django.urls import reverse
 from PIL import Image
 
 from recognizer import predictions
-from recognizer.models import DigitReading, Prediction
+from recognizer.models import Digit, Prediction
 
 from .conftest import named_file
 
@@ -112,7 +112,7 @@ def test_feedback_names_the_wrong_digit(alice, user, active_model, number_png):
 
     assert response.status_code == 200
     assert [d["user_label"] for d in response.json()["digits"]] == [None, 7]
-    digit = DigitReading.objects.get(prediction=prediction, position=1)
+    digit = Digit.objects.get(prediction=prediction, position=1)
     assert digit.user_label == 7 and digit.user_label_at is not None
     assert digit.history.first().history_user == user
     # A number's claim is per digit; the upload's own claim field is for one digit only.

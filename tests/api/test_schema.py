@@ -1,4 +1,5 @@
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,4 +114,7 @@ def test_schemathesis_finds_no_server_error_or_schema_break(
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert "10 selected / 10 total" in report
-    assert " passed" in report and "failed" not in report.split("SUMMARY")[-1]
+    # The test cases' line, not the warnings: a caller who is no reviewer gets only 403 from the
+    # review operations by design, which schemathesis words as "Authentication failed".
+    (cases,) = re.findall(r"Test cases:\s*\n\s*(.+)", report.split("SUMMARY")[-1])
+    assert " passed" in cases and "failed" not in cases and "error" not in cases

@@ -80,7 +80,7 @@ def admin_data(user, staff_user, active_model, digit_png, number_png):
     return {"single": single, "number": number, "candidate": candidate, "run": runs[0]}
 
 
-LISTS = ["prediction", "digitreading", "modelversion", "trainingrun"]
+LISTS = ["prediction", "digit", "modelversion", "trainingrun"]
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_admin_pages_fit_and_have_no_serious_accessibility_violations(
         *((name, f"/admin/recognizer/{name}/") for name in LISTS),
         ("prediction-change", f"/admin/recognizer/prediction/{single.pk}/change/"),
         ("number-change", f"/admin/recognizer/prediction/{number.pk}/change/"),
-        ("digitreading-change", f"/admin/recognizer/digitreading/{digit.pk}/change/"),
+        ("digit-change", f"/admin/recognizer/digit/{digit.pk}/change/"),
         (
             "modelversion-change",
             f"/admin/recognizer/modelversion/{admin_data['candidate'].pk}/change/",

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from recognizer import predictions
-from recognizer.models import Prediction
+from recognizer.models import Digit, Prediction
 from tests.conftest import copies_of
 from tests.e2e.test_admin_pages import staff_page
 
@@ -57,7 +57,7 @@ def test_keyboard_review_of_sixty_items_in_well_under_a_minute(
         else:
             assert prediction.true_label == int(key)
         assert prediction.reviewed_by == staff_user
-        assert prediction.history.latest().history_user == staff_user
+        assert Digit.history.filter(prediction_id=prediction.pk).latest().history_user == staff_user
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_counter_goes_down_and_a_accepts_the_owners_label(
     claimed.refresh_from_db()
     assert claimed.true_label == claimed.user_label
     assert claimed.reviewed_by == staff_user
-    assert Prediction.objects.filter(true_label__isnull=False).count() == 2
+    assert Prediction.objects.filter(digits__true_label__isnull=False).count() == 2
     assert errors == []
 
 
@@ -103,7 +103,7 @@ def test_review_by_touch_on_a_phone(context_as, live_server, staff_user, five_wa
     expect(page.locator(".review-item.current")).to_be_visible()
 
     buttons = page.locator(".review-pad button")
-    assert buttons.count() == 13
+    assert buttons.count() == 14
     for i in range(buttons.count()):
         box = buttons.nth(i).bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44, buttons.nth(i).inner_text()
@@ -126,6 +126,6 @@ def test_review_by_touch_on_a_phone(context_as, live_server, staff_user, five_wa
     claimed.refresh_from_db()
     assert claimed.true_label == claimed.user_label
     assert Prediction.objects.get(pk=others[-1].pk).true_label == 7
-    assert Prediction.objects.filter(excluded_from_training=True).count() == 1
-    assert Prediction.objects.filter(true_label__isnull=False).count() == 3
+    assert Prediction.objects.filter(digits__excluded_from_training=True).count() == 1
+    assert Prediction.objects.filter(digits__true_label__isnull=False).count() == 3
     assert errors == []

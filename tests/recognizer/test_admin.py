@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from recognizer import predictions, review
-from recognizer.models import DigitReading, Prediction
+from recognizer.models import Digit, Prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -80,10 +80,10 @@ def test_review_queue_puts_unreviewed_low_confidence_first(
     client, staff_user, uploads, user, digit_png
 ):
     low = uploads[0]
-    Prediction.objects.filter(pk=low.pk).update(confidence=0.2)
-    Prediction.objects.filter(pk=uploads[1].pk).update(confidence=0.9)
+    Digit.objects.filter(prediction=low).update(confidence=0.2)
+    Digit.objects.filter(prediction=uploads[1]).update(confidence=0.9)
     reviewed = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    Prediction.objects.filter(pk=reviewed.pk).update(confidence=0.05)
+    Digit.objects.filter(prediction=reviewed).update(confidence=0.05)
     review.prediction_review(prediction=reviewed, label=1, reviewer=staff_user)
     client.force_login(staff_user)
 
@@ -108,13 +108,7 @@ def test_prediction_page_shows_percentages_not_raw_floats(client, staff_user, up
     target = uploads[0]
     probabilities = [0.0] * 10
     probabilities[7], probabilities[1], probabilities[9] = 0.5399999999999999, 0.382, 0.0780000001
-    Prediction.objects.filter(pk=target.pk).update(
-        digit=7,
-        text="7",
-        confidence=0.5399999999999999,
-        probabilities=probabilities,
-        predict_ms=34.604083999511204,
-    )
+    Prediction.objects.filter(pk=target.pk).update(text="7", predict_ms=34.604083999511204)
     target.digits.update(digit=7, confidence=0.5399999999999999, probabilities=probabilities)
     client.force_login(staff_user)
 
@@ -130,18 +124,18 @@ def test_prediction_page_shows_percentages_not_raw_floats(client, staff_user, up
 
 def test_digit_reading_page_formats_numbers_and_offers_no_delete(client, staff_user, uploads):
     digit = uploads[0].digits.get()
-    DigitReading.objects.filter(pk=digit.pk).update(
+    Digit.objects.filter(pk=digit.pk).update(
         confidence=0.5399999999999999, probabilities=[0.5399999999999999] + [0.0511111111111] * 9
     )
     client.force_login(staff_user)
 
-    html = client.get(reverse("admin:recognizer_digitreading_change", args=[digit.pk])).content
+    html = client.get(reverse("admin:recognizer_digit_change", args=[digit.pk])).content
     html = html.decode()
 
     assert "54.0%" in html and "5.1%" in html
     assert RAW_FLOAT.findall(html) == []
     # Digits are deleted with their upload only: no button leading to a 403.
-    assert reverse("admin:recognizer_digitreading_delete", args=[digit.pk]) not in html
+    assert reverse("admin:recognizer_digit_delete", args=[digit.pk]) not in html
 
 
 def test_model_version_page_reads_its_metrics(client, staff_user, active_model):

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from recognizer import predictions, review
-from recognizer.models import DigitReading, Prediction
+from recognizer.models import Digit, Prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_endpoint_decides_per_digit(client, staff_user, user, number):
     digits = confirm.json()["digits"]
     second = number.digits.get(position=1)
     assert [d["true_label"] for d in digits] == [8, second.digit]
-    assert DigitReading.objects.get(pk=second.pk).reviewed_by == staff_user
+    assert Digit.objects.get(pk=second.pk).reviewed_by == staff_user
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_endpoint_refuses_a_decision_without_its_digit(client, staff_user, numbe
 
     assert response.status_code == 400
     assert words in json.dumps(response.json())
-    assert not DigitReading.objects.filter(true_label__isnull=False).exists()
+    assert not Digit.objects.filter(true_label__isnull=False).exists()
 
 
 def test_exclude_takes_the_whole_number_out_of_the_queue(client, staff_user, number):
@@ -111,7 +111,7 @@ def test_exclude_takes_the_whole_number_out_of_the_queue(client, staff_user, num
     assert _decide(client, number.pk, action="exclude", position=1).status_code == 200
 
     assert Prediction.objects.get(pk=number.pk).excluded_from_training
-    assert not DigitReading.objects.needs_review().exists()
+    assert not Digit.objects.needs_review().exists()
 
 
 def test_the_list_counts_waiting_items_as_the_review_screen_does(client, staff_user, number):
@@ -147,7 +147,7 @@ def test_admin_shows_each_digit_and_its_label_history(client, staff_user, number
 
     assert page.status_code == 200
     digit = number.digits.get(position=0)
-    history_url = reverse("admin:recognizer_digitreading_history", args=[digit.pk])
+    history_url = reverse("admin:recognizer_digit_history", args=[digit.pk])
     assert history_url in page.content.decode()
     history = client.get(history_url)
     assert history.status_code == 200
@@ -172,7 +172,7 @@ def test_a_numbers_page_shows_each_digit_as_seen_and_no_label_for_the_whole(
 def test_digit_history_is_for_reviewers_only(client, user, number):
     digit = number.digits.get(position=0)
     client.force_login(user)
-    url = reverse("admin:recognizer_digitreading_history", args=[digit.pk])
+    url = reverse("admin:recognizer_digit_history", args=[digit.pk])
     assert client.get(url).status_code == 302
 
 
@@ -199,14 +199,12 @@ def test_digits_are_deleted_with_their_upload_never_alone(client, staff_user, nu
     client.force_login(staff_user)
     digit = number.digits.get(position=0)
 
-    alone = client.post(
-        reverse("admin:recognizer_digitreading_delete", args=[digit.pk]), {"post": "yes"}
-    )
+    alone = client.post(reverse("admin:recognizer_digit_delete", args=[digit.pk]), {"post": "yes"})
     assert alone.status_code == 403
-    assert DigitReading.objects.filter(pk=digit.pk).exists()
+    assert Digit.objects.filter(pk=digit.pk).exists()
 
     whole = client.post(
         reverse("admin:recognizer_prediction_delete", args=[number.pk]), {"post": "yes"}
     )
     assert whole.status_code == 302
-    assert not DigitReading.objects.filter(prediction_id=number.pk).exists()
+    assert not Digit.objects.filter(prediction_id=number.pk).exists()

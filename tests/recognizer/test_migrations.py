@@ -118,3 +118,180 @@ def test_existing_uploads_count_their_stored_files_against_the_quota(migrator, s
     expected = len(_png(300, 200)) + len(_png(64, 64))
     assert Prediction.objects.get(pk=upload.pk).stored_bytes == expected
     assert Prediction.objects.get(pk=gone.pk).stored_bytes == 0
+
+
+LABELS_BEFORE = [("recognizer", "0012_digit_labels")]
+LABELS_AFTER = [("recognizer", "0014_prediction_without_labels")]
+
+
+def _old_upload(Prediction, owner, **fields):
+    upload = Prediction(owner=owner, status="done", **fields)
+    upload.image.save("a.png", ContentFile(_png(120, 80)), save=False)
+    upload.save()
+    return upload
+
+
+def _old_digit(Digit, upload, position, digit, **labels):
+    return Digit.objects.create(
+        prediction_id=upload.pk,
+        position=position,
+        x0=10 * position,
+        y0=0,
+        x1=10 * position + 9,
+        y1=20,
+        model_input=bytes(784),
+        digit=digit,
+        confidence=0.8,
+        probabilities=[0.1] * 10,
+        **labels,
+    )
+
+
+def _history(Historical, row, *, when, by, reason, **fields):
+    """A label-history row as the old code wrote it: the row's labels at `when`."""
+    skip = {"history_id", "history_date", "history_change_reason", "history_type"}
+    values = {
+        f.attname: getattr(row, f.attname)
+        for f in Historical._meta.fields
+        if f.attname not in skip | {"history_user_id"}
+    }
+    values.update(fields)
+    return Historical.objects.create(
+        **values,
+        history_date=when,
+        history_change_reason=reason,
+        history_type="~",
+        history_user_id=by.pk,
+    )
+
+
+def test_every_label_and_its_history_moves_to_the_digits(migrator):
+    old = migrator(LABELS_BEFORE)
+    User = old.get_model("auth", "User")
+    Prediction = old.get_model("recognizer", "Prediction")
+    Digit = old.get_model("recognizer", "Digit")
+    HistoricalPrediction = old.get_model("recognizer", "HistoricalPrediction")
+    owner = User.objects.create(username="owner")
+    reviewer = User.objects.create(username="reviewer")
+    t0 = timezone.now() - timezone.timedelta(days=3)
+    t1, t2 = t0 + timezone.timedelta(hours=1), t0 + timezone.timedelta(hours=2)
+    one = dict(digit=7, confidence=0.9, probabilities=[0.01] * 10, model_input=bytes(784))
+
+    # A one-digit upload the owner claimed and staff reviewed, with its history on the upload.
+    reviewed = _old_upload(
+        Prediction,
+        owner,
+        text="7",
+        **one,
+        user_label=1,
+        user_label_at=t1,
+        true_label=1,
+        reviewed_by=reviewer,
+        reviewed_at=t2,
+    )
+    reviewed_digit = _old_digit(Digit, reviewed, 0, 7, user_label=1, true_label=1)
+    _history(
+        HistoricalPrediction,
+        reviewed,
+        when=t0,
+        by=owner,
+        reason="upload",
+        user_label=None,
+        user_label_at=None,
+        true_label=None,
+        reviewed_by_id=None,
+        reviewed_at=None,
+    )
+    _history(
+        HistoricalPrediction,
+        reviewed,
+        when=t1,
+        by=owner,
+        reason="owner feedback",
+        true_label=None,
+        reviewed_by_id=None,
+        reviewed_at=None,
+    )
+    _history(HistoricalPrediction, reviewed, when=t2, by=reviewer, reason="review")
+    # A one-digit upload excluded as junk.
+    junk = _old_upload(
+        Prediction,
+        owner,
+        text="3",
+        **{**one, "digit": 3},
+        excluded_from_training=True,
+        reviewed_by=reviewer,
+        reviewed_at=t2,
+    )
+    _old_digit(Digit, junk, 0, 3)
+    # A number: its labels were already per digit; the upload holds its exclusion.
+    number = _old_upload(
+        Prediction,
+        owner,
+        text="205",
+        excluded_from_training=True,
+        reviewed_by=reviewer,
+        reviewed_at=t2,
+    )
+    number_digits = [
+        _old_digit(Digit, number, 0, 2, true_label=2, reviewed_by=reviewer, reviewed_at=t1),
+        _old_digit(Digit, number, 1, 0, user_label=6, user_label_at=t1),
+        _old_digit(Digit, number, 2, 5),
+    ]
+    _history(HistoricalPrediction, number, when=t2, by=reviewer, reason="exclude")
+    # A one-digit upload read before digits had rows of their own.
+    lone = _old_upload(
+        Prediction,
+        owner,
+        text="4",
+        **{**one, "digit": 4},
+        true_label=4,
+        reviewed_by=reviewer,
+        reviewed_at=t1,
+    )
+
+    new = migrator(LABELS_AFTER)
+    Prediction = new.get_model("recognizer", "Prediction")
+    Digit = new.get_model("recognizer", "Digit")
+    HistoricalDigit = new.get_model("recognizer", "HistoricalDigit")
+
+    digit = Digit.objects.get(pk=reviewed_digit.pk)
+    assert (digit.user_label, digit.true_label, digit.reviewed_by_id) == (1, 1, reviewer.pk)
+    assert (digit.user_label_at, digit.reviewed_at) == (t1, t2)
+    assert not digit.excluded_from_training
+    history = list(HistoricalDigit.objects.filter(id=digit.pk).order_by("history_date"))
+    assert [h.history_change_reason for h in history] == ["upload", "owner feedback", "review"]
+    assert [(h.user_label, h.true_label) for h in history] == [(None, None), (1, None), (1, 1)]
+    assert [h.history_user_id for h in history] == [owner.pk, owner.pk, reviewer.pk]
+    assert all(h.prediction_id == reviewed.pk and h.digit == 7 for h in history)
+
+    junk_digit = Digit.objects.get(prediction_id=junk.pk)
+    assert junk_digit.excluded_from_training and junk_digit.reviewed_by_id == reviewer.pk
+
+    migrated = {d.position: d for d in Digit.objects.filter(prediction_id=number.pk)}
+    assert all(d.excluded_from_training for d in migrated.values())
+    assert (migrated[0].true_label, migrated[0].reviewed_at) == (2, t1)
+    assert (migrated[1].user_label, migrated[1].true_label) == (6, None)
+    excluded = HistoricalDigit.objects.filter(
+        prediction_id=number.pk, history_change_reason="exclude"
+    )
+    assert sorted((h.id, h.excluded_from_training, h.true_label) for h in excluded) == sorted(
+        [
+            (number_digits[0].pk, True, 2),
+            (number_digits[1].pk, True, None),
+            (number_digits[2].pk, True, None),
+        ]
+    )
+
+    (lone_digit,) = Digit.objects.filter(prediction_id=lone.pk)
+    assert (lone_digit.digit, lone_digit.true_label, lone_digit.reviewed_by_id) == (
+        4,
+        4,
+        reviewer.pk,
+    )
+    assert (lone_digit.x1, lone_digit.y1) == (120, 80)
+
+    # The upload keeps only what is its own.
+    names = {f.name for f in Prediction._meta.get_fields()}
+    assert not names & {"digit", "confidence", "true_label", "user_label", "excluded_from_training"}
+    assert Prediction.objects.get(pk=number.pk).text == "205"

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from recognizer import predictions
-from recognizer.models import DigitReading, Prediction
+from recognizer.models import Digit, Prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,7 @@ def test_classify_exits_1_when_a_file_is_refused(active_model, digit_png, tmp_pa
     with pytest.raises(SystemExit) as exit_:
         call_command("classify", str(tmp_path / "d.png"), str(tmp_path / "bad.png"))
     assert exit_.value.code == 1
-    assert DigitReading.objects.count() == 0
+    assert Digit.objects.count() == 0
 
 
 def test_pad_refuses_an_unknown_mode_and_stores_nothing(client, user, active_model, number_png):

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recognizer import predictions, review
-from recognizer.models import DigitReading, Prediction
+from recognizer.models import Digit, Prediction
 from recognizer.templatetags.digits import RUNNER_UP_MARGIN, a_or_an, runner_up
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +25,11 @@ def probabilities(**by_digit: float) -> list[float]:
 def read_as(prediction: Prediction, probs: list[float], position: int = 0) -> None:
     """Make the stored reading of one digit (and of a one-digit upload) say `probs`."""
     top = max(range(10), key=lambda d: probs[d])
-    DigitReading.objects.filter(prediction=prediction, position=position).update(
+    Digit.objects.filter(prediction=prediction, position=position).update(
         digit=top, confidence=probs[top], probabilities=probs
     )
     if prediction.digits.count() == 1:
-        Prediction.objects.filter(pk=prediction.pk).update(
-            digit=top, text=str(top), confidence=probs[top], probabilities=probs
-        )
+        Prediction.objects.filter(pk=prediction.pk).update(text=str(top))
     prediction.refresh_from_db()
 
 
@@ -189,7 +187,7 @@ def test_claiming_what_was_read_is_refused_with_a_sentence_and_the_choice_kept(
     assert '<option value="3" selected>' in label_select(html)
     prediction.refresh_from_db()
     assert prediction.user_label is None
-    assert prediction not in Prediction.objects.review_queue().filter(user_label__isnull=False)
+    assert prediction not in Prediction.objects.claimed()
 
 
 def test_a_claim_reads_an_8_and_stays_chosen_after_sending(client, user, prediction):

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from ml.crop import to_mnist
 from recognizer import images, model_versions, predictions, registry, retraining, review
-from recognizer.models import ModelVersion, Prediction, TrainingRun
+from recognizer.models import Digit, ModelVersion, TrainingRun
 from testkit.shapes import slashed_zero_png
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -262,7 +262,7 @@ def test_retrain_uses_reviewed_non_excluded_uploads_only(user, staff_user, activ
     data = outcome.candidate.training_data
     used = set(data["correction_ids"]) | set(data["heldout_ids"])
     assert used == {reviewed.pk}
-    assert Prediction.objects.training_usable().count() == 1
+    assert Digit.objects.training_usable().count() == 1
 
 
 @pytest.mark.django_db

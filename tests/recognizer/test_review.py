@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recognizer import predictions, review
-from recognizer.models import Prediction
+from recognizer.models import Digit, Prediction
 from tests.conftest import copies_of
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +25,15 @@ def uploads(user, active_model, digit_png):
     return [first, *copies_of(first, 3)]
 
 
+def _history(prediction: Prediction):
+    """The label history of a one-digit upload's digit."""
+    return Digit.history.filter(prediction_id=prediction.pk)
+
+
 def _label_changes(prediction: Prediction) -> list[tuple]:
     """(who, old, new) for every recorded change of true_label, oldest first."""
     changes = []
-    records = list(prediction.history.order_by("history_date", "history_id"))
+    records = list(_history(prediction).order_by("history_date", "history_id"))
     for older, newer in itertools.pairwise(records):
         delta = newer.diff_against(older)
         for change in delta.changes:
@@ -47,11 +52,11 @@ def test_queue_lists_claims_then_low_confidence_then_rest_unreviewed_first(
     client, staff_user, uploads
 ):
     claim, low, rest, reviewed = uploads
-    Prediction.objects.filter(pk=rest.pk).update(low_confidence=False, confidence=0.6)
-    Prediction.objects.filter(pk=low.pk).update(low_confidence=True, confidence=0.3)
-    Prediction.objects.filter(pk=claim.pk).update(low_confidence=False, confidence=0.99)
-    predictions.prediction_feedback(prediction=claim, label=3)
-    Prediction.objects.filter(pk=reviewed.pk).update(low_confidence=True, confidence=0.1)
+    Digit.objects.filter(prediction=rest).update(low_confidence=False, confidence=0.6)
+    Digit.objects.filter(prediction=low).update(low_confidence=True, confidence=0.3)
+    Digit.objects.filter(prediction=claim).update(low_confidence=False, confidence=0.99)
+    predictions.prediction_feedback(prediction=claim, label=(claim.digit + 1) % 10)
+    Digit.objects.filter(prediction=reviewed).update(low_confidence=True, confidence=0.1)
     review.prediction_review(prediction=reviewed, label=2, reviewer=staff_user)
     client.force_login(staff_user)
 
@@ -92,9 +97,8 @@ def test_set_label_action_for_each_digit(client, staff_user, uploads):
         {"action": "set_label_7", "_selected_action": [p.pk for p in uploads[:2]]},
     )
 
-    assert sorted(Prediction.objects.filter(true_label=7).values_list("pk", flat=True)) == sorted(
-        p.pk for p in uploads[:2]
-    )
+    labelled = Prediction.objects.filter(digits__true_label=7).values_list("pk", flat=True)
+    assert sorted(labelled) == sorted(p.pk for p in uploads[:2])
 
 
 def test_exclude_action_keeps_junk_out_of_training_and_the_queue(client, staff_user, uploads):
@@ -110,8 +114,8 @@ def test_exclude_action_keeps_junk_out_of_training_and_the_queue(client, staff_u
     assert junk.reviewed_by == staff_user
     assert junk not in Prediction.objects.needs_review()
     review.prediction_review(prediction=junk, label=1, reviewer=staff_user)
-    assert junk not in Prediction.objects.training_usable()
-    assert junk.history.latest().history_user == staff_user
+    assert not Digit.objects.training_usable().filter(prediction=junk).exists()
+    assert _history(junk).latest().history_user == staff_user
 
 
 def test_list_edit_records_who_when_old_and_new(client, staff_user, uploads):
@@ -138,7 +142,7 @@ def test_an_upload_writes_no_history_until_its_first_label_change(
     client, user, staff_user, uploads
 ):
     target = uploads[0]
-    assert not target.history.exists()
+    assert not _history(target).exists()
     client.force_login(staff_user)
     rows = list(client.get(reverse(CHANGELIST)).context["cl"].result_list)
     data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows)), "_save": "1"}
@@ -150,7 +154,7 @@ def test_an_upload_writes_no_history_until_its_first_label_change(
     # "before" record must still hold the stored state.
     assert client.post(reverse(CHANGELIST), data).status_code == 302
 
-    before, after = target.history.order_by("history_date", "history_id")
+    before, after = _history(target).order_by("history_date", "history_id")
     assert (before.history_type, before.history_user, before.true_label) == ("+", user, None)
     assert (after.history_type, after.history_user, after.true_label) == ("~", staff_user, 6)
     assert before.history_change_reason == "upload"
@@ -175,7 +179,7 @@ def test_services_record_the_reviewer_without_a_request(staff_user, uploads):
 
 def test_owner_feedback_is_recorded_as_the_owner(user, uploads):
     predictions.prediction_feedback(prediction=uploads[0], label=5)
-    record = uploads[0].history.latest()
+    record = _history(uploads[0]).latest()
     assert record.history_user == user
     assert record.user_label == 5
 
@@ -212,7 +216,7 @@ def test_review_screen_marks_claims_and_offers_a_button_per_decision(client, sta
     assert claims == [(str(claimed.pk), str((claimed.digit + 1) % 10))]
     assert '<span id="review-waiting" data-testid="review-waiting">4</span>' in html
     keys = re.findall(r'<button type="button" class="review-key[^"]*" data-key="([^"]+)"', html)
-    assert keys == [*"0123456789", "Enter", "a", "x"]
+    assert keys == [*"0123456789", "n", "Enter", "a", "x"]
     assert "<kbd>A</kbd> accept the owner's label" in html
 
 
@@ -312,7 +316,8 @@ def test_admin_history_page_lists_label_changes(client, staff_user, uploads):
     review.prediction_review(prediction=target, label=4, reviewer=staff_user)
     client.force_login(staff_user)
 
-    response = client.get(reverse("admin:recognizer_prediction_history", args=[target.pk]))
+    digit = target.digits.get()
+    response = client.get(reverse("admin:recognizer_digit_history", args=[digit.pk]))
 
     assert response.status_code == 200
     html = response.content.decode()

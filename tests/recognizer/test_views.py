@@ -194,7 +194,9 @@ def test_history_paginates_by_20(client, user, active_model, digit_png):
 def test_history_filters_by_digit_and_review(client, user, staff_user, active_model, digit_png):
     a = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
     b = predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png))
-    Prediction.objects.filter(pk=b.pk).update(digit=(a.digit + 1) % 10)
+    other = str((a.digit + 1) % 10)
+    Prediction.objects.filter(pk=b.pk).update(text=other)
+    b.digits.update(digit=other)
     review.prediction_review(prediction=a, label=a.digit, reviewer=staff_user)
     client.force_login(user)
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from recognizer import images, registry
+from recognizer.inference import model_read
 from recognizer.models import Prediction
 
 
@@ -47,11 +47,10 @@ class Command(BaseCommand):
             raise SystemExit(1)
 
     def _classify(self, path: Path, model, mode: str) -> dict:
-        threshold = getattr(model, "low_confidence_threshold", LOW_CONFIDENCE_THRESHOLD)
         try:
             with path.open("rb") as fh:
                 image = images.load_upload(fh)
-            reading = images.read(image, model, mode=mode, threshold=threshold)
+            reading = model_read(image, model, mode=mode)
         except images.UploadRejected as exc:
             return {"file": str(path), "error": exc.message}
         except OSError as exc:

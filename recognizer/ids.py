@@ -9,7 +9,7 @@ from django.urls import register_converter
 
 ID_MIN = 1
 ID_MAX = 2**63 - 1
-# DigitReading.position is a PositiveSmallIntegerField.
+# Digit.position is a PositiveSmallIntegerField.
 POSITION_MAX = 32767
 
 

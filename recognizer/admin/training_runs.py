@@ -1,0 +1,81 @@
+"""Retraining runs: their progress while the worker trains, and the "Retrain now" button."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.text import Truncator
+
+from recognizer.models import TrainingRun
+
+from .common import (
+    WIDE_LIST,
+    ReadOnlyAdminMixin,
+    RetrainMixin,
+    enqueue_retraining,
+    render,
+    retrain_button,
+)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
+    # Fits beside the admin's sidebar and filters at 1280 px; the finish time is on each run's page.
+    list_display = [
+        "id",
+        "state",
+        "progress_and_stage",
+        "candidate",
+        "promoted",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = ["state", "promoted"]
+    readonly_fields = [
+        "state",
+        "progress_bar",
+        "stage",
+        "force",
+        "candidate",
+        "promoted",
+        "message",
+        "requested_by",
+        "task_id",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    fields = readonly_fields
+
+    class Media:
+        css = {"all": ["css/review.css"]}
+        js = ["js/training_runs.js"]
+
+    def get_urls(self):
+        return [
+            path(
+                "retrain/",
+                self.admin_site.admin_view(self.retrain_view),
+                name="recognizer_trainingrun_retrain",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), **WIDE_LIST, **retrain_button(request)}
+        return super().changelist_view(request, extra_context)
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        """The list's "Retrain now" button: a retraining needs no selected rows."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        enqueue_retraining(self, request)
+        return redirect("admin:recognizer_trainingrun_changelist")
+
+    @admin.display(description="Progress")
+    def progress_and_stage(self, obj: TrainingRun):
+        return render("trainingrun/_progress.html", run=obj, stage=Truncator(obj.stage).chars(80))
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: TrainingRun):
+        return render("trainingrun/_progress.html", run=obj)
