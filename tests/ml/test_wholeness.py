@@ -244,7 +244,7 @@ def test_training_in_two_processes_gives_the_same_part_and_leaves_no_process(
     forest = train_wholeness(X, n_lines=500, n_jobs=2)
 
     # The helper processes are gone once training returns (joblib's pool kept four alive).
-    assert _child_processes() == before == []
+    assert set(_child_processes()) <= set(before)
     features = np.random.default_rng(0).random((50, forest.n_features_in_)).astype(np.float32)
     assert np.array_equal(forest.predict_proba(features), wholeness_forest.predict_proba(features))
 
