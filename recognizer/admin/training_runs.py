@@ -34,7 +34,7 @@ class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
     readonly_fields = [
         "state",
         "progress_bar",
-        "force",
+        "forced",
         "candidate",
         "verdict",
         "message",
@@ -79,12 +79,17 @@ class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
     def progress_bar(self, obj: TrainingRun):
         return render("trainingrun/_progress.html", run=obj, stage=_stage(obj))
 
+    @admin.display(description="Promote despite the gate")
+    def forced(self, obj: TrainingRun):
+        # In words: a red cross on a run still going would read as its verdict.
+        return "yes" if obj.force else "no"
+
     @admin.display(description="Promoted", ordering="promoted")
     def verdict(self, obj: TrainingRun):
         # Only a finished run has passed or failed the gate: a run still going has no verdict,
         # and one that failed never reached it.
         if obj.state != TrainingRun.State.SUCCEEDED:
-            return None
+            return self.get_empty_value_display()
         return render("trainingrun/_verdict.html", promoted=obj.promoted)
 
 
