@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from recognizer import retraining, tasks
+from recognizer.templatetags.digits import confidence
 
 # Metrics that are shares of something, shown as percentages; any other float is rounded.
 _SHARES = {"accuracy", "active_accuracy", "active_accuracy_same_test", "ece", "precision", "recall"}
@@ -32,6 +33,11 @@ WIDE_LIST = {"is_nav_sidebar_enabled": False}
 
 def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}%}"
+
+
+def confidence_text(value: float | None) -> str:
+    """A confidence or probability with the site's one rounding (whole percent, rounded down)."""
+    return confidence(value) or "—"
 
 
 def plain(value, key: str = "") -> str:
@@ -67,10 +73,10 @@ def _ranked(probabilities: list[float]) -> list[tuple[int, float]]:
 
 
 def likeliest(probabilities: list[float] | None, top: int = 3) -> str:
-    """'7: 54.0% · 1: 38.2% · 9: 3.1%', for a row of a table."""
+    """'7: 54% · 1: 38% · 9: 3%', for a row of a table."""
     if not probabilities:
         return "—"
-    return " · ".join(f"{d}: {percent(p)}" for d, p in _ranked(probabilities)[:top])
+    return " · ".join(f"{d}: {confidence_text(p)}" for d, p in _ranked(probabilities)[:top])
 
 
 def probabilities_list(probabilities: list[float] | None) -> SafeString | str:
@@ -79,7 +85,7 @@ def probabilities_list(probabilities: list[float] | None) -> SafeString | str:
     if not probabilities:
         return "—"
     return render(
-        "_probabilities.html", ranked=[(d, percent(p)) for d, p in _ranked(probabilities)]
+        "_probabilities.html", ranked=[(d, confidence_text(p)) for d, p in _ranked(probabilities)]
     )
 
 

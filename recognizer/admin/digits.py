@@ -8,7 +8,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from recognizer.models import Digit
 
-from .common import ReadOnlyAdminMixin, digit_input, likeliest, percent, probabilities_list, render
+from .common import (
+    ReadOnlyAdminMixin,
+    confidence_text,
+    digit_input,
+    likeliest,
+    probabilities_list,
+    render,
+)
 
 
 class DigitInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -38,7 +45,7 @@ class DigitInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="Confidence")
     def confidence_pct(self, obj: Digit):
-        return percent(obj.confidence)
+        return confidence_text(obj.confidence)
 
     @admin.display(description="Likeliest")
     def likeliest(self, obj: Digit):
@@ -115,7 +122,7 @@ class DigitAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="Confidence")
     def confidence_pct(self, obj: Digit):
-        return percent(obj.confidence)
+        return confidence_text(obj.confidence)
 
     @admin.display(description="Probabilities")
     def probabilities_table(self, obj: Digit):

@@ -16,7 +16,7 @@ from recognizer.models import REVIEW_QUEUE_ORDERING, Digit, Label, Prediction
 from .common import (
     WIDE_LIST,
     RetrainMixin,
-    percent,
+    confidence_text,
     probabilities_list,
     render,
     retrain_button,
@@ -254,7 +254,7 @@ class PredictionAdmin(RetrainMixin, admin.ModelAdmin):
         if not obj.text:
             return "—"
         return render(
-            "prediction/_reading.html", prediction=obj, confidence=percent(obj.confidence, 0)
+            "prediction/_reading.html", prediction=obj, confidence=confidence_text(obj.confidence)
         )
 
     @admin.display(description="Owner says")
@@ -286,7 +286,7 @@ class PredictionAdmin(RetrainMixin, admin.ModelAdmin):
 
     @admin.display(description="Confidence")
     def confidence_pct(self, obj: Prediction):
-        return percent(obj.confidence)
+        return confidence_text(obj.confidence)
 
     @admin.display(description="Probabilities")
     def probabilities_table(self, obj: Prediction):

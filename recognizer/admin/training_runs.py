@@ -26,7 +26,7 @@ class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
         "state",
         "progress_and_stage",
         "candidate",
-        "promoted",
+        "verdict",
         "requested_by",
         "created_at",
     ]
@@ -34,10 +34,9 @@ class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
     readonly_fields = [
         "state",
         "progress_bar",
-        "stage",
-        "force",
+        "forced",
         "candidate",
-        "promoted",
+        "verdict",
         "message",
         "requested_by",
         "task_id",
@@ -74,8 +73,33 @@ class TrainingRunAdmin(ReadOnlyAdminMixin, RetrainMixin, admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress_and_stage(self, obj: TrainingRun):
-        return render("trainingrun/_progress.html", run=obj, stage=Truncator(obj.stage).chars(80))
+        return render("trainingrun/_progress.html", run=obj, stage=Truncator(_stage(obj)).chars(80))
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: TrainingRun):
-        return render("trainingrun/_progress.html", run=obj)
+        return render("trainingrun/_progress.html", run=obj, stage=_stage(obj))
+
+    @admin.display(description="Promote despite the gate")
+    def forced(self, obj: TrainingRun):
+        # In words: a red cross on a run still going would read as its verdict.
+        return "yes" if obj.force else "no"
+
+    @admin.display(description="Promoted", ordering="promoted")
+    def verdict(self, obj: TrainingRun):
+        # Only a finished run has passed or failed the gate: a run still going has no verdict,
+        # and one that failed never reached it.
+        if obj.state != TrainingRun.State.SUCCEEDED:
+            return self.get_empty_value_display()
+        return render("trainingrun/_verdict.html", promoted=obj.promoted)
+
+
+def _stage(run: TrainingRun) -> str:
+    """The words under a run's bar: the stage it is in, while it is queued or running; where it
+    stopped, if it failed."""
+    if run.state == TrainingRun.State.QUEUED:
+        return "Waiting for the task worker"
+    if run.state == TrainingRun.State.RUNNING:
+        return run.stage or "Starting"
+    if run.state == TrainingRun.State.FAILED and run.stage:
+        return f"Stopped at: {run.stage}"
+    return ""

@@ -156,3 +156,39 @@ def test_retrain_now_from_the_predictions_list_needs_no_selection(
     assert run.requested_by == staff_user
     expect(page.locator(".messagelist")).to_contain_text(f"training run #{run.pk}")
     assert errors == []
+
+
+TABLE_SCROLLER = """() => {
+  const table = document.querySelector('#result_list');
+  let box = table.parentElement;
+  while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) {
+    box = box.parentElement;
+  }
+  return {
+    page: document.documentElement.scrollWidth,
+    table: table.scrollWidth,
+    scroller: box ? {client: box.clientWidth, scroll: box.scrollWidth} : null,
+  };
+}"""
+
+
+def test_prediction_list_on_a_phone_scrolls_in_its_box_not_the_page(
+    context_as, live_server, staff_user, admin_data
+):
+    page, errors = staff_page(context_as, staff_user, 375, 812, is_mobile=True, has_touch=True)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto("/admin/recognizer/prediction/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "admin-prediction-list-375.png", full_page=True)
+
+    fit = page.evaluate(TABLE_SCROLLER)
+
+    assert fit["page"] <= 375, fit
+    # The table keeps its columns and scrolls sideways inside its own box.
+    assert fit["scroller"] is not None, fit
+    assert fit["scroller"]["client"] <= 375 < fit["table"], fit
+    assert errors == [] and failed == []
+    # The icon browsers ask for on their own is there too, not a 404.
+    icon = page.request.get("/favicon.ico")
+    assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")

@@ -115,9 +115,10 @@ def test_prediction_page_shows_percentages_not_raw_floats(client, staff_user, up
     html = client.get(reverse("admin:recognizer_prediction_change", args=[target.pk])).content
     html = html.decode()
 
-    assert "54.0%" in html
-    assert "<strong>7</strong>: 54.0%" in html and "<strong>1</strong>: 38.2%" in html
-    assert "7: 54.0% · 1: 38.2% · 9: 7.8%" in html  # the digit's row below
+    # The site's one rounding, whole percent rounded down (7.8% reads 7%).
+    assert "54%" in html and "54.0%" not in html
+    assert "<strong>7</strong>: 54%" in html and "<strong>1</strong>: 38%" in html
+    assert "7: 54% · 1: 38% · 9: 7%" in html  # the digit's row below
     assert "34.6 ms" in html
     assert RAW_FLOAT.findall(html) == []
 
@@ -132,7 +133,7 @@ def test_digit_reading_page_formats_numbers_and_offers_no_delete(client, staff_u
     html = client.get(reverse("admin:recognizer_digit_change", args=[digit.pk])).content
     html = html.decode()
 
-    assert "54.0%" in html and "5.1%" in html
+    assert "54%" in html and "5%" in html and "5.1%" not in html
     assert RAW_FLOAT.findall(html) == []
     # Digits are deleted with their upload only: no button leading to a 403.
     assert reverse("admin:recognizer_digit_delete", args=[digit.pk]) not in html
@@ -194,3 +195,14 @@ def test_every_list_offers_retrain_now_to_those_allowed(
     viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
     client.force_login(viewer)
     assert retrain not in client.get(url).content.decode()
+
+
+def test_uploads_list_rounds_confidence_as_the_site_does(client, staff_user, uploads):
+    Digit.objects.filter(prediction__in=uploads).update(confidence=0.996)
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_prediction_changelist")).content.decode()
+
+    # Rounded to the nearest, 99.6% would read as a certain 100%.
+    assert '<span class="list-confidence">99%</span>' in html
+    assert '<span class="list-confidence">100%</span>' not in html

@@ -1,9 +1,14 @@
-"""The admin in the site's name: the review queue from the home page, "Retrain now" on the list."""
+"""The admin in the site's name: the review queue and its count from the home page, "Retrain
+now" on the list, and one progress and no verdict for a run still going."""
+
+import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from recognizer import predictions, review
 from recognizer.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +38,27 @@ def test_admin_is_branded_and_links_the_review_queue(client, staff_user):
     assert "<title>Reviews, models and retraining | Digits admin</title>" in html
     assert "Digits administration" in html
     assert f'href="{reverse("admin:recognizer_prediction_review")}"' in html
+
+
+def test_admin_home_says_how_many_digits_wait_for_review(
+    client, staff_user, user, active_model, digit_png, number_png
+):
+    singles = [
+        predictions.prediction_create(user=user, image_file=io.BytesIO(digit_png)) for _ in range(3)
+    ]
+    review.prediction_review(prediction=singles[0], label=singles[0].digit, reviewer=staff_user)
+    number = predictions.prediction_create(user=user, image_file=io.BytesIO(number_png))
+    assert number.digits.count() == 2
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    # Two one-digit uploads and the number's two digits; the reviewed one no longer waits.
+    assert 'data-testid="admin-review-waiting">(4 waiting)<' in html
+
+    review.prediction_review(prediction=singles[1], label=singles[1].digit, reviewer=staff_user)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert 'data-testid="admin-review-waiting">(3 waiting)<' in html
 
 
 def test_admin_home_hides_the_review_queue_from_staff_who_cannot_review(client, django_user_model):
@@ -85,3 +111,58 @@ def test_retrain_now_is_post_only(client, staff_user):
 
     assert client.get(RETRAIN).status_code == 405
     assert TrainingRun.objects.count() == 0
+
+
+PERCENTAGES = re.compile(r"\d+%")
+VERDICT_ICONS = ("icon-yes.svg", "icon-no.svg", "icon-unknown.svg")
+
+
+def _row(listing: str, run: TrainingRun) -> str:
+    """The list's row of `run`, from its checkbox to the end of the row."""
+    start = listing.index(f'name="_selected_action" value="{run.pk}"')
+    return listing[start : listing.index("</tr>", start)]
+
+
+def test_runs_list_shows_one_progress_and_no_verdict_while_a_run_is_going(client, staff_user):
+    running = TrainingRun.objects.create(
+        state=TrainingRun.State.RUNNING, progress=11, stage="Forest: 20 of 30 trees"
+    )
+    queued = TrainingRun.objects.create(state=TrainingRun.State.QUEUED)
+    rejected = TrainingRun.objects.create(
+        state=TrainingRun.State.SUCCEEDED, progress=100, stage="Done", promoted=False
+    )
+    promoted = TrainingRun.objects.create(
+        state=TrainingRun.State.SUCCEEDED, progress=100, stage="Done", promoted=True
+    )
+    client.force_login(staff_user)
+
+    listing = client.get(RUNS).content.decode()
+
+    row = _row(listing, running)
+    assert PERCENTAGES.findall(row) == ["11%"]
+    assert "Forest: 20 of 30 trees" in row
+    assert not any(icon in row for icon in VERDICT_ICONS)
+    row = _row(listing, queued)
+    assert PERCENTAGES.findall(row) == ["0%"]
+    assert "Waiting for the task worker" in row
+    assert not any(icon in row for icon in VERDICT_ICONS)
+    assert 'alt="Not promoted"' in _row(listing, rejected)
+    assert 'alt="Promoted"' in _row(listing, promoted)
+
+
+def test_a_running_runs_page_shows_one_progress_and_no_verdict(client, staff_user):
+    run = TrainingRun.objects.create(
+        state=TrainingRun.State.RUNNING, progress=42, stage="Features: 5000 of 60000 images"
+    )
+    client.force_login(staff_user)
+
+    html = client.get(reverse("admin:recognizer_trainingrun_change", args=[run.pk])).content
+    html = html.decode()
+
+    fields = html[html.index('<fieldset class="module aligned') : html.index("</fieldset>")]
+    assert PERCENTAGES.findall(fields) == ["42%"]
+    assert "Features: 5000 of 60000 images" in fields
+    start = fields.index("field-verdict")
+    verdict = fields[start : fields.index("form-row", start)]
+    assert "Promoted:" in verdict and "None" not in verdict
+    assert not any(icon in fields for icon in VERDICT_ICONS)
