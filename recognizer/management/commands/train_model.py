@@ -8,7 +8,7 @@ from tqdm import tqdm
 from ml.data import load_mnist
 from ml.predict import KINDS
 from ml.train import DEFAULT_KIND
-from recognizer import model_versions, retraining, tasks
+from recognizer import model_versions, tasks, training_runs
 from recognizer.models import ModelVersion
 
 
@@ -151,7 +151,7 @@ class Command(BaseCommand):
     def _queue_default_model(self) -> None:
         try:
             run = tasks.starter_replace_enqueue()
-        except retraining.RetrainRefused as exc:
+        except training_runs.RetrainRefused as exc:
             self.stdout.write(f"Not queueing the default model's training: {exc}")
             return
         self.stdout.write(
