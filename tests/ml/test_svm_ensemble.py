@@ -22,7 +22,8 @@ from ml.predict import (
     load_model,
 )
 from ml.svm_arrays import FlatSVM
-from ml.train import TrainResult, main, train_and_save, train_model
+from ml.train import TrainResult, train_and_save, train_model
+from ml.train_cli import main
 
 
 def _load(artifact: Artifact) -> Model:
