@@ -103,6 +103,9 @@ def setup_django(workdir: Path, artifact_dir: Path | None):
     import django
 
     django.setup()
+    from digitsite.startup import prepare_dirs
+
+    prepare_dirs()  # the temporary var folder, which manage.py would make
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 

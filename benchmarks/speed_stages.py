@@ -124,6 +124,9 @@ def request_rows(artifact_dir: Path, forest, calls: int, workdir: Path) -> list[
     import django
 
     django.setup()
+    from digitsite.startup import prepare_dirs
+
+    prepare_dirs()  # the temporary var folder, which manage.py would make
     import logging
 
     from django.contrib.auth import get_user_model
