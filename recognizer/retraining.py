@@ -214,24 +214,18 @@ def starter_replace(
     starter = ModelVersion.objects.active()
     if not model_versions.is_starter(starter):
         starter = None
-    images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=mnist_limit)
-    test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR, limit=test_limit)
 
     def percent(done: int, total: int) -> None:
         if progress is not None:
             progress(min(99, done * 100 // max(total, 1)), "")
 
-    trained = model_versions.model_version_train(
-        images=images,
-        labels=labels,
-        test_images=test_images,
-        test_labels=test_labels,
+    trained = model_versions.model_version_train_on_mnist(
         train_options={"kind": DEFAULT_KIND},
-        data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
+        limit=mnist_limit,
+        test_limit=test_limit,
         progress=percent,
         stage=stage,
         parent=starter,
-        training_data={"mnist": len(labels), "mnist_test": len(test_labels)},
     )
     candidate = trained.model_version
     if starter is None:
