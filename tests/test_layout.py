@@ -5,6 +5,7 @@ a function, so an import deferred to dodge a cycle still counts.
 """
 
 import ast
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,11 +19,19 @@ DJANGO_WORLD = ("django", "rest_framework", "drf_spectacular", "django_tasks", "
 
 
 def project_files() -> list[Path]:
-    return sorted(
-        path
-        for path in ROOT.rglob("*.py")
-        if not {".venv", "node_modules", ".git"} & set(path.relative_to(ROOT).parts)
-    )
+    """Every .py file of the checkout, not looking into hidden folders (.venv, .git), var/ (the
+    local data) or node_modules."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if not name.startswith(".")
+            and name not in {"node_modules", "__pycache__"}
+            and not (Path(folder) == ROOT and name == "var")
+        ]
+        found += [Path(folder) / name for name in files if name.endswith(".py")]
+    return sorted(found)
 
 
 def module_name(path: Path) -> str:
