@@ -103,6 +103,9 @@ def setup_django(workdir: Path, artifact_dir: Path | None):
     import django
 
     django.setup()
+    from digitsite.startup import prepare_dirs
+
+    prepare_dirs()  # the temporary var folder, which manage.py would make
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -126,11 +129,10 @@ def setup_django(workdir: Path, artifact_dir: Path | None):
         )
         path, sha256, version = Path(artifact.path), artifact.sha256, "bench-rf"
     else:
-        from ml.predict import ARTIFACT_NAME
+        from ml.predict import artifact_file
 
         meta = json.loads((artifact_dir / "metadata.json").read_text())
-        names = [ARTIFACT_NAME, "model.joblib"]
-        path = next(artifact_dir / n for n in names if (artifact_dir / n).exists())
+        path = artifact_file(artifact_dir)  # model.npz, or forest.npz in an older folder
         sha256, version = meta["sha256"], meta.get("version", "bench")
     registered = model_versions.model_version_register(
         version=version, artifact_path=str(path.resolve()), sha256=sha256, params={}, metrics={}

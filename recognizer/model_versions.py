@@ -100,6 +100,35 @@ def model_version_train(
     )
 
 
+def model_version_train_on_mnist(
+    *,
+    train_options: dict[str, Any],
+    limit: int | None = None,
+    test_limit: int | None = None,
+    source_note: str = "",
+    training_data: dict[str, Any] | None = None,
+    **train_fields: Any,
+) -> TrainedVersion:
+    """`model_version_train` on MNIST train (its first `limit` images), scored on MNIST test
+    (its first `test_limit`), from the IDX files in MNIST_DIR; the counts go in training_data."""
+    images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=limit)
+    test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR, limit=test_limit)
+    return model_version_train(
+        images=images,
+        labels=labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        train_options=train_options,
+        data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test){source_note}",
+        training_data={
+            "mnist": len(labels),
+            "mnist_test": len(test_labels),
+            **(training_data or {}),
+        },
+        **train_fields,
+    )
+
+
 def is_starter(model_version: ModelVersion | None) -> bool:
     """Whether a version is a starter model (`model_version_train_starter`)."""
     return model_version is not None and bool(model_version.training_data.get("starter"))
@@ -110,23 +139,18 @@ def model_version_train_starter(
 ) -> TrainedVersion:
     """Train the starter model (a small forest on part of MNIST, seconds), register it as a
     starter and activate it."""
-    images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=STARTER_TRAIN_IMAGES)
-    test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
-    return model_version_train(
-        images=images,
-        labels=labels,
-        test_images=test_images,
-        test_labels=test_labels,
+    return model_version_train_on_mnist(
         train_options={
             "kind": ModelVersion.Kind.RF,
             "n_estimators": STARTER_TREES,
             "wholeness_lines": STARTER_WHOLENESS_LINES,
         },
-        data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test), starter",
+        limit=STARTER_TRAIN_IMAGES,
+        source_note=", starter",
+        training_data={"starter": True},
         version_suffix="-starter",
         stage=stage,
         activate=activate,
-        training_data={"starter": True, "mnist": len(labels), "mnist_test": len(test_labels)},
         status_note=STARTER_NOTE,
     )
 

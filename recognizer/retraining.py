@@ -1,24 +1,17 @@
-"""Retraining from reviewed corrections: the data, the promotion gate, and TrainingRun state.
+"""Training a candidate: from reviewed corrections (`retrain`, through the promotion gate), or the
+default model that replaces the starter model (`starter_replace`).
 
-Every write of a TrainingRun goes through here; the candidate is made and registered by
-`model_versions.model_version_train`, like any other version.
+The candidate is made and registered by `model_versions.model_version_train`, like any other
+version; the data comes from `retraining_data`, the verdict from `promotion`.
 """
 
-import hashlib
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.utils import timezone
-from scipy import ndimage
 
 from ml.data import load_mnist
 from ml.evaluate import evaluate
@@ -26,127 +19,13 @@ from ml.predict import FOREST_KINDS, Model
 from ml.train import DEFAULT_KIND, StageProgress
 
 from . import model_versions, registry
-from .models import Digit, ModelVersion, TrainingRun
+from .models import ModelVersion
+from .promotion import promote_unless_changed, promotion_gate
+from .retraining_data import augment, model_inputs, split_reviewed, upload_ids
 
 logger = logging.getLogger(__name__)
 
-# One reviewed upload in HELDOUT_MODULUS is kept out of training to score candidates honestly.
-HELDOUT_MODULUS = 5
-# A candidate's MNIST test accuracy may fall this many binomial standard errors below the active
-# model's and still count as not worse (two: about 95% of chance differences).
-NOISE_STANDARD_ERRORS = 2.0
-# Augmented copies are shifted by up to this many pixels and rotated by up to this many degrees.
-MAX_SHIFT = 2
-MAX_ROTATION = 12.0
-
 Progress = Callable[[int, str], None]
-
-
-class RetrainRefused(Exception):
-    """A retraining cannot start (one is already queued or running)."""
-
-
-def is_heldout(prediction_id: int) -> bool:
-    """Stable across runs and processes, so a reviewed digit is never trained on and tested on.
-    By upload, not by digit: a number's digits share a writer, and a candidate trained on some
-    of them would be tested on their siblings. One-digit uploads keep the split they had."""
-    digest = hashlib.sha256(str(prediction_id).encode()).hexdigest()
-    return int(digest, 16) % HELDOUT_MODULUS == 0
-
-
-def split_reviewed(
-    digits: QuerySet[Digit] | None = None,
-) -> tuple[list[Digit], list[Digit]]:
-    """(training, held-out) among the reviewed digits of uploads not excluded."""
-    if digits is None:
-        digits = Digit.objects.training_usable()
-    rows = list(
-        digits.order_by("prediction_id", "position").only(
-            "id", "prediction_id", "position", "true_label", "model_input"
-        )
-    )
-    train = [d for d in rows if not is_heldout(d.prediction_id)]
-    heldout = [d for d in rows if is_heldout(d.prediction_id)]
-    return train, heldout
-
-
-def model_inputs(digits: list[Digit]) -> tuple[np.ndarray, np.ndarray]:
-    """The stored 28x28 inputs (exactly what the model saw, as uint8) and the reviewed labels."""
-    images = np.zeros((len(digits), 28, 28), dtype=np.uint8)
-    labels = np.zeros(len(digits), dtype=np.int64)
-    for i, digit in enumerate(digits):
-        images[i] = digit.model_input_array
-        labels[i] = digit.true_label
-    return images, labels
-
-
-def _upload_ids(digits: list[Digit]) -> list[int]:
-    return sorted({d.prediction_id for d in digits})
-
-
-def augment(images: np.ndarray, copies: int, *, seed: int = 0) -> np.ndarray:
-    """`copies` randomly shifted and rotated versions of each (28, 28) uint8 image, in order."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((len(images) * copies, 28, 28), dtype=np.uint8)
-    k = 0
-    for image in images.astype(np.float32):
-        for _ in range(copies):
-            angle = rng.uniform(-MAX_ROTATION, MAX_ROTATION)
-            dy, dx = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=2)
-            moved = ndimage.rotate(image, angle, reshape=False, order=1, mode="constant")
-            moved = ndimage.shift(moved, (dy, dx), order=0, mode="constant")
-            out[k] = np.clip(moved, 0, 255).astype(np.uint8)
-            k += 1
-    return out
-
-
-def mnist_noise(accuracy: float, n: int) -> float:
-    """How far two models' MNIST test accuracies may differ by chance: two binomial standard
-    errors of ``accuracy`` on ``n`` test digits (0.17 points at 99.3% on the 10,000)."""
-    if n <= 0:
-        return 1.0
-    return NOISE_STANDARD_ERRORS * math.sqrt(accuracy * (1 - accuracy) / n)
-
-
-def promotion_gate(
-    *,
-    candidate_mnist: float,
-    active_mnist: float | None,
-    mnist_n: int,
-    candidate_heldout: float | None,
-    active_heldout: float | None,
-    heldout_n: int,
-) -> tuple[bool, str]:
-    """Whether a candidate may replace the active model on its own, and why (a sentence for
-    staff). It needs evidence: at least PROMOTION_MIN_HELDOUT held-out reviewed digits, a
-    better score than the active model on them, and MNIST test accuracy not worse beyond noise.
-    """
-    if active_mnist is None:
-        return True, "No usable active model to compare with."
-    noise = mnist_noise(active_mnist, mnist_n)
-    if candidate_mnist < active_mnist - noise - 1e-12:
-        return False, (
-            f"MNIST test accuracy {candidate_mnist:.2%} is below the active model's "
-            f"{active_mnist:.2%} by more than the noise ({noise:.2%}: two standard errors on "
-            f"{mnist_n} test digits)."
-        )
-    needed = settings.PROMOTION_MIN_HELDOUT
-    if candidate_heldout is None or active_heldout is None or heldout_n < needed:
-        return False, (
-            f"Not enough evidence: scored on {heldout_n} held-out reviewed digits, and at least "
-            f"{needed} are needed to promote on its own (PROMOTION_MIN_HELDOUT). Staff can "
-            "promote it by hand."
-        )
-    if candidate_heldout <= active_heldout:
-        return False, (
-            f"On the {heldout_n} held-out reviewed digits it scores {candidate_heldout:.2%}, "
-            f"not better than the active model's {active_heldout:.2%}."
-        )
-    return True, (
-        f"Passed the gate: {candidate_heldout:.2%} vs {active_heldout:.2%} on {heldout_n} "
-        f"held-out reviewed digits; MNIST test {candidate_mnist:.2%} vs {active_mnist:.2%} "
-        f"(noise {noise:.2%})."
-    )
 
 
 @dataclass
@@ -270,11 +149,11 @@ def retrain(
         training_data={
             "mnist": len(mnist_y),
             "mnist_test": len(test_y),
-            "reviewed_uploads": len(_upload_ids(train_rows)),
+            "reviewed_uploads": len(upload_ids(train_rows)),
             "reviewed_digits": len(corr_y),
             "augmented_copies": int(copies),
-            "correction_ids": _upload_ids(train_rows),
-            "heldout_ids": _upload_ids(heldout_rows),
+            "correction_ids": upload_ids(train_rows),
+            "heldout_ids": upload_ids(heldout_rows),
         },
     )
     candidate = trained.model_version
@@ -300,7 +179,7 @@ def retrain(
     candidate.metrics = metrics
     candidate.heldout_metrics = {
         **(candidate_heldout or {"accuracy": None, "n": 0}),
-        "ids": _upload_ids(heldout_rows),
+        "ids": upload_ids(heldout_rows),
         "active_version": active.version if active else None,
         "active_accuracy": active_heldout,
     }
@@ -310,7 +189,7 @@ def retrain(
     promoted = ok or force
     if promoted:
         note = reason if ok else f"Promoted with --force despite the gate: {reason}"
-        promoted, reason = _promote_unless_changed(candidate, compared_with=active, note=note)
+        promoted, reason = promote_unless_changed(candidate, compared_with=active, note=note)
     report(100, "Done")
     logger.info(
         "retrain_done version=%s promoted=%s accuracy=%.4f reason=%s",
@@ -335,24 +214,18 @@ def starter_replace(
     starter = ModelVersion.objects.active()
     if not model_versions.is_starter(starter):
         starter = None
-    images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=mnist_limit)
-    test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR, limit=test_limit)
 
     def percent(done: int, total: int) -> None:
         if progress is not None:
             progress(min(99, done * 100 // max(total, 1)), "")
 
-    trained = model_versions.model_version_train(
-        images=images,
-        labels=labels,
-        test_images=test_images,
-        test_labels=test_labels,
+    trained = model_versions.model_version_train_on_mnist(
         train_options={"kind": DEFAULT_KIND},
-        data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
+        limit=mnist_limit,
+        test_limit=test_limit,
         progress=percent,
         stage=stage,
         parent=starter,
-        training_data={"mnist": len(labels), "mnist_test": len(test_labels)},
     )
     candidate = trained.model_version
     if starter is None:
@@ -365,132 +238,5 @@ def starter_replace(
     note = (
         f"The default model, trained in the background; it replaced the starter {starter.version}."
     )
-    promoted, reason = _promote_unless_changed(candidate, compared_with=starter, note=note)
+    promoted, reason = promote_unless_changed(candidate, compared_with=starter, note=note)
     return RetrainOutcome(candidate=candidate, promoted=promoted, reason=reason)
-
-
-def _promote_unless_changed(
-    candidate: ModelVersion, *, compared_with: ModelVersion | None, note: str
-) -> tuple[bool, str]:
-    """Activate the candidate only if the version it was compared with is still the active one:
-    a rollback made by staff while it trained is a decision the candidate must not undo."""
-    with transaction.atomic():
-        current = (
-            ModelVersion.objects.select_for_update()
-            .filter(status=ModelVersion.Status.ACTIVE)
-            .first()
-        )
-        if (current.pk if current else None) != (compared_with.pk if compared_with else None):
-            now_active = current.version if current else "none"
-            reason = (
-                f"Not promoted: the active model changed to {now_active} while this candidate "
-                "trained; promote it by hand if it should serve."
-            )
-            candidate.status_note = reason
-            candidate.save(update_fields=["status_note"])
-            return False, reason
-        model_versions.model_version_activate(model_version=candidate, note=note)
-    return True, note
-
-
-# --- Training runs (what the admin shows while the worker trains) ---------------------------
-
-
-def training_run_create(
-    *, requested_by: AbstractBaseUser | None = None, force: bool = False
-) -> TrainingRun:
-    # A run still busy after two hours died with its worker (a retrain takes minutes): it no
-    # longer blocks a new one.
-    stale = timezone.now() - timedelta(hours=2)
-    TrainingRun.objects.filter(busy=True, created_at__lt=stale).update(
-        busy=None,
-        state=TrainingRun.State.FAILED,
-        message="Abandoned: still unfinished two hours after it was queued.",
-    )
-    current = TrainingRun.objects.filter(busy=True).first()
-    if current is not None:
-        raise RetrainRefused(
-            f"Training run #{current.pk} is already {current.get_state_display()}."
-        )
-    try:
-        with transaction.atomic():
-            return TrainingRun.objects.create(requested_by=requested_by, force=force, busy=True)
-    except IntegrityError:
-        raise RetrainRefused("Another training run was started at the same moment.") from None
-
-
-def stage_text(name: str, done: int, total: int, unit: str) -> str:
-    """A stage's progress as a phrase: "Forest: 20 of 30 trees", or its name while it runs."""
-    if unit:
-        return f"{name}: {done} of {total} {unit}"
-    return name if done < total else f"{name}: done"
-
-
-def training_run_execute(
-    *,
-    run: TrainingRun,
-    on_progress: Progress | None = None,
-    replace_starter: bool = False,
-    **retrain_options: Any,
-) -> TrainingRun:
-    """Run a queued retraining (or, with `replace_starter`, the default model's training that
-    replaces the starter model), keeping its state and progress up to date for the admin."""
-    run.state = TrainingRun.State.RUNNING
-    run.started_at = timezone.now()
-    run.progress = 0
-    run.save(update_fields=["state", "started_at", "progress"])
-    last = {"percent": -1, "stage": ""}
-
-    def progress(percent: int, stage: str) -> None:
-        stage = stage or last["stage"]
-        if (percent, stage) == (last["percent"], last["stage"]):
-            return
-        last["percent"], last["stage"] = percent, stage
-        TrainingRun.objects.filter(pk=run.pk).update(progress=percent, stage=stage[:200])
-        logger.info("training_run_progress run=%s percent=%s stage=%s", run.pk, percent, stage)
-        if on_progress is not None:
-            on_progress(percent, stage)
-
-    def stage(name: str, done: int, total: int, unit: str) -> None:
-        progress(max(last["percent"], 0), stage_text(name, done, total, unit))
-
-    try:
-        if replace_starter:
-            outcome = starter_replace(progress=progress, stage=stage, **retrain_options)
-        else:
-            outcome = retrain(force=run.force, progress=progress, stage=stage, **retrain_options)
-    except BaseException as exc:
-        # Stopping the worker (Ctrl-C, SIGTERM) ends the run too: left busy, it would block the
-        # next one for hours.
-        logger.exception("retrain_failed run=%s", run.pk)
-        run.state = TrainingRun.State.FAILED
-        if isinstance(exc, Exception):
-            what = "The default model's training" if replace_starter else "Retraining"
-            run.message = f"{what} failed: {type(exc).__name__}: {exc}"
-        else:
-            run.message = "Interrupted: the task worker was stopped while it trained."
-        run.finished_at = timezone.now()
-        run.busy = None
-        run.save(update_fields=["state", "message", "finished_at", "busy"])
-        raise
-    run.refresh_from_db(fields=["progress", "stage"])
-    run.state = TrainingRun.State.SUCCEEDED
-    run.candidate = outcome.candidate
-    run.promoted = outcome.promoted
-    verdict = "is now active" if outcome.promoted else "stays a candidate"
-    run.message = f"{outcome.candidate.version} {verdict}: {outcome.reason}"
-    run.progress = 100
-    run.finished_at = timezone.now()
-    run.busy = None
-    run.save(
-        update_fields=[
-            "state",
-            "candidate",
-            "promoted",
-            "message",
-            "progress",
-            "finished_at",
-            "busy",
-        ]
-    )
-    return run

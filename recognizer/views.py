@@ -228,13 +228,13 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
         Prediction.objects.owned_by(request.user).with_digit_summary(), pk=pk
     )
     form = FeedbackForm(request.POST)
+
+    def refused() -> HttpResponse:
+        context = _detail_context(request, prediction, feedback_form=form)
+        return render(request, "recognizer/detail.html", context, status=400)
+
     if not form.is_valid():
-        return render(
-            request,
-            "recognizer/detail.html",
-            _detail_context(request, prediction, feedback_form=form),
-            status=400,
-        )
+        return refused()
     try:
         predictions.prediction_feedback(
             prediction=prediction,
@@ -244,12 +244,7 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError as exc:
         claim = isinstance(exc, predictions.ClaimIsNoCorrection)
         form.add_error("label" if claim else None, str(exc))
-        return render(
-            request,
-            "recognizer/detail.html",
-            _detail_context(request, prediction, feedback_form=form),
-            status=400,
-        )
+        return refused()
     messages.success(request, "Thank you. A reviewer will check this prediction.")
     # The form posts to #feedback, so that a refusal shows next to it; the thanks is at the top,
     # and a redirect without a fragment of its own would inherit that one.

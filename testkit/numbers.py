@@ -2,7 +2,7 @@
 
 Each number is 2-8 MNIST test digits of one writer's pen, written along a wavy baseline with
 uneven sizes, slants and gaps, then photographed (paper, light, blur, noise, JPEG, as in
-``testkit.uploads``) or exported from a drawing pad. A quarter of the numbers start with 0.
+``testkit.render``) or exported from a drawing pad. A quarter of the numbers start with 0.
 The ``font_`` kinds write the number in one of the handwriting fonts of ``testkit/fonts/``
 instead, each digit jittered (size, width, baseline, slant, stroke weight) and none touching.
 ``generate(kind, n, seed=...)`` is deterministic and returns encoded bytes with the true text.
@@ -22,7 +22,7 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from ml.wholeness import line_lefts
-from testkit.uploads import drawing_export, jpeg_bytes, paper_photo, stroke_coverage
+from testkit.render import drawing_export, jpeg_bytes, paper_photo, stroke_coverage
 
 # kind: (fewest digits, most digits, gap range in digit heights, medium, frame)
 _KINDS: dict[str, tuple[int, int, tuple[float, float], str, tuple[int, int] | None]] = {

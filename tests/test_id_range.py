@@ -132,7 +132,8 @@ def test_an_admin_action_on_an_id_beyond_the_range_selects_nothing(
 
 
 @pytest.mark.parametrize(
-    "query", ["id__in={}", "owner={}", "owner__in=1,{}", "model_version__id__in={}", "model_version__in={}"]
+    "query",
+    ["id__in={}", "owner={}", "owner__in=1,{}", "model_version__id__in={}", "model_version__in={}"],
 )
 @pytest.mark.parametrize("huge", HUGE)
 def test_an_admin_list_filtered_on_an_id_beyond_the_range_is_empty(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from recognizer import retraining, tasks
+from recognizer import tasks, training_runs
 from recognizer.templatetags.digits import confidence
 
 # Metrics that are shares of something, shown as percentages; any other float is rounded.
@@ -132,7 +132,7 @@ def enqueue_retraining(modeladmin: admin.ModelAdmin, request: HttpRequest) -> No
         raise PermissionDenied
     try:
         run = tasks.training_run_enqueue(requested_by=request.user)
-    except retraining.RetrainRefused as exc:
+    except training_runs.RetrainRefused as exc:
         modeladmin.message_user(request, str(exc), messages.WARNING)
         return
     url = reverse("admin:recognizer_trainingrun_change", args=[run.pk])

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from recognizer import model_versions, predictions, registry, retraining
+from recognizer import model_versions, predictions, registry, retraining, training_runs
 from recognizer.models import ModelVersion, Prediction, TrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -38,10 +38,10 @@ def _own_copy(tiny_artifact, name: str, *, activate: bool) -> tuple[ModelVersion
 def test_retrain_does_not_promote_over_an_active_model_it_cannot_load(tiny_artifact, staff_user):
     active, artifact = _own_copy(tiny_artifact, "good", activate=True)
     artifact.write_bytes(b"a transient corruption" + artifact.read_bytes()[:100])
-    run = retraining.training_run_create(requested_by=staff_user)
+    run = training_runs.training_run_create(requested_by=staff_user)
 
     with pytest.raises(retraining.ActiveModelUnusable):
-        retraining.training_run_execute(run=run, **SMALL)
+        training_runs.training_run_execute(run=run, **SMALL)
 
     assert ModelVersion.objects.active() == active
     assert ModelVersion.objects.count() == 1
@@ -122,7 +122,7 @@ def test_a_run_left_busy_by_a_dead_worker_does_not_block_forever(staff_user):
     stale = TrainingRun.objects.create(busy=True, state=TrainingRun.State.RUNNING)
     TrainingRun.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=3))
 
-    run = retraining.training_run_create(requested_by=staff_user)
+    run = training_runs.training_run_create(requested_by=staff_user)
 
     stale.refresh_from_db()
     assert stale.state == TrainingRun.State.FAILED and stale.busy is None

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from recognizer import model_versions, retraining
+from recognizer import model_versions, retraining, training_runs
 from recognizer.models import ModelVersion, TrainingRun
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
@@ -79,10 +79,10 @@ def test_a_starter_left_active_gets_its_replacement_queued_again(settings, start
 @pytest.mark.django_db
 def test_the_default_model_replaces_the_starter_when_it_is_done(settings, starter):
     settings.MODEL_REFRESH_SECONDS = 0
-    run = retraining.training_run_create()
+    run = training_runs.training_run_create()
     stages = []
 
-    run = retraining.training_run_execute(
+    run = training_runs.training_run_execute(
         run=run,
         replace_starter=True,
         on_progress=lambda percent, stage: stages.append(stage),
@@ -113,13 +113,13 @@ def test_the_default_model_leaves_a_version_staff_chose_meanwhile(settings, star
 
 @pytest.mark.django_db
 def test_a_stopped_worker_ends_its_run_instead_of_leaving_it_busy(settings, starter):
-    run = retraining.training_run_create()
+    run = training_runs.training_run_create()
 
     def stop(percent, stage):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        retraining.training_run_execute(
+        training_runs.training_run_execute(
             run=run, replace_starter=True, on_progress=stop, mnist_limit=500, test_limit=100
         )
     run.refresh_from_db()

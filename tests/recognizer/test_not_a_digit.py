@@ -7,7 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from recognizer import predictions, retraining, review
+from recognizer import predictions, retraining_data, review
 from recognizer.models import Digit, Label, Prediction
 from recognizer.stats import model_version_stats
 
@@ -62,7 +62,7 @@ def test_the_admin_sets_it_and_retraining_leaves_it_out(client, staff_user, uplo
     digit = upload.digits.get()
     assert digit.true_label == Label.NOT_A_DIGIT and digit.reviewed_by == staff_user
     assert not Digit.objects.training_usable().exists()
-    train, heldout = retraining.split_reviewed()
+    train, heldout = retraining_data.split_reviewed()
     assert train == heldout == []
     review.digit_review(digit=digit, label=upload.digit, reviewer=staff_user)
     assert list(Digit.objects.training_usable()) == [digit]

@@ -9,7 +9,17 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from ml.crop import to_mnist
-from recognizer import images, model_versions, predictions, registry, retraining, review
+from recognizer import (
+    images,
+    model_versions,
+    predictions,
+    promotion,
+    registry,
+    retraining,
+    retraining_data,
+    review,
+    training_runs,
+)
 from recognizer.models import Digit, ModelVersion, TrainingRun
 from testkit.shapes import slashed_zero_png
 
@@ -27,7 +37,7 @@ def _small_and_fast(settings):
 
 def test_heldout_slice_is_a_stable_fifth_by_hash_of_the_id():
     ids = range(1, 2001)
-    held = [i for i in ids if retraining.is_heldout(i)]
+    held = [i for i in ids if retraining_data.is_heldout(i)]
     assert held == [i for i in ids if int(hashlib.sha256(str(i).encode()).hexdigest(), 16) % 5 == 0]
     assert 0.17 < len(held) / 2000 < 0.23
 
@@ -49,7 +59,7 @@ def test_heldout_slice_is_a_stable_fifth_by_hash_of_the_id():
 def test_promotion_gate_wants_evidence(
     candidate, active, cand_held, active_held, held_n, passes, words
 ):
-    ok, reason = retraining.promotion_gate(
+    ok, reason = promotion.promotion_gate(
         candidate_mnist=candidate,
         active_mnist=active,
         mnist_n=10_000,
@@ -62,11 +72,11 @@ def test_promotion_gate_wants_evidence(
 
 
 def test_the_mnist_noise_is_two_binomial_standard_errors():
-    assert retraining.mnist_noise(0.9932, 10_000) == pytest.approx(
+    assert promotion.mnist_noise(0.9932, 10_000) == pytest.approx(
         2 * (0.9932 * 0.0068 / 1e4) ** 0.5
     )
     # Fewer test digits, more noise.
-    assert retraining.mnist_noise(0.9932, 1000) > retraining.mnist_noise(0.9932, 10_000)
+    assert promotion.mnist_noise(0.9932, 1000) > promotion.mnist_noise(0.9932, 10_000)
 
 
 @pytest.mark.django_db
@@ -94,7 +104,7 @@ def test_a_candidate_with_no_heldout_reviewed_digits_is_not_promoted_on_its_own(
 def test_augment_makes_shifted_rotated_copies():
     image = np.zeros((1, 28, 28), dtype=np.uint8)
     image[0, 8:20, 12:16] = 255
-    copies = retraining.augment(image, 6, seed=1)
+    copies = retraining_data.augment(image, 6, seed=1)
     assert copies.shape == (6, 28, 28) and copies.dtype == np.uint8
     assert all(not np.array_equal(c, image[0]) for c in copies)
     # Still the same stroke: most of the ink survives the small moves.
@@ -145,13 +155,13 @@ def test_staff_corrections_of_a_new_kind_teach_the_retrained_model(
     assert after >= 0.9
     assert after - before >= 0.25
     # The gate passed on the same MNIST test slice and the same held-out items.
-    noise = retraining.mnist_noise(version.metrics["active_accuracy_same_test"], 1000)
+    noise = promotion.mnist_noise(version.metrics["active_accuracy_same_test"], 1000)
     assert version.metrics["accuracy"] >= version.metrics["active_accuracy_same_test"] - noise
     held = set(version.heldout_metrics["ids"])
     trained = set(version.training_data["correction_ids"])
     assert held and trained and not held & trained
     assert held | trained == {p.pk for p in corrections}
-    assert all(retraining.is_heldout(pk) for pk in held)
+    assert all(retraining_data.is_heldout(pk) for pk in held)
     assert version.heldout_metrics["accuracy"] > version.heldout_metrics["active_accuracy"]
     assert version.training_data["mnist"] == 2000
     # And the upload path serves it.
@@ -240,9 +250,9 @@ def test_database_backend_queues_the_run_and_db_worker_runs_it(
 
 @pytest.mark.django_db
 def test_a_second_run_is_refused_while_one_is_queued(staff_user):
-    retraining.training_run_create(requested_by=staff_user)
-    with pytest.raises(retraining.RetrainRefused):
-        retraining.training_run_create(requested_by=staff_user)
+    training_runs.training_run_create(requested_by=staff_user)
+    with pytest.raises(training_runs.RetrainRefused):
+        training_runs.training_run_create(requested_by=staff_user)
     with pytest.raises(CommandError, match="already Queued"):
         call_command("retrain", stdout=io.StringIO())
 
@@ -278,13 +288,13 @@ def test_retraining_uses_every_reviewed_digit_of_numbers(
         review.digit_review(digit=digit, label=1, reviewer=staff_user)
     review.prediction_exclude(prediction=junk, reviewer=staff_user)
 
-    train, heldout = retraining.split_reviewed()
+    train, heldout = retraining_data.split_reviewed()
 
     used = train + heldout
     assert [(d.prediction_id, d.position) for d in used] == [(number.pk, 0), (number.pk, 1)]
     # A number's digits fall on the same side of the split.
     assert (train, heldout) in (([], used), (used, []))
-    images_, labels = retraining.model_inputs(used)
+    images_, labels = retraining_data.model_inputs(used)
     assert list(labels) == [4, 2]
     assert images_.shape == (2, 28, 28)
     assert images_[1].tobytes() == bytes(second.model_input)

@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recognizer import retraining
+from recognizer import training_runs
 
 
 class Command(BaseCommand):
@@ -32,8 +32,8 @@ class Command(BaseCommand):
             if options[name] is not None and options[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} must not be negative.")
         try:
-            run = retraining.training_run_create(force=options["force"])
-        except retraining.RetrainRefused as exc:
+            run = training_runs.training_run_create(force=options["force"])
+        except training_runs.RetrainRefused as exc:
             raise CommandError(str(exc)) from exc
 
         with tqdm(total=100, unit="%", desc="Retraining", file=sys.stderr) as bar:
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 bar.update(percent - bar.n)
 
             try:
-                run = retraining.training_run_execute(
+                run = training_runs.training_run_execute(
                     run=run,
                     on_progress=progress,
                     mnist_limit=options["mnist_limit"],

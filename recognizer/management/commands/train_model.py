@@ -1,14 +1,12 @@
 import sys
 import threading
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ml.data import load_mnist
 from ml.predict import KINDS
 from ml.train import DEFAULT_KIND
-from recognizer import model_versions, retraining, tasks
+from recognizer import model_versions, tasks, training_runs
 from recognizer.models import ModelVersion
 
 
@@ -111,23 +109,18 @@ class Command(BaseCommand):
         n_estimators = options["n_estimators"]
         if n_estimators is not None and n_estimators < 1:
             raise CommandError("--n-estimators must be at least 1.")
-        images, labels = load_mnist("train", data_dir=settings.MNIST_DIR, limit=options["limit"])
-        test_images, test_labels = load_mnist("test", data_dir=settings.MNIST_DIR)
-        self.stdout.write(f"Training the {kind} kind on {len(labels)} MNIST images.")
+        how_many = f"the first {options['limit']}" if options["limit"] else "all the"
+        self.stdout.write(f"Training the {kind} kind on {how_many} MNIST images.")
 
         bars = StageBars()
         try:
-            trained = model_versions.model_version_train(
-                images=images,
-                labels=labels,
-                test_images=test_images,
-                test_labels=test_labels,
+            trained = model_versions.model_version_train_on_mnist(
                 train_options={
                     "kind": kind,
                     "n_estimators": n_estimators,
                     "max_leaf_nodes": options["max_leaf_nodes"],
                 },
-                data_source=f"MNIST IDX files ({len(labels)} train, {len(test_labels)} test)",
+                limit=options["limit"],
                 stage=bars,
                 activate=not options["no_activate"],
             )
@@ -151,7 +144,7 @@ class Command(BaseCommand):
     def _queue_default_model(self) -> None:
         try:
             run = tasks.starter_replace_enqueue()
-        except retraining.RetrainRefused as exc:
+        except training_runs.RetrainRefused as exc:
             self.stdout.write(f"Not queueing the default model's training: {exc}")
             return
         self.stdout.write(

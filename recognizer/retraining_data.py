@@ -1,0 +1,73 @@
+"""The retraining data: which reviewed digits train a candidate and which score it, as arrays.
+
+A candidate trains on the reviewed digits of uploads not excluded, plus shifted and rotated
+copies of them; one reviewed upload in HELDOUT_MODULUS is kept out to score it honestly.
+"""
+
+import hashlib
+
+import numpy as np
+from django.db.models import QuerySet
+from scipy import ndimage
+
+from .models import Digit
+
+# One reviewed upload in HELDOUT_MODULUS is kept out of training to score candidates honestly.
+HELDOUT_MODULUS = 5
+# Augmented copies are shifted by up to this many pixels and rotated by up to this many degrees.
+MAX_SHIFT = 2
+MAX_ROTATION = 12.0
+
+
+def is_heldout(prediction_id: int) -> bool:
+    """Stable across runs and processes, so a reviewed digit is never trained on and tested on.
+    By upload, not by digit: a number's digits share a writer, and a candidate trained on some
+    of them would be tested on their siblings. One-digit uploads keep the split they had."""
+    digest = hashlib.sha256(str(prediction_id).encode()).hexdigest()
+    return int(digest, 16) % HELDOUT_MODULUS == 0
+
+
+def split_reviewed(
+    digits: QuerySet[Digit] | None = None,
+) -> tuple[list[Digit], list[Digit]]:
+    """(training, held-out) among the reviewed digits of uploads not excluded."""
+    if digits is None:
+        digits = Digit.objects.training_usable()
+    rows = list(
+        digits.order_by("prediction_id", "position").only(
+            "id", "prediction_id", "position", "true_label", "model_input"
+        )
+    )
+    train = [d for d in rows if not is_heldout(d.prediction_id)]
+    heldout = [d for d in rows if is_heldout(d.prediction_id)]
+    return train, heldout
+
+
+def model_inputs(digits: list[Digit]) -> tuple[np.ndarray, np.ndarray]:
+    """The stored 28x28 inputs (exactly what the model saw, as uint8) and the reviewed labels."""
+    images = np.zeros((len(digits), 28, 28), dtype=np.uint8)
+    labels = np.zeros(len(digits), dtype=np.int64)
+    for i, digit in enumerate(digits):
+        images[i] = digit.model_input_array
+        labels[i] = digit.true_label
+    return images, labels
+
+
+def upload_ids(digits: list[Digit]) -> list[int]:
+    return sorted({d.prediction_id for d in digits})
+
+
+def augment(images: np.ndarray, copies: int, *, seed: int = 0) -> np.ndarray:
+    """`copies` randomly shifted and rotated versions of each (28, 28) uint8 image, in order."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((len(images) * copies, 28, 28), dtype=np.uint8)
+    k = 0
+    for image in images.astype(np.float32):
+        for _ in range(copies):
+            angle = rng.uniform(-MAX_ROTATION, MAX_ROTATION)
+            dy, dx = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=2)
+            moved = ndimage.rotate(image, angle, reshape=False, order=1, mode="constant")
+            moved = ndimage.shift(moved, (dy, dx), order=0, mode="constant")
+            out[k] = np.clip(moved, 0, 255).astype(np.uint8)
+            k += 1
+    return out
