@@ -7,7 +7,6 @@ read lazily: only the chains of pieces that could still win are read, in batches
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -26,7 +25,8 @@ from ml.cuts import (
     side_by_side,
     tall_enough,
 )
-from ml.grouping import Marks
+from ml.decode import ImageRejected
+from ml.grouping import MAX_MARKS, Group, Marks
 
 # Widths in line heights: read whole up to SPLIT_ABOVE, cut above ALWAYS_SPLIT_ABOVE.
 SPLIT_ABOVE = 0.95
@@ -57,12 +57,60 @@ WHOLE_KEEP = 0.15
 # No piece scores above this (a log-probability); chains are read LAZY_PASSES at a time.
 BEST_SCORE = 0.0
 LAZY_PASSES = 8
+# What the cut search of one line may spend, whatever its marks' layout: pieces cut and read, calls
+# to the model, and chain cells (each look for the leading chain weighs every span at every count
+# of pieces). The numbers of the reading benchmarks use at most about half of each.
+MAX_PIECES = 1200
+MAX_MODEL_CALLS = 50
+MAX_CHAIN_CELLS = 30_000_000
 
 PredictProba = Callable[[np.ndarray], np.ndarray]
 # (inputs (n, 28, 28), boxes (n, 4) as x0, y0, x1, y1, line height) -> (n,) probabilities
 Wholeness = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 # The same arguments -> (PredictProba's (n, 10), Wholeness's (n,)), in one go.
 ReadPieces = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+class SearchBudget:
+    """What the cut search of one line has left to spend; ``spend`` refuses the image (code
+    "too_many_marks") when a part runs out. The limits hold whatever the marks' layout, so
+    no upload ties up a worker."""
+
+    def __init__(
+        self,
+        *,
+        pieces: int = MAX_PIECES,
+        calls: int = MAX_MODEL_CALLS,
+        cells: int = MAX_CHAIN_CELLS,
+    ) -> None:
+        self.pieces, self.calls, self.cells = pieces, calls, cells
+
+    def spend(self, *, pieces: int = 0, calls: int = 0, cells: int = 0) -> None:
+        self.pieces -= pieces
+        self.calls -= calls
+        self.cells -= cells
+        if self.pieces < 0 or self.calls < 0 or self.cells < 0:
+            raise too_costly()
+
+
+def too_costly() -> ImageRejected:
+    return ImageRejected(
+        "too_many_marks",
+        "The image holds too many marks, or marks too closely packed, to read as one number of "
+        f"at most {MAX_MARKS} digits. Please upload one number, written on a line by itself.",
+    )
+
+
+def check_line_length(digits: list[Group], height: float) -> None:
+    """Refuse a line whose marks are too wide for MAX_MARKS digits (a digit is at most
+    MAX_PIECE_WIDTH line heights wide), before any search: code "too_many_marks"."""
+    fewest = sum(max(1.0, d.width / (MAX_PIECE_WIDTH * height)) for d in digits)
+    if fewest > MAX_MARKS:
+        raise ImageRejected(
+            "too_many_marks",
+            f"The line of writing is as long as {fewest:.0f} digits; a number can have at most "
+            f"{MAX_MARKS}. Please upload one number, written on a line by itself.",
+        )
 
 
 def _aspect_penalty(box: tuple[int, int, int, int], digit: int) -> float:
@@ -96,6 +144,7 @@ def split_group(
     whole_proba: np.ndarray | None = None,
     wholeness: Wholeness | None = None,
     read_pieces: ReadPieces | None = None,
+    budget: SearchBudget | None = None,
 ) -> list[tuple[Piece, np.ndarray, np.ndarray | None]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
@@ -111,7 +160,8 @@ def split_group(
     it (given with ``predict_proba``). With ``wholeness``, the shortcuts to reading whole also
     need the mark to look whole (``p_whole``, its wholeness, at least WHOLE_KEEP), and every
     piece's score gains WHOLE_WEIGHT times its log-wholeness; ``read_pieces``, if given, does
-    both reads at once.
+    both reads at once. The search spends from ``budget`` (a fresh ``SearchBudget`` if None) and
+    raises ``ImageRejected`` ("too_many_marks") when it runs out.
     Returns (piece, model input, probabilities) each.
     """
     if whole is None:
@@ -145,14 +195,15 @@ def split_group(
     widest = MAX_PIECE_WIDTH * height
     narrowest = MIN_PIECE_WIDTH * height
     last = len(cuts) - 1
-    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces)
+    budget = budget if budget is not None else SearchBudget()
+    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces, budget)
     reader.know((0, last), whole, x_whole, whole_proba, p_whole)
     middle = reader.middle
-    spans = [
-        (i, j)
-        for i, j in itertools.combinations(range(len(cuts)), 2)
-        if narrowest <= middle[j] - middle[i] <= widest and (i, j) != (0, last)
-    ]
+    # Pairs of cuts in itertools.combinations' order, found with arrays: a wide mark has hundreds.
+    starts, ends = np.triu_indices(len(cuts), 1)
+    gaps = np.asarray(middle)[ends] - np.asarray(middle)[starts]
+    pairs = (narrowest <= gaps) & (gaps <= widest) & ~((starts == 0) & (ends == last))
+    spans = list(zip(starts[pairs].tolist(), ends[pairs].tolist(), strict=True))
     # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
     spans = [(0, last), *tall_enough(local, cuts, spans, MIN_PIECE_HEIGHT * height)]
     # Spans are read lazily: a chain is only worth reading if, counting every unread piece at
@@ -164,7 +215,7 @@ def split_group(
         reader.read_spans(todo)
         for span in todo:
             chains.set(span, reader.scores.get(span, -np.inf))
-        chain = _leader(chains, last, apart)
+        chain = _leader(chains, last, apart, budget)
         if chain is None:
             # No way to cut it into digit-sized pieces (a 2 with a long tail): one digit.
             return [(whole, x_whole, whole_proba)]
@@ -180,15 +231,18 @@ def split_group(
             unread.update(picked)
             for span in picked:
                 chains.set(span, -np.inf)
-            chain = _leader(chains, last, apart)
+            chain = _leader(chains, last, apart, budget)
             if chain is None:
                 break
         todo = sorted(unread)
 
 
-def _leader(chains: _Chains, last: int, apart: bool) -> list[tuple[int, int]] | None:
+def _leader(
+    chains: _Chains, last: int, apart: bool, budget: SearchBudget
+) -> list[tuple[int, int]] | None:
     """The best chain of the count of pieces whose mean score is highest (the whole has a head
     start of SPLIT_MARGIN unless its pieces stand apart); None when no count scores at all."""
+    budget.spend(cells=len(chains.index) * last)
     best, parent = chains.best()
     means = best[last] / np.maximum(np.arange(last + 1), 1)
     means[0] = -np.inf
@@ -216,8 +270,10 @@ class _SpanReader:
         predict_proba: PredictProba,
         wholeness: Wholeness | None,
         read_pieces: ReadPieces | None = None,
+        budget: SearchBudget | None = None,
     ) -> None:
         self.marks, self.window, self.cuts, self.height = marks, window, cuts, height
+        self.budget = budget if budget is not None else SearchBudget()
         self.predict_proba, self.wholeness, self.read_pieces = predict_proba, wholeness, read_pieces
         self.middle = cut_middles(cuts)
         self.scores: dict[tuple[int, int], float] = {}
@@ -245,6 +301,7 @@ class _SpanReader:
             if (i, j) in self.pieces:
                 found.append(((i, j), *self.pieces[(i, j)]))
                 continue
+            self.budget.spend(pieces=1)
             piece = cut_piece(self.window, self.cuts[i], self.cuts[j])
             if piece is not None and piece.box[3] - piece.box[1] < MIN_PIECE_HEIGHT * height:
                 # A tip or a tail cut off a digit, not a digit: digits stand as tall as the line.
@@ -257,6 +314,7 @@ class _SpanReader:
         # Only what is not known yet goes to the model (the whole mark was read before).
         unread = [(span, piece, x) for span, piece, x in found if span not in self.proba]
         if unread:
+            self.budget.spend(calls=1)
             spans = [span for span, _, _ in unread]
             inputs = np.stack([x for _, _, x in unread])
             boxes = np.array([piece.box for _, piece, _ in unread])
