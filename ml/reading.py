@@ -271,6 +271,7 @@ def segment(
     predict_proba: PredictProba | None = None,
     wholeness: Wholeness | None = None,
     read_pieces: ReadPieces | None = None,
+    budget: SearchBudget | None = None,
 ) -> list[DigitCrop]:
     """Cut the one line of digits in ``image`` into digit crops, left to right.
 
@@ -279,6 +280,7 @@ def segment(
     and marks narrow enough for one digit are kept whole. ``wholeness`` (e.g.
     ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit;
     ``read_pieces`` (e.g. ``Model.read_pieces``), if given with both, does the two at once.
+    The cut search spends from ``budget`` (by default a fresh ``SearchBudget``).
     Raises ``ImageRejected`` with code ``no_digit`` (no ink), ``several_lines`` (writing on
     more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line, a
     line too long for them, or a layout whose cut search would outrun ``SearchBudget``).
@@ -289,7 +291,7 @@ def segment(
     marks, labels, digits, height = line.marks, line.labels, line.digits, line.height
     # The cheap refusals come before the model reads anything.
     check_line_length(digits, height)
-    budget = SearchBudget()
+    budget = budget if budget is not None else SearchBudget()
     crops: list[DigitCrop] = []
     h, w = labels.shape
     windows, wholes = [], []
