@@ -9,14 +9,14 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-load clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-load bench-hostile clean
 
 help:
 	@echo "make run    - set up, train a model if none is active, serve at http://$(HOST):$(PORT) with the task worker"
 	@echo "make serve  - production-like: gunicorn, DEBUG off, collected static files"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-load - benchmarks (docs/benchmarks.md)"
+	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-load | bench-hostile - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +109,12 @@ bench-reading-ab: install-dev
 # BENCH_ARGS="--users 4 --run-time 20s CanvasDrawer".
 bench-load: install-dev
 	$(PY) benchmarks/load.py $(BENCH_ARGS)
+
+# Hostile layouts: the worst CPU time to read or refuse uploads built to be slow (dots, hatching,
+# grids...), against BASELINE (another checkout, e.g. main) in the same run; MODEL is an artifact
+# folder. E.g. MODEL=var/models/<version> BASELINE=../main make bench-hostile.
+bench-hostile: install-dev
+	$(PY) benchmarks/hostile_layouts.py --model $(MODEL) $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 # Speed benchmark: each stage (decode, preprocess, featurize, inference, whole upload request)
 # against its baseline in one run. Without MODEL=<artifact folder> it trains the default model
