@@ -242,7 +242,7 @@ def _leader(
 ) -> list[tuple[int, int]] | None:
     """The best chain of the count of pieces whose mean score is highest (the whole has a head
     start of SPLIT_MARGIN unless its pieces stand apart); None when no count scores at all."""
-    budget.spend(cells=len(chains.index) * last)
+    budget.spend(cells=chains.stale_cells())
     best, parent = chains.best()
     means = best[last] / np.maximum(np.arange(last + 1), 1)
     means[0] = -np.inf
@@ -379,23 +379,38 @@ class _Chains:
             lo, hi = np.searchsorted(ends, j), np.searchsorted(ends, j, side="right")
             if hi > lo:
                 self.groups.append((j, slice(lo, hi), starts[lo:hi]))
+        self._best = np.full((last + 1, last + 1), -np.inf)
+        self._best[0, 0] = 0.0
+        self._parent = np.full((last + 1, last + 1), -1, dtype=np.int64)
+        # Rows of ``best`` from this cut on are out of date: a chain to cut j uses only the
+        # spans ending at or before j.
+        self._stale = 1
 
     def set(self, span: tuple[int, int], value: float) -> None:
-        self.value[self.index[span]] = value
+        k = self.index[span]
+        if self.value[k] != value:
+            self.value[k] = value
+            self._stale = min(self._stale, span[1])
+
+    def stale_cells(self) -> int:
+        """The work ``best`` has to do: each out-of-date span at every count of pieces."""
+        return self.last * sum(len(starts) for j, _, starts in self.groups if j >= self._stale)
 
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         """best[j, n]: the highest total worth of n pieces from the left edge to cut j;
-        parent[j, n]: the cut before j on that chain."""
-        best = np.full((self.last + 1, self.last + 1), -np.inf)
-        parent = np.full((self.last + 1, self.last + 1), -1, dtype=np.int64)
-        best[0, 0] = 0.0
+        parent[j, n]: the cut before j on that chain. Only the out-of-date rows are worked
+        out again; the arrays are the chains' own, not to be changed."""
+        best, parent = self._best, self._parent
         columns = np.arange(self.last)
         for j, ending, starts in self.groups:
+            if j < self._stale:
+                continue
             totals = best[starts, :-1] + self.value[ending, None] - self.cost[ending, None]
             # The first start wins a tie, as a left-to-right scan would.
             k = np.argmax(totals, axis=0)
             best[j, 1:] = totals[k, columns]
             parent[j, 1:] = starts[k]
+        self._stale = self.last + 1
         return best, parent
 
 
