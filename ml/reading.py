@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import numpy as np
 from PIL import Image
 
+from ml.budget import SearchBudget, check_line_length
 from ml.crop import locate_digit
 from ml.cuts import Window
 from ml.decode import NoDigitFound
@@ -24,9 +25,7 @@ from ml.search import (
     WHOLE_KEEP,
     PredictProba,
     ReadPieces,
-    SearchBudget,
     Wholeness,
-    check_line_length,
     model_reads,
     split_group,
     whole_piece,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from ml.budget import MAX_MODEL_CALLS, MAX_PIECES, SearchBudget
 from ml.decode import ImageRejected, load_image
 from ml.grouping import MAX_MARKS
 from ml.reading import read_image, segment
-from ml.search import MAX_MODEL_CALLS, MAX_PIECES, SearchBudget
 from tests.ml.helpers import (
     dot_line_png,
     drawn,
