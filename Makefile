@@ -9,7 +9,7 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load container-test clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load bench-hostile container-test clean
 
 help:
 	@echo "make run    - set up, train a starter model if none is active, serve at http://$(HOST):$(PORT) with the task worker (which trains the default model in the background)"
@@ -17,7 +17,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
 	@echo "make container-test - build the image, run the compose stack with podman, use it, tear it down"
-	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load - benchmarks (docs/benchmarks.md)"
+	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load | bench-hostile - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +117,12 @@ bench-reading-ab: install-dev
 # BENCH_ARGS="--users 4 --run-time 20s CanvasDrawer".
 bench-load: install-dev
 	$(PY) benchmarks/load.py $(BENCH_ARGS)
+
+# Hostile layouts: the worst CPU time to read or refuse uploads built to be slow (dots, hatching,
+# grids...), against BASELINE (another checkout, e.g. main) in the same run; MODEL is an artifact
+# folder. E.g. MODEL=var/models/<version> BASELINE=../main make bench-hostile.
+bench-hostile: install-dev
+	$(PY) benchmarks/hostile_layouts.py --model $(MODEL) $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 # Speed benchmark: each stage (decode, preprocess, featurize, inference, whole upload request)
 # against its baseline in one run. Without MODEL=<artifact folder> it trains the default model

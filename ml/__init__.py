@@ -3,8 +3,8 @@
 The reading path, by stage; each module imports only earlier ones:
 decode (untrusted bytes -> image) -> planes (working size, float planes) -> ruled (printed lines)
 -> ink (binarisation) -> crop (one digit as MNIST-style input) -> grouping (marks into the
-digits of one line) -> cuts (least-ink cut paths) -> search (where to cut, read lazily)
--> reading (``read_image``: the stages stitched together).
+digits of one line) -> cuts (least-ink cut paths) -> budget (what reading a line may cost)
+-> search (where to cut, read lazily) -> reading (``read_image``: the stages stitched together).
 
 The model side: data, augment, features, forest_arrays, svm_arrays, wholeness, predict
 (``Model``, ``load_model``), estimators, artifact, train, evaluate.

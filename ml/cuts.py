@@ -99,7 +99,11 @@ def cut_piece(window: Window, left: np.ndarray, right: np.ndarray) -> Piece | No
     y0, y1, x0, x1 = group.y0, group.y1, group.x0, group.x1
     xs = np.arange(x1 - x0)[None, :]
     between = (xs >= left[:, None]) & (xs < right[:, None])
-    part = own[y0:y1, x0:x1] & between
+    # Only the columns between the cuts can hold the piece: a wide mark's piece is labelled there.
+    lo, hi = max(0, int(left.min())), min(x1 - x0, int(right.max()))
+    if hi <= lo:
+        return None
+    part = own[y0:y1, x0 + lo : x0 + hi] & between[:, lo:hi]
     labels, n = ndi.label(part, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
         return None
@@ -108,10 +112,10 @@ def cut_piece(window: Window, left: np.ndarray, right: np.ndarray) -> Piece | No
         keep = np.concatenate([[False], areas >= 0.15 * areas.max()])
         part = keep[labels]
     ys = np.flatnonzero(part.any(axis=1))
-    cols = np.flatnonzero(part.any(axis=0))
+    cols = np.flatnonzero(part.any(axis=0)) + lo
     box = (x0 + int(cols[0]), y0 + int(ys[0]), x0 + int(cols[-1]) + 1, y0 + int(ys[-1]) + 1)
     full = np.zeros_like(own)
-    full[y0:y1, x0:x1] = part
+    full[y0:y1, x0 + lo : x0 + hi] = part
     allowed = ~(window.ink & ~full)
     allowed[y0:y1, x0:x1] &= between
     return Piece(full, box, allowed, window.origin)

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import numpy as np
 from PIL import Image
 
+from ml.budget import SearchBudget, check_line_length
 from ml.crop import locate_digit
 from ml.cuts import Window
 from ml.decode import NoDigitFound
@@ -269,6 +270,7 @@ def segment(
     predict_proba: PredictProba | None = None,
     wholeness: Wholeness | None = None,
     read_pieces: ReadPieces | None = None,
+    budget: SearchBudget | None = None,
 ) -> list[DigitCrop]:
     """Cut the one line of digits in ``image`` into digit crops, left to right.
 
@@ -277,13 +279,18 @@ def segment(
     and marks narrow enough for one digit are kept whole. ``wholeness`` (e.g.
     ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit;
     ``read_pieces`` (e.g. ``Model.read_pieces``), if given with both, does the two at once.
+    The cut search spends from ``budget`` (by default a fresh ``SearchBudget``).
     Raises ``ImageRejected`` with code ``no_digit`` (no ink), ``several_lines`` (writing on
-    more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line).
+    more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line, a
+    line too long for them, or a layout whose cut search would outrun ``SearchBudget``).
     The line is analysed at ``LINE_LONG_SIDE``, so a crop's model input is close to, not
     bit-identical with, ``to_mnist``'s for the same digit alone.
     """
     line = find_line(image)
     marks, labels, digits, height = line.marks, line.labels, line.digits, line.height
+    # The cheap refusals come before the model reads anything.
+    check_line_length(digits, height)
+    budget = budget if budget is not None else SearchBudget()
     crops: list[DigitCrop] = []
     h, w = labels.shape
     windows, wholes = [], []
@@ -306,6 +313,7 @@ def segment(
     probas: list[np.ndarray | None] = [None] * len(wholes)
     found = [k for k, whole in enumerate(wholes) if whole is not None]
     if predict_proba is not None and found:
+        budget.spend(calls=1)
         inputs = np.stack([wholes[k][1] for k in found])
         boxes = np.array([wholes[k][0].box for k in found])
         rows, ps = model_reads(inputs, boxes, height, predict_proba, wholeness, read_pieces)
@@ -326,6 +334,7 @@ def segment(
             whole_proba=proba,
             wholeness=wholeness,
             read_pieces=read_pieces,
+            budget=budget,
         ):
             box = marks.image_box(piece.analysed_box())
             crops.append(DigitCrop(box=box, model_input=x, probabilities=row))

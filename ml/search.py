@@ -7,11 +7,11 @@ read lazily: only the chains of pieces that could still win are read, in batches
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import numpy as np
 
+from ml.budget import SearchBudget
 from ml.crop import normalise_crop
 from ml.cuts import (
     MAX_PIECE_WIDTH,
@@ -57,7 +57,6 @@ WHOLE_KEEP = 0.15
 # No piece scores above this (a log-probability); chains are read LAZY_PASSES at a time.
 BEST_SCORE = 0.0
 LAZY_PASSES = 8
-
 PredictProba = Callable[[np.ndarray], np.ndarray]
 # (inputs (n, 28, 28), boxes (n, 4) as x0, y0, x1, y1, line height) -> (n,) probabilities
 Wholeness = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
@@ -96,6 +95,7 @@ def split_group(
     whole_proba: np.ndarray | None = None,
     wholeness: Wholeness | None = None,
     read_pieces: ReadPieces | None = None,
+    budget: SearchBudget | None = None,
 ) -> list[tuple[Piece, np.ndarray, np.ndarray | None]]:
     """Read a group whole or cut into pieces, whichever the model finds most probable.
 
@@ -111,7 +111,8 @@ def split_group(
     it (given with ``predict_proba``). With ``wholeness``, the shortcuts to reading whole also
     need the mark to look whole (``p_whole``, its wholeness, at least WHOLE_KEEP), and every
     piece's score gains WHOLE_WEIGHT times its log-wholeness; ``read_pieces``, if given, does
-    both reads at once.
+    both reads at once. The search spends from ``budget`` (a fresh ``SearchBudget`` if None) and
+    raises ``ImageRejected`` ("too_many_marks") when it runs out.
     Returns (piece, model input, probabilities) each.
     """
     if whole is None:
@@ -145,14 +146,15 @@ def split_group(
     widest = MAX_PIECE_WIDTH * height
     narrowest = MIN_PIECE_WIDTH * height
     last = len(cuts) - 1
-    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces)
+    budget = budget if budget is not None else SearchBudget()
+    reader = _SpanReader(marks, window, cuts, height, predict_proba, wholeness, read_pieces, budget)
     reader.know((0, last), whole, x_whole, whole_proba, p_whole)
     middle = reader.middle
-    spans = [
-        (i, j)
-        for i, j in itertools.combinations(range(len(cuts)), 2)
-        if narrowest <= middle[j] - middle[i] <= widest and (i, j) != (0, last)
-    ]
+    # Pairs of cuts in itertools.combinations' order, found with arrays: a wide mark has hundreds.
+    starts, ends = np.triu_indices(len(cuts), 1)
+    gaps = np.asarray(middle)[ends] - np.asarray(middle)[starts]
+    pairs = (narrowest <= gaps) & (gaps <= widest) & ~((starts == 0) & (ends == last))
+    spans = list(zip(starts[pairs].tolist(), ends[pairs].tolist(), strict=True))
     # The whole is always a candidate: its shape prior weighs how unlikely it is as one.
     spans = [(0, last), *tall_enough(local, cuts, spans, MIN_PIECE_HEIGHT * height)]
     # Spans are read lazily: a chain is only worth reading if, counting every unread piece at
@@ -164,7 +166,7 @@ def split_group(
         reader.read_spans(todo)
         for span in todo:
             chains.set(span, reader.scores.get(span, -np.inf))
-        chain = _leader(chains, last, apart)
+        chain = _leader(chains, last, apart, budget)
         if chain is None:
             # No way to cut it into digit-sized pieces (a 2 with a long tail): one digit.
             return [(whole, x_whole, whole_proba)]
@@ -180,15 +182,18 @@ def split_group(
             unread.update(picked)
             for span in picked:
                 chains.set(span, -np.inf)
-            chain = _leader(chains, last, apart)
+            chain = _leader(chains, last, apart, budget)
             if chain is None:
                 break
         todo = sorted(unread)
 
 
-def _leader(chains: _Chains, last: int, apart: bool) -> list[tuple[int, int]] | None:
+def _leader(
+    chains: _Chains, last: int, apart: bool, budget: SearchBudget
+) -> list[tuple[int, int]] | None:
     """The best chain of the count of pieces whose mean score is highest (the whole has a head
     start of SPLIT_MARGIN unless its pieces stand apart); None when no count scores at all."""
+    budget.spend(cells=chains.stale_cells())
     best, parent = chains.best()
     means = best[last] / np.maximum(np.arange(last + 1), 1)
     means[0] = -np.inf
@@ -216,8 +221,10 @@ class _SpanReader:
         predict_proba: PredictProba,
         wholeness: Wholeness | None,
         read_pieces: ReadPieces | None = None,
+        budget: SearchBudget | None = None,
     ) -> None:
         self.marks, self.window, self.cuts, self.height = marks, window, cuts, height
+        self.budget = budget if budget is not None else SearchBudget()
         self.predict_proba, self.wholeness, self.read_pieces = predict_proba, wholeness, read_pieces
         self.middle = cut_middles(cuts)
         self.scores: dict[tuple[int, int], float] = {}
@@ -245,6 +252,7 @@ class _SpanReader:
             if (i, j) in self.pieces:
                 found.append(((i, j), *self.pieces[(i, j)]))
                 continue
+            self.budget.spend(pieces=1)
             piece = cut_piece(self.window, self.cuts[i], self.cuts[j])
             if piece is not None and piece.box[3] - piece.box[1] < MIN_PIECE_HEIGHT * height:
                 # A tip or a tail cut off a digit, not a digit: digits stand as tall as the line.
@@ -257,6 +265,7 @@ class _SpanReader:
         # Only what is not known yet goes to the model (the whole mark was read before).
         unread = [(span, piece, x) for span, piece, x in found if span not in self.proba]
         if unread:
+            self.budget.spend(calls=1)
             spans = [span for span, _, _ in unread]
             inputs = np.stack([x for _, _, x in unread])
             boxes = np.array([piece.box for _, piece, _ in unread])
@@ -321,23 +330,38 @@ class _Chains:
             lo, hi = np.searchsorted(ends, j), np.searchsorted(ends, j, side="right")
             if hi > lo:
                 self.groups.append((j, slice(lo, hi), starts[lo:hi]))
+        self._best = np.full((last + 1, last + 1), -np.inf)
+        self._best[0, 0] = 0.0
+        self._parent = np.full((last + 1, last + 1), -1, dtype=np.int64)
+        # Rows of ``best`` from this cut on are out of date: a chain to cut j uses only the
+        # spans ending at or before j.
+        self._stale = 1
 
     def set(self, span: tuple[int, int], value: float) -> None:
-        self.value[self.index[span]] = value
+        k = self.index[span]
+        if self.value[k] != value:
+            self.value[k] = value
+            self._stale = min(self._stale, span[1])
+
+    def stale_cells(self) -> int:
+        """The work ``best`` has to do: each out-of-date span at every count of pieces."""
+        return self.last * sum(len(starts) for j, _, starts in self.groups if j >= self._stale)
 
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         """best[j, n]: the highest total worth of n pieces from the left edge to cut j;
-        parent[j, n]: the cut before j on that chain."""
-        best = np.full((self.last + 1, self.last + 1), -np.inf)
-        parent = np.full((self.last + 1, self.last + 1), -1, dtype=np.int64)
-        best[0, 0] = 0.0
+        parent[j, n]: the cut before j on that chain. Only the out-of-date rows are worked
+        out again; the arrays are the chains' own, not to be changed."""
+        best, parent = self._best, self._parent
         columns = np.arange(self.last)
         for j, ending, starts in self.groups:
+            if j < self._stale:
+                continue
             totals = best[starts, :-1] + self.value[ending, None] - self.cost[ending, None]
             # The first start wins a tie, as a left-to-right scan would.
             k = np.argmax(totals, axis=0)
             best[j, 1:] = totals[k, columns]
             parent[j, 1:] = starts[k]
+        self._stale = self.last + 1
         return best, parent
 
 

@@ -131,3 +131,15 @@ def assert_mnist_format(x: np.ndarray) -> None:
     assert max(ys[-1] - ys[0] + 1, xs[-1] - xs[0] + 1) >= 18
     # White digit on black: the frame stays dark.
     assert x[0].max() < 0.05 and x[-1].max() < 0.05
+
+
+def dot_line_png(dots: int, *, radius: int = 10, pitch: int = 30, height: int = 200) -> bytes:
+    """A PNG of ``dots`` evenly spaced round dots on one line, ``pitch`` pixels apart: a few
+    hundred bytes that the cut search once took seconds over."""
+    width = (dots - 1) * pitch + 4 * radius + 80
+    im = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(im)
+    for k in range(dots):
+        x, y = 40 + 2 * radius + k * pitch, height / 2
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=0)
+    return encode(im, "PNG")

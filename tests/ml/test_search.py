@@ -6,10 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ml.decode import ImageRejected
-from ml.reading import segment
+from ml.budget import MAX_MODEL_CALLS, MAX_PIECES, SearchBudget
+from ml.decode import ImageRejected, load_image
+from ml.grouping import MAX_MARKS
+from ml.reading import read_image, segment
 from tests.ml.helpers import (
+    dot_line_png,
     drawn,
+    encode,
     first_index,
     ink_pieces,
     line_image,
@@ -88,3 +92,67 @@ def test_a_digit_with_a_long_tail_beside_another_is_one_piece_of_two(ml_result_m
     assert len(crops) == 2
     assert crops[0].box[2] < 185 < crops[1].box[0] + 10
     assert crops[1].box[2] - crops[1].box[0] > 1.5 * (crops[1].box[3] - crops[1].box[1])
+
+
+class _Counted:
+    """A real model whose reads are counted: ``calls`` holds the pieces of each call."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.calls: list[int] = []
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        self.calls.append(len(x))
+        return self.model.predict_proba(x)
+
+
+def test_a_line_of_35_dots_is_refused_before_the_model_reads_anything(ml_result_model) -> None:
+    counted = _Counted(ml_result_model)
+    data = dot_line_png(35)
+    assert len(data) < 1000, "the probe is a PNG of a few hundred bytes"
+    with pytest.raises(ImageRejected) as info:
+        read_image(load_image(data), counted)
+    assert info.value.code == "too_many_marks"
+    assert f"at most {MAX_MARKS}" in info.value.message
+    assert counted.calls == []
+
+
+def test_too_many_separate_marks_are_refused_before_the_model_reads_anything(
+    ml_result_model,
+) -> None:
+    counted = _Counted(ml_result_model)
+    paper = Image.new("L", (1200, 600), 255)
+    draw = ImageDraw.Draw(paper)
+    for k in range(25):
+        draw.rectangle((20 + 46 * k, 250, 33 + 46 * k, 349), fill=0)
+    with pytest.raises(ImageRejected) as info:
+        read_image(load_image(encode(paper, "PNG")), counted)
+    assert info.value.code == "too_many_marks"
+    assert counted.calls == []
+
+
+@pytest.mark.parametrize("dots", [14, 22, 30, 35])
+def test_the_cut_search_of_a_dot_line_stays_within_its_budget(ml_result_model, dots) -> None:
+    counted = _Counted(ml_result_model)
+    try:
+        read_image(load_image(dot_line_png(dots)), counted)
+    except ImageRejected as exc:
+        assert exc.code == "too_many_marks"
+    # The marks of the line are read once together before the search spends its budget.
+    assert len(counted.calls) <= MAX_MODEL_CALLS + 1
+    assert sum(counted.calls) <= MAX_PIECES + MAX_MARKS
+
+
+def test_the_search_stops_where_its_budget_runs_out(ml_result_model) -> None:
+    counted = _Counted(ml_result_model)
+    image = load_image(dot_line_png(22))
+    with pytest.raises(ImageRejected) as info:
+        segment(image, predict_proba=counted.predict_proba, budget=SearchBudget(pieces=60))
+    assert info.value.code == "too_many_marks"
+    assert "too many marks" in info.value.message
+    assert sum(counted.calls) <= 60 + MAX_MARKS
+    # With the whole budget the same line is searched further (and refused for its count).
+    counted.calls.clear()
+    with pytest.raises(ImageRejected):
+        segment(image, predict_proba=counted.predict_proba)
+    assert sum(counted.calls) > 60 + MAX_MARKS

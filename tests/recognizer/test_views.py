@@ -3,8 +3,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from recognizer import predictions, review
+from recognizer import predictions, registry, review
 from recognizer.models import Prediction
+from tests.ml.helpers import dot_line_png
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +92,23 @@ def test_bad_upload_is_400_with_a_sentence(client, user, active_model, payload, 
 
     assert response.status_code == 400
     assert message in response.content.decode().lower()
+    assert Prediction.objects.count() == 0
+
+
+def test_a_line_of_dots_is_400_with_a_sentence_before_the_model_reads_it(
+    client, user, active_model, monkeypatch
+):
+    # The probe that once held a worker past its timeout: a few hundred bytes of dots.
+    _, model = registry.get_active_model()
+    calls = []
+    read = model.predict_proba
+    monkeypatch.setattr(model, "predict_proba", lambda x: calls.append(len(x)) or read(x))
+    client.force_login(user)
+    response = upload(client, dot_line_png(35))
+
+    assert response.status_code == 400
+    assert "a number can have at most 20" in response.content.decode()
+    assert calls == []
     assert Prediction.objects.count() == 0
 
 
