@@ -25,8 +25,8 @@ MEMORY_LIMIT = 1000
 # vectors); benchmarks/personal_reading.py: a writer's later samples lie at p90 0.17 from their
 # same-digit corrections, at p10 0.97 (min 0.24) from their other digits.
 RADIUS2 = 0.6
-# Vote weight at which neighbours and the model count equally: one neighbour at distance 0
-# outvotes a model that is less than 2:1 sure.
+# Vote weight at which neighbours and the model count equally: one stored digit at distance 0
+# gets two thirds of the say (its label wins), one at half of RADIUS2 a third.
 HALF_WEIGHT = 0.5
 NEIGHBOURS = 5
 
