@@ -1,12 +1,17 @@
 import io
+import json
+import re
+import zipfile
 
 import numpy as np
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from recognizer import personal, predictions
 from recognizer.images import UploadRejected
 from recognizer.models import Label
+from recognizer.stats import model_version_stats
 from testkit.writers import OPEN_EIGHTS, sample
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +110,70 @@ def test_a_mark_the_user_said_is_not_a_digit_is_refused_next_time(
         _upload(user, eights[3])
     assert refused.value.code == "not_a_digit"
     assert _upload(other_user, eights[3]).text == "0"
+
+
+@pytest.fixture
+def helped(user, active_model, eights):
+    """An upload of `user` read with three of their corrections."""
+    _correct(user, eights[:3])
+    return _upload(user, eights[3])
+
+
+def test_the_result_page_says_it_was_read_with_the_users_corrections(client, user, helped):
+    client.force_login(user)
+    page = client.get(reverse("recognizer:detail", args=[helped.pk])).content.decode()
+    assert "Read with your 3 corrections." in page
+    assert re.search(r'data-testid="model-alone">0<', page)
+
+
+def test_the_account_page_counts_the_corrections_and_clears_them(client, user, helped):
+    client.force_login(user)
+    page = client.get(reverse("account")).content.decode()
+    assert re.search(r"use your <strong>3</strong> corrections", page)
+    response = client.post(reverse("account_personal_clear"))
+    assert response.status_code == 302
+    assert "use no corrections of yours yet" in client.get(reverse("account")).content.decode()
+    assert _upload(user, _photo(helped)).text == "0"
+
+
+def _photo(prediction) -> bytes:
+    with prediction.image.open("rb") as fh:
+        return fh.read()
+
+
+def test_the_api_and_the_export_give_the_same_fields(client, user, helped):
+    client.force_login(user)
+    body = client.get(reverse("api:prediction-detail", args=[helped.pk])).json()
+    assert (body["text"], body["personal_corrections"], body["model_text"]) == ("8", 3, "0")
+    (digit,) = body["digits"]
+    assert digit["model_digit"] == 0
+    assert len(digit["model_probabilities"]) == 10
+    response = client.get(reverse("account_export"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    data = json.loads(archive.read("predictions.json"))
+    memory = data["personal_memory"]
+    assert [c["label"] for c in memory["corrections"]] == [8, 8, 8]
+    exported = {row["id"]: row for row in data["predictions"]}
+    assert exported[helped.pk]["model_text"] == "0"
+
+
+def test_staff_see_the_corrections_in_use_and_what_personal_reading_changed(
+    client, user, staff_user, active_model, helped
+):
+    digit = helped.digits.get()
+    digit.true_label, digit.reviewed_by, digit.reviewed_at = 8, staff_user, timezone.now()
+    digit.save()
+    stats = model_version_stats(active_model)
+    assert stats["personal"] == {
+        "uploads": 1,
+        "changed": 1,
+        "reviewed": 1,
+        "right": 1,
+        "model_right": 0,
+    }
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert "corrections in use" in page.lower()
+    assert re.search(r'<td class="field-corrections_in_use">4</td>', page)
+    stats_page = client.get(reverse("admin:recognizer_modelversion_stats", args=[active_model.pk]))
+    assert 'data-testid="personal-right">1<' in stats_page.content.decode()
