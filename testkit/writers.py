@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from testkit.numbers import _reweight, _slanted_ink, glyph_coverage
+from testkit.numbers import _lay_out, _reweight, _slanted_ink, glyph_coverage
 from testkit.uploads import jpeg_bytes, paper_photo
 
 
@@ -86,3 +86,15 @@ def sample(writer: Writer, digit: int, rng: np.random.Generator) -> bytes:
         rotation=1.5,
     )
     return jpeg_bytes(photo, 90)
+
+
+def number_sample(writer: Writer, text: str, rng: np.random.Generator) -> bytes:
+    """One JPEG photo of the number ``text`` written by ``writer`` on one line, digits apart."""
+    frame = (1024, 480)
+    height = int(0.3 * min(frame) * rng.uniform(0.95, 1.05))
+
+    def line(_height: int, _stroke: float | None, r: np.random.Generator) -> np.ndarray:
+        covs = [coverage(writer, int(d), height, r) for d in text]
+        return _lay_out(covs, [0.0] * len(covs), height, r, gaps=(0.25, 0.45))
+
+    return jpeg_bytes(paper_photo(line, rng, frame=frame, rotation=1.0), 90)

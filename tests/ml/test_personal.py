@@ -6,7 +6,7 @@ import pytest
 from ml.decode import load_image
 from ml.personal import MEMORY_LIMIT, NOT_A_DIGIT, Memory, PersonalModel
 from ml.reading import read_image
-from testkit.writers import OPEN_EIGHTS, sample
+from testkit.writers import OPEN_EIGHTS, number_sample, sample
 
 
 def _inputs(model, digit: int, count: int, seed: int) -> tuple[list, list]:
@@ -88,3 +88,14 @@ def test_the_memory_keeps_the_newest_corrections(mnist_test_slice):
     assert memory.labels.tolist() == tags[7:].tolist()
     with pytest.raises(ValueError):
         Memory.build(images[:2], [3, 11])
+
+
+def test_a_numbers_digits_are_read_with_the_memory(model, eights):
+    _, inputs = eights
+    rng = np.random.default_rng(3)
+    images = [load_image(io.BytesIO(number_sample(OPEN_EIGHTS, "808", rng))) for _ in range(4)]
+    alone = [read_image(im, model, mode="number").text for im in images]
+    personal = PersonalModel(model, Memory.build(np.stack(inputs[:3]), [8, 8, 8]))
+    mine = [read_image(im, personal, mode="number").text for im in images]
+    assert "808" not in alone
+    assert mine == ["808"] * 4
