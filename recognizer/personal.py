@@ -8,6 +8,8 @@ change, deleted upload or clearing builds it afresh from the rows.
 """
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +25,10 @@ from ml.personal import MEMORY_LIMIT, Memory
 from .models import Digit, PersonalReading
 
 CACHE_SECONDS = 24 * 3600
+# Memories kept in the process too: a full one is 2 MB, too slow to unpickle on every read.
+RECENT_MEMORIES = 32
+_recent: OrderedDict[str, Memory] = OrderedDict()
+_recent_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,21 @@ def personal_memory(*, user: AbstractBaseUser | None) -> Memory:
     if count == 0:
         return Memory.empty()
     key = f"personal-memory:{user.pk}:{fingerprint}"
+    with _recent_lock:
+        memory = _recent.get(key)
+        if memory is not None:
+            _recent.move_to_end(key)
+            return memory
     cached = cache.get(key)
     if cached is not None:
-        features, labels = cached
-        return Memory(features, labels)
-    memory = _build(user)
-    cache.set(key, (memory.features, memory.labels), CACHE_SECONDS)
+        memory = Memory(*cached)
+    else:
+        memory = _build(user)
+        cache.set(key, (memory.features, memory.labels), CACHE_SECONDS)
+    with _recent_lock:
+        _recent[key] = memory
+        while len(_recent) > RECENT_MEMORIES:
+            _recent.popitem(last=False)
     return memory
 
 
