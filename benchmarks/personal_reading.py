@@ -8,9 +8,10 @@ For each writer of ``testkit/writers.py`` (a handwriting font with a fixed slant
 width, fresh jitter per photo): ``--first`` photos per digit are read in auto mode as a new user
 would upload them, every misread is corrected at once (added to the user's memory), then
 ``--later`` more per digit are read with the memory and, on the same images, by the model alone.
-Prints per writer the errors of both, the distances that chose ``ml.personal.RADIUS2``, and the
-time a read costs more at ``MEMORY_LIMIT`` stored corrections (CPU time of this process, one
-core, the same uploads read both ways in turn).
+Prints per writer the errors of both, the distances that chose ``ml.personal.RADIUS2``, whether
+a user without corrections gets the model's probabilities on MNIST, and the time a read costs
+more at ``MEMORY_LIMIT`` stored corrections (CPU time of this process, one core, the same
+uploads read both ways in turn).
 """
 
 from __future__ import annotations
@@ -156,6 +157,14 @@ def main() -> None:
             f"p{q} {np.percentile(same, q).round(2).tolist()}, other digits "
             f"p{q} {np.percentile(other, q).round(2).tolist()} (min {min(other):.2f})"
         )
+    images, _ = load_mnist("test", limit=2000)
+    x = images.astype(np.float32) / 255
+    same = np.array_equal(
+        PersonalModel(model, Memory.empty()).predict_proba(x), model.predict_proba(x)
+    )
+    print(
+        f"a user without corrections, {len(x)} MNIST test digits: probabilities identical: {same}"
+    )
     alone_ms, personal_ms = _timing(model, args.repeat)
     print(
         f"read time per upload at {MEMORY_LIMIT} corrections (median CPU): alone "
