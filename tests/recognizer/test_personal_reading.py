@@ -175,5 +175,7 @@ def test_staff_see_the_corrections_in_use_and_what_personal_reading_changed(
     page = client.get(reverse("admin:auth_user_changelist")).content.decode()
     assert "corrections in use" in page.lower()
     assert re.search(r'<td class="field-corrections_in_use">4</td>', page)
+    change = client.get(reverse("admin:auth_user_change", args=[user.pk])).content.decode()
+    assert re.search(r"Corrections in use:.*?<div class=\"readonly\">4</div>", change, re.S)
     stats_page = client.get(reverse("admin:recognizer_modelversion_stats", args=[active_model.pk]))
     assert 'data-testid="personal-right">1<' in stats_page.content.decode()
