@@ -64,11 +64,6 @@ class Memory:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def counts(self) -> dict[int, int]:
-        """How many stored digits each label has."""
-        values, counts = np.unique(self.labels, return_counts=True)
-        return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
-
     def neighbours(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each row of ``features`` (n, F): the weights (n, k) of its up to ``NEIGHBOURS``
         nearest stored digits (0 beyond ``RADIUS2``) and their labels (n, k)."""
