@@ -4,6 +4,8 @@ from django.contrib.auth.admin import UserAdmin
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from recognizer.personal import personal_count
+
 from .models import ApiToken
 
 User = get_user_model()
@@ -32,6 +34,15 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class AccountUserAdmin(UserAdmin):
+    list_display = (*UserAdmin.list_display, "corrections_in_use")
+    readonly_fields = (*UserAdmin.readonly_fields, "corrections_in_use")
+    fieldsets = (*UserAdmin.fieldsets, ("Personal reading", {"fields": ("corrections_in_use",)}))
+
+    @admin.display(description="corrections in use")
+    def corrections_in_use(self, user) -> int:
+        """How many of the user's own corrections their reads use (recognizer.personal)."""
+        return personal_count(user=user)
+
     def get_deleted_objects(self, objs, request):
         # Deleting a user lists what goes with it; a Token is listed by its name, which is its key.
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from recognizer.budget import Rate, budget_spend
 from recognizer.models import Prediction
+from recognizer.personal import personal_export
 from recognizer.serializers import PredictionSerializer
 from recognizer.zipstream import zip_stream
 
@@ -28,7 +29,8 @@ def account_export_budget_spend(*, user: AbstractBaseUser) -> None:
 
 def account_export(*, user: AbstractBaseUser, request: HttpRequest) -> Iterator[bytes]:
     """The zip, in pieces: `images/<id>.png` for each prediction, then `predictions.json` (the
-    API's shape of each prediction, plus `image_file`, its path in the zip, or null)."""
+    API's shape of each prediction, plus `image_file`, its path in the zip, or null, and
+    `personal_memory`, the corrections the user's reads use)."""
     return zip_stream(lambda archive: _fill(archive, user=user, request=request))
 
 
@@ -43,7 +45,15 @@ def _fill(archive: zipfile.ZipFile, *, user: AbstractBaseUser, request: HttpRequ
     account = {"username": user.get_username(), "email": user.email}
     archive.writestr(
         "predictions.json",
-        json.dumps({"account": account, "predictions": rows}, indent=2, default=str),
+        json.dumps(
+            {
+                "account": account,
+                "predictions": rows,
+                "personal_memory": personal_export(user=user),
+            },
+            indent=2,
+            default=str,
+        ),
     )
     yield
 

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.account, name="account"),
+    path("personal/clear/", views.personal_clear, name="account_personal_clear"),
     path("export/", views.account_export_download, name="account_export"),
     path("delete/", views.account_delete, name="account_delete"),
     path("signup/", views.signup, name="signup"),

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authtoken.models import Token
 
+from recognizer import personal
 from recognizer.budget import OverBudget
 
 from . import attempts, data_export, services
@@ -113,14 +114,31 @@ def account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = EmailChangeForm(request.POST, user=request.user)
         if attempts.password_checks_blocked(user=request.user):
-            return _refused(request, template, {"form": EmailChangeForm(user=request.user)})
+            return _refused(
+                request,
+                template,
+                _account_context(request, form=EmailChangeForm(user=request.user)),
+            )
         if _password_form_valid(request, form):
             services.user_email_set(user=request.user, email=form.cleaned_data["email"])
             messages.success(request, "Your email address was saved.")
             return redirect("account")
-        return render(request, template, {"form": form}, status=400)
+        return render(request, template, _account_context(request, form=form), status=400)
     form = EmailChangeForm(user=request.user, initial={"email": request.user.email})
-    return render(request, template, {"form": form})
+    return render(request, template, _account_context(request, form=form))
+
+
+def _account_context(request: HttpRequest, **context) -> dict:
+    return {**context, "corrections": personal.personal_count(user=request.user)}
+
+
+@login_required
+@require_http_methods(["POST"])
+def personal_clear(request: HttpRequest) -> HttpResponse:
+    """Stop using the user's corrections for their reads (the corrections stay)."""
+    personal.personal_clear(user=request.user)
+    messages.success(request, "Your reads no longer use your corrections so far.")
+    return redirect("account")
 
 
 @never_cache
@@ -134,7 +152,7 @@ def account_export_download(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "accounts/account.html",
-            {"form": form, "export_refusal": exc.message},
+            _account_context(request, form=form, export_refusal=exc.message),
             status=429,
         )
         response["Retry-After"] = str(math.ceil(exc.wait))

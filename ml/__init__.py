@@ -7,5 +7,6 @@ digits of one line) -> cuts (least-ink cut paths) -> budget (what reading a line
 -> search (where to cut, read lazily) -> reading (``read_image``: the stages stitched together).
 
 The model side: data, augment, features, forest_arrays, svm_arrays, wholeness, predict
-(``Model``, ``load_model``), estimators, artifact, train, evaluate.
+(``Model``, ``load_model``), estimators, artifact, train, evaluate; personal (a user's own
+corrections blended into the model's reading, ``PersonalModel``).
 """

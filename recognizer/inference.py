@@ -1,8 +1,9 @@
 """The one seam between the site and `ml`: read an upload's decoded image with the active model.
 
-It gets the model from the registry, reads, times the reading, and turns `ml`'s refusals (no
-digit, several lines, too many marks) into the site's UploadRejected. Nothing else in the site
-runs the model or the segmenter.
+It gets the model from the registry, reads (with the uploading user's corrections, see
+recognizer.personal), times the reading, and turns `ml`'s refusals (no digit, several lines, too
+many marks, not a digit) into the site's UploadRejected. Nothing else in the site runs the model
+or the segmenter.
 """
 
 import logging
@@ -10,15 +11,18 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from PIL import Image
 
 from ml import crop, decode
+from ml.personal import Memory, PersonalModel
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from ml.reading import Reading, read_image, segment
 
 from . import registry
 from .images import UploadRejected
 from .models import ModelVersion
+from .personal import personal_memory
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +37,28 @@ class ReadResult:
     model_version: ModelVersion | None = None
     predict_ms: float | None = None
     failure: str = ""
+    # Read with this many of the owner's corrections (0: the model alone), and then what the
+    # model alone said of each digit.
+    personal_corrections: int = 0
+    model_probabilities: list[tuple[float, ...]] | None = None
 
 
-def image_read(image: Image.Image, *, mode: str, stored_size: tuple[int, int]) -> ReadResult:
-    """Read the decoded image with the active model. Refusals (no digit, several lines, too many
-    marks) raise UploadRejected whether or not a model is usable; a missing or failing model is
-    a `failure`, and the upload is kept to be read later."""
+def image_read(
+    image: Image.Image, *, mode: str, stored_size: tuple[int, int], user=None
+) -> ReadResult:
+    """Read the decoded image with the active model and `user`'s own corrections. Refusals (no
+    digit, several lines, too many marks, a mark like those the user said are not digits) raise
+    UploadRejected whether or not a model is usable; a missing or failing model is a `failure`,
+    and the upload is kept to be read later."""
     try:
         version, model = registry.get_active_model()
     except registry.ModelUnavailable as exc:
         check_readable(image, mode=mode)
         return ReadResult(failure=str(exc))
     started = time.perf_counter()
+    memory = personal_memory(user=user)
     try:
-        reading = model_read(image, model, mode=mode)
+        reading, alone = personal_read(image, model, mode=mode, memory=memory)
     except UploadRejected:
         raise
     except Exception as exc:
@@ -55,7 +67,14 @@ def image_read(image: Image.Image, *, mode: str, stored_size: tuple[int, int]) -
         return ReadResult(failure=f"Prediction failed unexpectedly ({type(exc).__name__}).")
     elapsed_ms = (time.perf_counter() - started) * 1000
     boxes = [scale_box(d.box, image.size, stored_size) for d in reading.digits]
-    return ReadResult(reading=reading, boxes=boxes, model_version=version, predict_ms=elapsed_ms)
+    return ReadResult(
+        reading=reading,
+        boxes=boxes,
+        model_version=version,
+        predict_ms=elapsed_ms,
+        personal_corrections=len(memory),
+        model_probabilities=alone,
+    )
 
 
 def model_read(image: Image.Image, model, *, mode: str) -> Reading:
@@ -65,6 +84,27 @@ def model_read(image: Image.Image, model, *, mode: str) -> Reading:
         return read_image(image, model, mode=mode, low_confidence_threshold=threshold)
     except decode.ImageRejected as exc:
         raise UploadRejected(exc.code, exc.message) from exc
+
+
+def personal_read(
+    image: Image.Image, model, *, mode: str, memory: Memory
+) -> tuple[Reading, list[tuple[float, ...]] | None]:
+    """`model_read` with a user's `memory` of corrections when it holds any, and then what the
+    model alone said of each digit (None when the memory is empty: the model alone read it).
+    A reading whose every digit is closest to a mark the user said is not a digit is refused."""
+    if not len(memory):
+        return model_read(image, model, mode=mode), None
+    reader = PersonalModel(model, memory)
+    reading = model_read(image, reader, mode=mode)
+    proba, refused = reader.model_alone(np.stack([d.model_input for d in reading.digits]))
+    if refused.all():
+        raise UploadRejected(NOT_A_DIGIT_CODE, NOT_A_DIGIT_MESSAGE)
+    return reading, [tuple(float(p) for p in row) for row in proba]
+
+
+# The refusal of a mark like those the user said are not digits: the same as ml's own.
+NOT_A_DIGIT_CODE = "not_a_digit"
+NOT_A_DIGIT_MESSAGE = "This doesn't look like a digit or a number."
 
 
 def check_readable(image: Image.Image, *, mode: str) -> None:

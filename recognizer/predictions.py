@@ -21,7 +21,14 @@ from .models import LABEL_RULE, Digit, Label, Prediction
 logger = logging.getLogger(__name__)
 
 # What a prediction (or its failure) sets on an upload; repredict saves exactly these.
-RESULT_FIELDS = ["text", "model_version", "predict_ms", "status", "error_message"]
+RESULT_FIELDS = [
+    "text",
+    "model_version",
+    "predict_ms",
+    "status",
+    "error_message",
+    "personal_corrections",
+]
 
 
 @dataclass
@@ -39,11 +46,13 @@ class PreparedUpload:
         return len(self.png) + len(self.thumbnail)
 
 
-def _prepare(image_file: BinaryIO, original_filename: str, mode: str) -> PreparedUpload:
+def _prepare(
+    image_file: BinaryIO, original_filename: str, mode: str, user: AbstractBaseUser
+) -> PreparedUpload:
     image = images.load_upload(image_file)
     stored = images.storable(image)
     # Read before encoding: a refused image costs no PNG.
-    result = image_read(image, mode=mode, stored_size=stored.size)
+    result = image_read(image, mode=mode, stored_size=stored.size, user=user)
     return PreparedUpload(
         png=images.png_bytes(stored),
         thumbnail=images.thumbnail_bytes(stored),
@@ -80,7 +89,7 @@ def prediction_create(
     prediction fails: the row is marked failed with the reason and `repredict` finishes it later.
     """
     _check_mode(mode)
-    upload = _prepare(image_file, original_filename, mode)
+    upload = _prepare(image_file, original_filename, mode, user)
     _check_quota(user, upload.stored_bytes)
     return _store(user=user, upload=upload, source=source)
 
@@ -125,7 +134,9 @@ def prediction_run(*, prediction: Prediction) -> Prediction:
     try:
         with prediction.image.open("rb") as fh:
             image = images.load_stored(fh)
-        result = image_read(image, mode=prediction.mode, stored_size=image.size)
+        result = image_read(
+            image, mode=prediction.mode, stored_size=image.size, user=prediction.owner
+        )
     except UploadRejected as exc:
         result = ReadResult(failure=str(exc))
     except Exception as exc:
@@ -166,6 +177,7 @@ def _apply(prediction: Prediction, result: ReadResult) -> list[Digit]:
     if reading is None:
         _mark_failed(prediction, result.failure)
         return []
+    alone = result.model_probabilities or [None] * len(reading.digits)
     digits = [
         Digit(
             prediction=prediction,
@@ -179,12 +191,17 @@ def _apply(prediction: Prediction, result: ReadResult) -> list[Digit]:
             confidence=d.confidence,
             probabilities=list(d.probabilities),
             low_confidence=d.low_confidence,
+            model_digit=None if row is None else max(range(10), key=row.__getitem__),
+            model_probabilities=None if row is None else list(row),
         )
-        for position, (d, box) in enumerate(zip(reading.digits, result.boxes, strict=True))
+        for position, (d, box, row) in enumerate(
+            zip(reading.digits, result.boxes, alone, strict=True)
+        )
     ]
     prediction.text = reading.text
     prediction.model_version = result.model_version
     prediction.predict_ms = result.predict_ms
+    prediction.personal_corrections = result.personal_corrections
     prediction.status = Prediction.Status.DONE
     prediction.error_message = ""
     return digits
@@ -317,7 +334,7 @@ def predictions_create_batch(
                 "fewer images at a time.",
             )
         try:
-            prepared.append(_prepare(image_file, filename, mode))
+            prepared.append(_prepare(image_file, filename, mode, user))
         except UploadRejected as exc:
             raise BatchUploadRejected(
                 index=index, filename=filename, code=exc.code, message=exc.message

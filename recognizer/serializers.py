@@ -26,6 +26,15 @@ class DigitSerializer(serializers.ModelSerializer):
     model_input_url = serializers.SerializerMethodField(
         help_text="The 28x28 image the model saw for this digit, as a PNG."
     )
+    model_probabilities = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=10,
+        max_length=10,
+        allow_null=True,
+        read_only=True,
+        help_text="What the model alone gave each digit 0-9 here, when the owner's corrections "
+        "were used to read it (see the upload's personal_corrections); null otherwise.",
+    )
 
     class Meta:
         model = Digit
@@ -40,6 +49,8 @@ class DigitSerializer(serializers.ModelSerializer):
             "true_label",
             "excluded_from_training",
             "model_input_url",
+            "model_digit",
+            "model_probabilities",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -48,6 +59,10 @@ class DigitSerializer(serializers.ModelSerializer):
             "user_label": {"help_text": "The owner's claim of the right digit here."},
             "true_label": {"help_text": "The digit confirmed by staff; null until reviewed."},
             "excluded_from_training": {"help_text": "Staff marked it junk: never training data."},
+            "model_digit": {
+                "help_text": "What the model alone read here, when the owner's corrections were "
+                "used to read it; null otherwise."
+            },
         }
 
     def get_model_input_url(self, digit: Digit) -> str:
@@ -109,6 +124,11 @@ class PredictionSerializer(serializers.ModelSerializer):
     reviewed_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When a reviewer last decided on it."
     )
+    model_text = serializers.CharField(
+        read_only=True,
+        help_text="What the model alone read, when the owner's corrections were used (it may "
+        "equal text); empty otherwise.",
+    )
     digits = DigitSerializer(
         many=True, read_only=True, help_text="Each digit read, left to right; empty until read."
     )
@@ -140,9 +160,15 @@ class PredictionSerializer(serializers.ModelSerializer):
             "reviewed",
             "excluded_from_training",
             "reviewed_at",
+            "personal_corrections",
+            "model_text",
         ]
         read_only_fields = fields
         extra_kwargs = {
+            "personal_corrections": {
+                "help_text": "How many of the owner's own corrections were used to read it (0: "
+                "the model alone read it). Only the owner's corrections ever count."
+            },
             "text": {"help_text": 'What was read, leading zeros kept ("042"); empty until read.'},
             "mode": {"help_text": "What the image was asked to be read as."},
             "error_message": {"help_text": "Why the prediction failed (status failed)."},

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -149,6 +149,7 @@ def model_version_stats(version: ModelVersion) -> dict:
         .order_by("day")
     )
     bars, peak = _day_bars(per_day)
+    personal = _personal_stats(version)
     accuracy = correct / n_reviewed if n_reviewed else None
     low_rate = low / total if total else None
     mnist_confusion = version.metrics.get("confusion")
@@ -171,4 +172,22 @@ def model_version_stats(version: ModelVersion) -> dict:
         "reliability": _reliability(version.metrics.get("calibration")),
         "versions": versions_side_by_side(),
         "starter": is_starter(version),
+        "personal": personal,
+    }
+
+
+def _personal_stats(version: ModelVersion) -> dict:
+    """How often the owners' own corrections (recognizer.personal) changed what `version` read,
+    and, among the changed digits staff reviewed, how often the change was right."""
+    done = Q(prediction__model_version=version, prediction__status=Prediction.Status.DONE)
+    changed = Digit.objects.filter(done, model_digit__isnull=False).exclude(model_digit=F("digit"))
+    reviewed = changed.filter(true_label__isnull=False)
+    return {
+        "uploads": Prediction.objects.filter(
+            model_version=version, status=Prediction.Status.DONE, personal_corrections__gt=0
+        ).count(),
+        "changed": changed.count(),
+        "reviewed": reviewed.count(),
+        "right": reviewed.filter(true_label=F("digit")).count(),
+        "model_right": reviewed.filter(true_label=F("model_digit")).count(),
     }

@@ -11,6 +11,7 @@ from .choices import (
 from .digits import Digit, DigitQuerySet, upload_queue_keys
 from .model_versions import ModelVersion, ModelVersionQuerySet
 from .operations import RateBudget, TrainingRun
+from .personal import PersonalReading
 from .predictions import (
     REVIEW_QUEUE_ORDERING,
     Prediction,
@@ -28,6 +29,7 @@ __all__ = [
     "Label",
     "ModelVersion",
     "ModelVersionQuerySet",
+    "PersonalReading",
     "Prediction",
     "PredictionQuerySet",
     "RateBudget",

@@ -106,6 +106,11 @@ class Digit(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     excluded_from_training = models.BooleanField(default=False)
+    # What the model alone read here, when the owner's corrections were used (null otherwise).
+    model_digit = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=DIGIT_CHOICES, validators=digit_validators
+    )
+    model_probabilities = models.JSONField(null=True, blank=True)
 
     objects = DigitQuerySet.as_manager()
     # Who changed a label, when, and from what: only the labels are kept per change.

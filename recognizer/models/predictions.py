@@ -159,6 +159,9 @@ class Prediction(models.Model):
         related_name="predictions",
     )
     predict_ms = models.FloatField(null=True, blank=True)
+    personal_corrections = models.PositiveIntegerField(
+        default=0, help_text="How many of the owner's corrections the reading used (0: none)."
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -182,6 +185,14 @@ class Prediction(models.Model):
         """The digit of a one-digit upload; None for a number or before it is read."""
         rows = self.digit_rows
         return rows[0] if len(rows) == 1 else None
+
+    @property
+    def model_text(self) -> str:
+        """What the model alone read, when the owner's corrections were used; else empty."""
+        rows = self.digit_rows
+        if not rows or any(d.model_digit is None for d in rows):
+            return ""
+        return "".join(str(d.model_digit) for d in rows)
 
     @property
     def is_number(self) -> bool:

@@ -309,12 +309,26 @@
     result.querySelector('[data-field="digit"]').textContent = data.text || String(data.digit);
     result.querySelector('[data-field="confidence"]').textContent = confidenceText(data.confidence);
     result.querySelector('[data-field="low-confidence"]').hidden = !data.low_confidence;
+    showPersonal(data);
     showDigits(digits);
     showRunnerUp(digits);
     showProbabilities(digits[0] || data, digits.length ? digits : [data]);
     result.querySelector('[data-field="link"]').href = data.page_url;
     answer = { strokes: strokes.slice() };
     redraw();
+  }
+
+  // The same sentence as the result page: read with the owner's corrections, and what the model
+  // alone said.
+  function showPersonal(data) {
+    var note = result.querySelector('[data-field="personal"]');
+    var n = data.personal_corrections || 0;
+    note.hidden = n === 0;
+    if (n === 0) return;
+    var text = "Read with your " + n + " correction" + (n === 1 ? "" : "s") + ". ";
+    note.textContent = text + (data.model_text && data.model_text !== data.text
+      ? "The model alone would have said " + data.model_text + "."
+      : "The model alone reads it the same.");
   }
 
   function hideResult() {

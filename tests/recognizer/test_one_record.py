@@ -31,6 +31,7 @@ def test_the_upload_holds_no_per_digit_or_label_field():
         "mode",
         "model_version",
         "predict_ms",
+        "personal_corrections",
         "created_at",
         "digits",
     }
