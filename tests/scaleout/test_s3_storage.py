@@ -158,9 +158,9 @@ def test_model_registered_on_one_machine_is_fetched_verified_and_used_on_another
     assert model.sha256 == tiny_artifact.sha256
     local = settings.MODEL_DIR / "tiny-s3"
     assert sorted(p.name for p in local.iterdir()) == [
-        "model.npz",
         "metadata.json",
         "model.joblib",
+        "model.npz",
     ]
     assert (local / "model.npz").read_bytes() == Path(tiny_artifact.path).read_bytes()
 
