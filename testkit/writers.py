@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from testkit.numbers import _lay_out, _reweight, _slanted_ink, glyph_coverage
-from testkit.uploads import jpeg_bytes, paper_photo
+from testkit.render import jpeg_bytes, paper_photo
 
 
 @dataclass(frozen=True)
