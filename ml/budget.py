@@ -12,11 +12,11 @@ from ml.grouping import MAX_MARKS, Group
 
 # What the cut search of one line may spend, whatever its marks' layout: pieces cut and read, calls
 # to the model, and chain cells (each look for the leading chain weighs every span at every count
-# of pieces). A quarter above the most testkit's numbers used (680 pieces, 27 calls; cells, which
-# cost little, 1.6 times 12.4M), so a layout that spends it all stays under 1 s of CPU.
-MAX_PIECES = 850
+# of pieces). Above the most testkit's numbers used (680 pieces, 27 calls, 12.4M cells), yet low
+# enough that a layout spending all of it stays under 1 s of CPU on a busy 2-core machine.
+MAX_PIECES = 760
 MAX_MODEL_CALLS = 34
-MAX_CHAIN_CELLS = 20_000_000
+MAX_CHAIN_CELLS = 16_000_000
 # Decoding and analysing a huge image takes its share of that second: above FULL_BUDGET_PIXELS
 # decoded pixels the budget shrinks, to half at HALF_BUDGET_PIXELS (the upload limit).
 FULL_BUDGET_PIXELS = 4_000_000
