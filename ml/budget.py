@@ -12,10 +12,15 @@ from ml.grouping import MAX_MARKS, Group
 
 # What the cut search of one line may spend, whatever its marks' layout: pieces cut and read, calls
 # to the model, and chain cells (each look for the leading chain weighs every span at every count
-# of pieces). The numbers of the reading benchmarks use at most about half of each.
-MAX_PIECES = 1200
-MAX_MODEL_CALLS = 50
-MAX_CHAIN_CELLS = 30_000_000
+# of pieces). Above the most testkit's numbers used (680 pieces, 27 calls, 12.4M cells), yet low
+# enough that a layout spending all of it stays under 1 s of CPU on a busy 2-core machine.
+MAX_PIECES = 760
+MAX_MODEL_CALLS = 34
+MAX_CHAIN_CELLS = 16_000_000
+# Decoding and analysing a huge image takes its share of that second: above FULL_BUDGET_PIXELS
+# decoded pixels the budget shrinks, to half at HALF_BUDGET_PIXELS (the upload limit).
+FULL_BUDGET_PIXELS = 4_000_000
+HALF_BUDGET_PIXELS = 40_000_000
 
 
 class SearchBudget:
@@ -31,6 +36,18 @@ class SearchBudget:
         cells: int = MAX_CHAIN_CELLS,
     ) -> None:
         self.pieces, self.calls, self.cells = pieces, calls, cells
+
+    @classmethod
+    def for_image(cls, pixels: int) -> SearchBudget:
+        """The budget of a line in an image of ``pixels`` decoded pixels: all of it up to
+        FULL_BUDGET_PIXELS, shrinking to half at HALF_BUDGET_PIXELS and beyond."""
+        over = max(0, pixels - FULL_BUDGET_PIXELS) / (HALF_BUDGET_PIXELS - FULL_BUDGET_PIXELS)
+        share = max(0.5, 1.0 - 0.5 * over)
+        return cls(
+            pieces=int(MAX_PIECES * share),
+            calls=int(MAX_MODEL_CALLS * share),
+            cells=int(MAX_CHAIN_CELLS * share),
+        )
 
     def spend(self, *, pieces: int = 0, calls: int = 0, cells: int = 0) -> None:
         self.pieces -= pieces

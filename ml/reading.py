@@ -279,7 +279,7 @@ def segment(
     and marks narrow enough for one digit are kept whole. ``wholeness`` (e.g.
     ``Model.whole_proba``) weighs how much each candidate piece looks like one whole digit;
     ``read_pieces`` (e.g. ``Model.read_pieces``), if given with both, does the two at once.
-    The cut search spends from ``budget`` (by default a fresh ``SearchBudget``).
+    The cut search spends from ``budget`` (by default ``SearchBudget.for_image``).
     Raises ``ImageRejected`` with code ``no_digit`` (no ink), ``several_lines`` (writing on
     more than one line) or ``too_many_marks`` (more than ``MAX_MARKS`` marks in the line, a
     line too long for them, or a layout whose cut search would outrun ``SearchBudget``).
@@ -290,7 +290,8 @@ def segment(
     marks, labels, digits, height = line.marks, line.labels, line.digits, line.height
     # The cheap refusals come before the model reads anything.
     check_line_length(digits, height)
-    budget = budget if budget is not None else SearchBudget()
+    if budget is None:
+        budget = SearchBudget.for_image(image.width * image.height)
     crops: list[DigitCrop] = []
     h, w = labels.shape
     windows, wholes = [], []

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ml.budget import MAX_MODEL_CALLS, MAX_PIECES, SearchBudget
+from ml.budget import (
+    FULL_BUDGET_PIXELS,
+    HALF_BUDGET_PIXELS,
+    MAX_CHAIN_CELLS,
+    MAX_MODEL_CALLS,
+    MAX_PIECES,
+    SearchBudget,
+)
 from ml.decode import ImageRejected, load_image
 from ml.grouping import MAX_MARKS
 from ml.reading import read_image, segment
@@ -156,3 +163,17 @@ def test_the_search_stops_where_its_budget_runs_out(ml_result_model) -> None:
     with pytest.raises(ImageRejected):
         segment(image, predict_proba=counted.predict_proba)
     assert sum(counted.calls) > 60 + MAX_MARKS
+
+
+def test_a_huge_image_leaves_the_search_half_its_budget() -> None:
+    photo = SearchBudget.for_image(3000 * 1000)
+    assert (photo.pieces, photo.calls, photo.cells) == (
+        MAX_PIECES,
+        MAX_MODEL_CALLS,
+        MAX_CHAIN_CELLS,
+    )
+    # Decoding and analysing the pixels took their share of the second.
+    huge = SearchBudget.for_image(HALF_BUDGET_PIXELS)
+    assert (huge.pieces, huge.calls) == (MAX_PIECES // 2, MAX_MODEL_CALLS // 2)
+    middle = SearchBudget.for_image((FULL_BUDGET_PIXELS + HALF_BUDGET_PIXELS) // 2)
+    assert huge.pieces < middle.pieces < photo.pieces
