@@ -295,3 +295,31 @@ def test_every_label_and_its_history_moves_to_the_digits(migrator):
     names = {f.name for f in Prediction._meta.get_fields()}
     assert not names & {"digit", "confidence", "true_label", "user_label", "excluded_from_training"}
     assert Prediction.objects.get(pk=number.pk).text == "205"
+
+
+def test_personal_reading_leaves_existing_uploads_read_by_the_model_alone(migrator):
+    old = migrator(LABELS_AFTER)
+    User = old.get_model("auth", "User")
+    Prediction = old.get_model("recognizer", "Prediction")
+    Digit = old.get_model("recognizer", "Digit")
+    ModelVersion = old.get_model("recognizer", "ModelVersion")
+    owner = User.objects.create(username="owner")
+    version = ModelVersion.objects.create(version="v1", artifact_path="v1/model.npz", sha256="0")
+    upload = _old_upload(Prediction, owner, text="42", model_version=version)
+    _old_digit(Digit, upload, 0, 4, user_label=9)
+    _old_digit(Digit, upload, 1, 2, true_label=2)
+
+    new = migrator([("recognizer", "0015_personal_reading")])
+
+    Prediction = new.get_model("recognizer", "Prediction")
+    Digit = new.get_model("recognizer", "Digit")
+    upload = Prediction.objects.get(pk=upload.pk)
+    assert (upload.text, upload.model_version.version, upload.personal_corrections) == (
+        "42",
+        "v1",
+        0,
+    )
+    digits = list(Digit.objects.filter(prediction=upload).order_by("position"))
+    assert [(d.digit, d.user_label, d.true_label) for d in digits] == [(4, 9, None), (2, None, 2)]
+    assert [(d.model_digit, d.model_probabilities) for d in digits] == [(None, None)] * 2
+    assert not new.get_model("recognizer", "PersonalReading").objects.exists()
