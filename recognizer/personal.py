@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
@@ -60,18 +61,20 @@ def _labelled(user: AbstractBaseUser, cleared_at: datetime | None):
 
 def personal_corrections(*, user: AbstractBaseUser) -> list[Correction]:
     """The corrections in ``user``'s memory, oldest first, at most ``MEMORY_LIMIT``."""
+    return [correction for correction, _ in _corrections(user)]
+
+
+def _corrections(user: AbstractBaseUser, *, inputs: bool = False) -> list[tuple[Correction, Any]]:
+    """The corrections, each with its digit's 28x28 input when ``inputs`` (None otherwise), in
+    one query."""
     cleared_at = _cleared_at(user)
+    fields = ["id", "prediction_id", "position", "true_label", "reviewed_at", "user_label"]
     rows = _labelled(user, cleared_at).values_list(
-        "id",
-        "prediction_id",
-        "position",
-        "true_label",
-        "reviewed_at",
-        "user_label",
-        "user_label_at",
+        *fields, "user_label_at", "model_input" if inputs else "id"
     )
     found = []
-    for pk, prediction_id, position, true_label, reviewed_at, user_label, user_label_at in rows:
+    for row in rows:
+        pk, prediction_id, position, true_label, reviewed_at, user_label, user_label_at, blob = row
         # A reviewed label wins over the owner's claim, unless it was cleared.
         if true_label is not None and (cleared_at is None or reviewed_at >= cleared_at):
             label, at, reviewed = true_label, reviewed_at, True
@@ -79,8 +82,9 @@ def personal_corrections(*, user: AbstractBaseUser) -> list[Correction]:
             label, at, reviewed = user_label, user_label_at, False
         if label is None or at is None:
             continue
-        found.append(Correction(pk, prediction_id, position, label, at, reviewed))
-    found.sort(key=lambda c: (c.labelled_at, c.digit_id))
+        correction = Correction(pk, prediction_id, position, label, at, reviewed)
+        found.append((correction, blob if inputs else None))
+    found.sort(key=lambda pair: (pair[0].labelled_at, pair[0].digit_id))
     return found[-MEMORY_LIMIT:]
 
 
@@ -127,18 +131,13 @@ def personal_memory(*, user: AbstractBaseUser | None) -> Memory:
 
 
 def _build(user: AbstractBaseUser) -> Memory:
-    corrections = personal_corrections(user=user)
+    corrections = _corrections(user, inputs=True)
     if not corrections:
         return Memory.empty()
-    inputs = dict(
-        Digit.objects.filter(id__in=[c.digit_id for c in corrections]).values_list(
-            "id", "model_input"
-        )
-    )
     images = np.stack(
-        [np.frombuffer(bytes(inputs[c.digit_id]), dtype=np.uint8) for c in corrections]
+        [np.frombuffer(bytes(blob), dtype=np.uint8) for _, blob in corrections]
     ).reshape(-1, 28, 28)
-    return Memory.build(images, [c.label for c in corrections])
+    return Memory.build(images, [c.label for c, _ in corrections])
 
 
 def personal_count(*, user: AbstractBaseUser) -> int:
