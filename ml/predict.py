@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ml.digitness import Digitness
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
 from ml.svm_arrays import FlatSVM
@@ -76,6 +77,7 @@ class Model:
         sha256: str,
         metadata: dict[str, Any] | None = None,
         wholeness: FlatForest | Any = None,
+        digitness: Digitness | None = None,
     ) -> None:
         if isinstance(forest, FlatForest) or forest is None:
             self.forest = None
@@ -125,6 +127,8 @@ class Model:
         self.wholeness: FlatForest | None = None
         if wholeness is not None:
             self.set_wholeness(wholeness)
+        # The "not a digit" detector (ml.digitness); a model without one refuses nothing.
+        self.digitness: Digitness | None = digitness
         threshold = self.metadata.get("low_confidence_threshold")
         self.low_confidence_threshold: float = float(
             threshold if threshold is not None else LOW_CONFIDENCE_THRESHOLDS[kind]
@@ -197,7 +201,7 @@ class Model:
         part, else a "digits-model" file holding ``forest_<name>``, ``svm_<name>`` and
         ``whole_<name>`` arrays plus its meta."""
         path = Path(path)
-        if self.kind in FOREST_KINDS and self.wholeness is None:
+        if self.kind in FOREST_KINDS and self.wholeness is None and self.digitness is None:
             return self.flat.save(path)
         arrays: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {
@@ -217,6 +221,15 @@ class Model:
             meta["wholeness"] = {
                 "n_features": self.wholeness.n_features,
                 "sha256": self.wholeness.sha256(),
+            }
+        if self.digitness is not None:
+            arrays |= {f"digit_{k}": v for k, v in self.digitness.forest.arrays().items()}
+            meta["digitness"] = {
+                "n_features": self.digitness.forest.n_features,
+                "sha256": self.digitness.forest.sha256(),
+                "lone": self.digitness.lone,
+                "mean": self.digitness.mean,
+                "piece": self.digitness.piece,
             }
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
@@ -248,6 +261,18 @@ def _read_npz(path: Path) -> dict[str, Any]:
                 _prefixed(bundle, "whole_"),
                 n_features=meta["wholeness"]["n_features"],
                 sha256=meta["wholeness"]["sha256"],
+            )
+        if "digitness" in meta:
+            detector = meta["digitness"]
+            parts["digitness"] = Digitness(
+                forest=FlatForest.from_arrays(
+                    _prefixed(bundle, "digit_"),
+                    n_features=detector["n_features"],
+                    sha256=detector["sha256"],
+                ),
+                lone=float(detector["lone"]),
+                mean=float(detector["mean"]),
+                piece=float(detector["piece"]),
             )
     return parts
 

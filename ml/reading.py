@@ -157,11 +157,27 @@ def read_image(
     holds: when the line is one digit it reads it exactly as "digit" mode does.
 
     Raises ``ImageRejected``: "no_digit" (no digit found), and in "auto"/"number" mode also
-    "several_lines" and "too_many_marks" (see ``segment``); "not_an_image" when the
+    "several_lines" and "too_many_marks" (see ``segment``); "not_a_digit" when the model's
+    detector (``ml.digitness``) finds a mark that is not a digit; "not_an_image" when the
     pixels cannot be read. ``ValueError`` for an unknown mode.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    reading = _read(image, model, mode, low_confidence_threshold)
+    detector = getattr(model, "digitness", None)
+    if detector is not None:
+        detector.check(
+            np.stack([d.model_input for d in reading.digits]),
+            [d.box for d in reading.digits],
+            lone=reading.mode == "digit",
+            probabilities=np.array([d.probabilities for d in reading.digits]),
+        )
+    return reading
+
+
+def _read(
+    image: Image.Image, model: Classifier, mode: Mode, low_confidence_threshold: float
+) -> Reading:
     if mode == "digit":
         return _reading(_one_digit(image), model, low_confidence_threshold, "digit")
     wholeness = model.whole_proba if getattr(model, "wholeness", None) is not None else None

@@ -16,6 +16,7 @@ import numpy as np
 
 from ml.artifact import Artifact, save_artifact
 from ml.augment import FLAGGED_SHARE, with_flagged_ones
+from ml.digitness_data import Examples, fit_digitness
 from ml.estimators import (
     calibrate,
     choose_weight,
@@ -275,15 +276,20 @@ def train_and_save(
     wholeness_lines: int | None = None,
     flagged_ones: float = FLAGGED_SHARE,
     stage: StageProgress | None = None,
+    digitness: Examples | None = None,
+    digitness_trees: int | None = None,
     **params: Any,
 ) -> tuple[TrainResult, Artifact, dict[str, Any]]:
     """Train (``train_model(X, y, kind=kind, progress=progress, **params)``) and the model's
     wholeness part (``ml.wholeness``, on ``wholeness_lines`` lines written with ``X``; default
     one per WHOLENESS_IMAGES_PER_LINE images, at most ``ml.wholeness.DEFAULT_LINES``; 0 for
     none), with flagged copies of ``flagged_ones`` of the 1s added to ``X`` (``ml.augment``;
-    0 for none), evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the
-    artifact in ``out_dir``. ``progress(done, 100)`` covers both; ``stage`` gets each stage's
-    own progress, these included (``StageProgress``).
+    0 for none), and the "not a digit" detector when ``digitness`` examples are given
+    (``ml.digitness_data.fit_digitness``, ``digitness_trees`` trees),
+    evaluate on ``test`` = (images (n, 28, 28), labels (n,)) when given, and save the artifact in
+    ``out_dir``.
+    ``progress(done, 100)`` covers both; ``stage`` gets each stage's own progress, these included
+    (``StageProgress``).
 
     Returns ``(result, artifact, metrics)``: the metrics saved in the metadata, the training
     metrics plus ``ml.evaluate.evaluate`` on ``test`` (accuracy, per class, confusion,
@@ -338,6 +344,22 @@ def train_and_save(
         if stage is not None:
             stage("Whole-digit forest", 1, 1, "")
     metrics = dict(result.metrics)
+    if digitness is not None:
+        started = time.perf_counter()
+
+        def detector_progress(done: int, total: int) -> None:
+            if stage is not None:
+                stage("Not-a-digit detector", done, total, "steps")
+
+        result.model.digitness, metrics["digitness"] = fit_digitness(
+            digitness,
+            result.model.predict_proba,
+            random_state=params.get("random_state", 0),
+            n_estimators=digitness_trees,
+            progress=detector_progress,
+        )
+        result.params["digitness_examples"] = len(digitness)
+        result.train_seconds += time.perf_counter() - started
     if test is not None:
         if stage is not None:
             stage(f"Scoring on {len(test[1])} test digits", 0, 1, "")

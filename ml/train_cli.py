@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ml.augment import FLAGGED_SHARE
+from ml.digitness_data import EXAMPLES_PATH, load_examples
 from ml.predict import KINDS
 from ml.train import DEFAULT_KIND, DEFAULT_MAX_SVM_TRAIN, train_and_save
 from ml.wholeness import DEFAULT_LINES
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         help="copies of this share of the 1s with a flag drawn on, added to training "
         f"(ml/augment.py; default {FLAGGED_SHARE}; 0: none)",
     )
+    parser.add_argument(
+        "--digitness",
+        type=Path,
+        default=EXAMPLES_PATH,
+        help="examples for the 'not a digit' detector (default: the shipped ones); 'none': none",
+    )
     args = parser.parse_args(argv)
 
     X, y = load_mnist("train", data_dir=args.data_dir, limit=args.limit)
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         max_svm_train=args.max_svm_train,
         wholeness_lines=args.wholeness_lines,
         flagged_ones=args.flagged_ones,
+        digitness=None if str(args.digitness) == "none" else load_examples(args.digitness),
     )
     print(file=sys.stderr)
     size_mb = artifact.path.stat().st_size / 1e6

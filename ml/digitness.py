@@ -1,0 +1,195 @@
+"""Whether a read mark is a digit at all: the detector beside the digit model.
+
+The digit model answers 0-9 for anything: a heart reads as 3 at 95%. So a forest is trained to
+tell digits from marks no one would read as one. Its classes are "digit" and the kinds of
+non-digit (``CLASSES``): letters, symbols, shapes, scribbles and dots, so that a refusal can say
+what the mark looks like. It learns from examples, not rules: MNIST's training digits, and the
+crops the reader itself cut from uploads of digits, numbers and non-digits (``ml.digitness_data``
+holds them; ``testkit.digitness_examples`` makes them).
+
+A reading is refused when one of its marks is less likely a digit than a threshold chosen on
+held-out uploads, one for a lone digit and one for the marks of a number (``Digitness``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+from sklearn.ensemble import ExtraTreesClassifier
+
+from ml.decode import ImageRejected
+from ml.features import featurize
+from ml.forest_arrays import FlatForest
+
+# "other": what people said is not a digit (reviewed uploads), of no kind of its own.
+CLASSES = ("digit", "letter", "symbol", "shape", "scribble", "dots", "other")
+DIGIT = 0
+NOT_A_DIGIT_CODE = "not_a_digit"
+NOT_A_DIGIT_MESSAGE = "This doesn't look like a digit or a number."
+_LOOKS_LIKE = {
+    "letter": "a letter",
+    "symbol": "a symbol",
+    "shape": "a drawing",
+    "scribble": "a scribble",
+    "dots": "dots or dashes",
+    "other": "something other than a digit",
+}
+N_ESTIMATORS = 100
+MAX_LEAF_NODES = 6000
+_INK = 0.3
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def shape_features(inputs: np.ndarray) -> np.ndarray:
+    """What HOG does not show of each (n, 28, 28) model input, as (n, 9) float32: the share of
+    ink, the strokes' pieces and holes, the skeleton's ends, forks and length, the stroke width,
+    the largest piece's share of the ink and how far the ink spreads from its centre."""
+    x = np.asarray(inputs, dtype=np.float32).reshape(-1, 28, 28)
+    out = np.zeros((len(x), 9), dtype=np.float32)
+    ys, xs = np.mgrid[0:28, 0:28]
+    for i, image in enumerate(x):
+        ink = image > _INK
+        total = int(ink.sum())
+        if not total:
+            continue
+        labels, pieces = ndi.label(ink, structure=_EIGHT)
+        largest = np.bincount(labels.ravel())[1:].max()
+        _, regions = ndi.label(np.pad(~ink, 1))
+        skeleton = skeletonize(ink)
+        neighbours = ndi.convolve(
+            skeleton.astype(np.uint8), _EIGHT.astype(np.uint8), mode="constant"
+        )
+        length = int(skeleton.sum())
+        mass = image.sum()
+        cy, cx = (image * ys).sum() / mass, (image * xs).sum() / mass
+        spread = np.sqrt((image * ((ys - cy) ** 2 + (xs - cx) ** 2)).sum() / mass)
+        out[i] = (
+            total / 784,
+            pieces,
+            regions - 1,
+            int((skeleton & (neighbours == 2)).sum()),
+            int((skeleton & (neighbours >= 4)).sum()),
+            length,
+            total / max(length, 1),
+            largest / total,
+            spread,
+        )
+    return out
+
+
+def digitness_features(
+    inputs: np.ndarray,
+    boxes: np.ndarray | list,
+    height: float | np.ndarray,
+    lone: bool | np.ndarray,
+    probabilities: np.ndarray,
+    *,
+    features: np.ndarray | None = None,
+) -> np.ndarray:
+    """The detector's input: ``featurize`` of the (n, 28, 28) model inputs (or ``features``),
+    ``shape_features``, each mark's box (n, 4) (x0, y0, x1, y1) as log(width / height) and its
+    width and height in ``height``s (the tallest mark of its reading), ``lone`` (read as one
+    digit, not as a mark of a number), and the digit model's ``probabilities`` (n, 10) with
+    their three largest and their entropy (a heart reads as a 3, but not as surely as a 3)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    h = np.maximum(boxes[:, 3] - boxes[:, 1], 1)
+    w = np.maximum(boxes[:, 2] - boxes[:, 0], 1)
+    height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
+    lone = np.broadcast_to(np.asarray(lone, dtype=np.float64), h.shape)
+    box = np.stack([np.log(w / h), w / height, h / height, lone], axis=1)
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1, 10)
+    top = -np.sort(-p, axis=1)[:, :3]
+    entropy = -(p * np.log(np.maximum(p, 1e-12))).sum(axis=1, keepdims=True)
+    base = featurize(inputs) if features is None else features
+    extra = np.hstack([box, p, top, entropy]).astype(np.float32)
+    return np.hstack([base, shape_features(inputs), extra])
+
+
+def train_detector(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    random_state: int = 0,
+    n_jobs: int = 2,
+    n_estimators: int = N_ESTIMATORS,
+) -> ExtraTreesClassifier:
+    """Fit the forest on ``digitness_features`` rows and their ``CLASSES`` indices."""
+    if len(np.unique(labels)) < 2 or not (labels == DIGIT).any():
+        raise ValueError("the detector needs digits and non-digits to learn from")
+    forest = ExtraTreesClassifier(
+        n_estimators=n_estimators,
+        max_leaf_nodes=MAX_LEAF_NODES,
+        class_weight="balanced",
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    return forest.fit(features, labels)
+
+
+@dataclass(frozen=True)
+class Digitness:
+    """The detector as served: ``forest`` (a `FlatForest` over ``CLASSES`` indices) and the
+    probabilities of "digit" below which a reading is refused: ``lone``, of a digit read alone;
+    ``mean``, the average over a number's marks; ``piece``, any one mark of a number."""
+
+    forest: FlatForest
+    lone: float
+    mean: float
+    piece: float
+
+    def __post_init__(self) -> None:
+        classes = [int(c) for c in np.asarray(self.forest.classes)]
+        if classes[0] != DIGIT or not set(classes) <= set(range(len(CLASSES))):
+            raise ValueError(f"the detector's classes {classes} are not {CLASSES}")
+        if not all(0 <= t <= 1 for t in (self.lone, self.mean, self.piece)):
+            raise ValueError("the detector's thresholds are not probabilities")
+
+    def proba(self, features: np.ndarray) -> np.ndarray:
+        """(n, len(CLASSES)) probabilities of each class, zero for classes never seen."""
+        out = np.zeros((len(features), len(CLASSES)), dtype=np.float64)
+        columns = np.asarray(self.forest.classes, dtype=np.int64)
+        out[:, columns] = self.forest.predict_proba(features)
+        return out
+
+    def refused(self, digit_proba: np.ndarray, lone: bool) -> bool:
+        """Whether a reading whose marks are digits with these probabilities is refused."""
+        return bool(self.refuses(digit_proba.min(), digit_proba.mean(), lone))
+
+    def refuses(self, low: np.ndarray, mean: np.ndarray, lone: np.ndarray) -> np.ndarray:
+        """``refused`` of many readings at once, from each one's lowest and mean digit
+        probability and whether it was read alone."""
+        return np.where(lone, low < self.lone, (mean < self.mean) | (low < self.piece))
+
+    def check(
+        self,
+        inputs: np.ndarray,
+        boxes: np.ndarray | list,
+        lone: bool,
+        probabilities: np.ndarray,
+    ) -> np.ndarray:
+        """Refuse the marks of one reading (``ImageRejected`` "not_a_digit", naming the mark
+        least like a digit and what it looks like) unless they look like digits. ``inputs``
+        (n, 28, 28), ``boxes`` (n, 4), ``probabilities`` (n, 10) the digit model's. Returns the
+        marks' class probabilities."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        height = float((boxes[:, 3] - boxes[:, 1]).max())
+        proba = self.proba(digitness_features(inputs, boxes, height, lone, probabilities))
+        if self.refused(proba[:, DIGIT], lone):
+            raise not_a_digit(proba, int(np.argmin(proba[:, DIGIT])))
+        return proba
+
+
+def not_a_digit(proba: np.ndarray | None = None, index: int = 0) -> ImageRejected:
+    """The refusal of a reading whose mark ``index`` (of ``len(proba)``) is not a digit; with
+    several marks it names the mark and the kind of non-digit it looks most like."""
+    if proba is None or len(proba) < 2:
+        return ImageRejected(NOT_A_DIGIT_CODE, NOT_A_DIGIT_MESSAGE)
+    kind = CLASSES[1 + int(np.argmax(proba[index, 1:]))]
+    return ImageRejected(
+        NOT_A_DIGIT_CODE,
+        f"{NOT_A_DIGIT_MESSAGE[:-1]}: mark {index + 1} of {len(proba)} looks like "
+        f"{_LOOKS_LIKE[kind]}.",
+    )

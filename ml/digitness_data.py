@@ -1,0 +1,176 @@
+"""The detector's examples, and its training with thresholds chosen on held-out uploads.
+
+``data/digitness/examples.npz`` holds the marks the reader cut from synthetic uploads (made by
+``python -m testkit.digitness_examples``): each mark's 28x28 model input (uint8), its box, the
+tallest box of its reading, whether it was read alone, its class (``ml.digitness.CLASSES``), the
+upload it came from and whether the reader read that upload right. The digits are MNIST's
+training digits, written as photos, pad drawings and numbers: the detector learns them as the
+reader sees them. ``fit_digitness`` sets the thresholds from out-of-fold scores so that almost
+no digit the reader reads right is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.digitness import CLASSES, DIGIT, Digitness, digitness_features, train_detector
+from ml.forest_arrays import FlatForest
+
+EXAMPLES_PATH = Path(__file__).resolve().parent.parent / "data" / "digitness" / "examples.npz"
+# Shares of the digits read right the thresholds may refuse (out of fold): read alone, and of
+# numbers (of which any one mark alone may refuse PIECE_REFUSED).
+LONE_REFUSED, NUMBER_REFUSED, PIECE_REFUSED = 0.0015, 0.005, 0.002
+FOLDS = 3
+
+Progress = Callable[[int, int], None]
+PredictProba = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Marks to learn from: ``inputs`` (n, 28, 28) float32, ``boxes`` (n, 4), ``heights`` (n,),
+    ``lone`` (n,) bool, ``labels`` (n,) class indices, ``groups`` (n,) the upload of each,
+    ``right`` (n,) whether the reader read that upload right (digits only)."""
+
+    inputs: np.ndarray
+    boxes: np.ndarray
+    heights: np.ndarray
+    lone: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    right: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, keep: np.ndarray) -> Examples:
+        return Examples(*(getattr(self, name)[keep] for name in _FIELDS))
+
+    def features(self, predict_proba: PredictProba) -> np.ndarray:
+        """The detector's input for these marks, read by the digit model ``predict_proba``."""
+        probabilities = predict_proba(self.inputs)
+        return digitness_features(self.inputs, self.boxes, self.heights, self.lone, probabilities)
+
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {name: getattr(self, name) for name in _FIELDS}
+        arrays["inputs"] = np.round(self.inputs * 255).astype(np.uint8)
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        return path
+
+
+_FIELDS = ("inputs", "boxes", "heights", "lone", "labels", "groups", "right")
+
+
+def concat(parts: list[Examples]) -> Examples:
+    return Examples(*(np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS))
+
+
+def load_examples(path: Path = EXAMPLES_PATH) -> Examples:
+    """The shipped examples (read without pickle)."""
+    with np.load(path, allow_pickle=False) as bundle:
+        return Examples(
+            inputs=bundle["inputs"].astype(np.float32) / 255,
+            boxes=bundle["boxes"].astype(np.float64),
+            heights=bundle["heights"].astype(np.float64),
+            lone=bundle["lone"].astype(bool),
+            labels=bundle["labels"].astype(np.int64),
+            groups=bundle["groups"].astype(np.int64),
+            right=bundle["right"].astype(bool),
+        )
+
+
+def _by_upload(scores: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each upload's lowest and mean digit probability."""
+    _, index = np.unique(groups, return_inverse=True)
+    n = int(index.max(initial=-1)) + 1
+    low = np.ones(n)
+    np.minimum.at(low, index, scores)
+    mean = np.bincount(index, weights=scores, minlength=n) / np.maximum(np.bincount(index), 1)
+    return low, mean
+
+
+def _threshold(values: np.ndarray, share: float) -> float:
+    """The highest threshold below which at most ``share`` of ``values`` lie."""
+    if not len(values):
+        return 0.0
+    ordered = np.sort(values)
+    return float(ordered[int(np.floor(share * len(ordered)))])
+
+
+def fit_digitness(
+    examples: Examples,
+    predict_proba: PredictProba,
+    *,
+    random_state: int = 0,
+    n_jobs: int = 2,
+    n_estimators: int | None = None,
+    folds: int = FOLDS,
+    progress: Progress | None = None,
+) -> tuple[Digitness, dict]:
+    """Fit the detector on ``examples``, read by the digit model ``predict_proba``. The
+    thresholds come from out-of-fold scores (``folds`` folds by upload): they refuse at most
+    ``LONE_REFUSED`` of the digits read alone and ``NUMBER_REFUSED`` of the numbers, among those
+    the reader reads right. Returns the detector and what the thresholds refuse of each class,
+    out of fold."""
+    every = examples
+    steps = folds + 2
+    if progress is not None:
+        progress(0, steps)
+    features = every.features(predict_proba)
+    fit = {"random_state": random_state, "n_jobs": n_jobs}
+    if n_estimators:
+        fit["n_estimators"] = n_estimators
+    scores = np.zeros(len(every))
+    for k in range(folds):
+        if progress is not None:
+            progress(1 + k, steps)
+        held = _fold(every.groups, folds) == k
+        forest = FlatForest.from_sklearn(
+            train_detector(features[~held], every.labels[~held], **fit)
+        )
+        scores[held] = forest.predict_proba(features[held])[:, 0]
+    if progress is not None:
+        progress(folds + 1, steps)
+    forest = FlatForest.from_sklearn(train_detector(features, every.labels, **fit))
+    # A digit the reader misreads costs nothing when refused: only those read right set the bar.
+    digit = (every.labels == DIGIT) & every.right
+    lone_low, _ = _by_upload(scores[digit & every.lone], every.groups[digit & every.lone])
+    number_low, number_mean = _by_upload(
+        scores[digit & ~every.lone], every.groups[digit & ~every.lone]
+    )
+    lone = _threshold(lone_low, LONE_REFUSED)
+    piece = _threshold(number_low, PIECE_REFUSED)
+    # The mean's threshold spends what the lowest mark's left of the numbers' share.
+    kept = number_low >= piece
+    spent = float((~kept).mean()) if len(kept) else 0.0
+    mean = _threshold(number_mean[kept], max(0.0, NUMBER_REFUSED - spent))
+    detector = Digitness(forest=forest, lone=lone, mean=mean, piece=piece)
+    report: dict = {"lone": round(lone, 4), "mean": round(mean, 4), "piece": round(piece, 4)}
+    uploads, index = np.unique(every.groups, return_inverse=True)
+    low, average = _by_upload(scores, every.groups)
+    lone_of, label_of = np.zeros(len(uploads), bool), np.zeros(len(uploads), np.int64)
+    lone_of[index], label_of[index] = every.lone, every.labels
+    refused = detector.refuses(low, average, lone_of)
+    right_of = np.zeros(len(uploads), bool)
+    right_of[index] = every.right
+    for label in np.unique(label_of):
+        mine = label_of == label
+        report[f"refused_{CLASSES[label]}"] = round(float(refused[mine].mean()), 4)
+    report["refused_digit_read_right"] = round(float(refused[right_of].mean()), 4)
+    if progress is not None:
+        progress(steps, steps)
+    return detector, report
+
+
+def _fold(groups: np.ndarray, folds: int) -> np.ndarray:
+    """Each example's fold, by its upload, the same on every run."""
+    uploads = np.unique(groups)
+    fold_of = np.random.default_rng(0).permutation(len(uploads)) % folds
+    return fold_of[np.searchsorted(uploads, groups)]
