@@ -9,7 +9,7 @@ PORT ?= 8000
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
 
-.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load bench-hostile container-test clean
+.PHONY: help run serve test test-sqlite setup install install-dev migrate train lint format bench-accuracy bench-numbers bench-reading-ab bench-speed bench-batch bench-load bench-hostile bench-not-a-digit digitness-examples container-test clean
 
 help:
 	@echo "make run    - set up, train a starter model if none is active, serve at http://$(HOST):$(PORT) with the task worker (which trains the default model in the background)"
@@ -17,7 +17,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff check and format check"
 	@echo "make container-test - build the image, run the compose stack with podman, use it, tear it down"
-	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load | bench-hostile - benchmarks (docs/benchmarks.md)"
+	@echo "make bench-accuracy | bench-numbers | bench-reading-ab | bench-speed | bench-batch | bench-load | bench-hostile | bench-not-a-digit - benchmarks (docs/benchmarks.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -123,6 +123,16 @@ bench-load: install-dev
 # folder. E.g. MODEL=var/models/<version> BASELINE=../main make bench-hostile.
 bench-hostile: install-dev
 	$(PY) benchmarks/hostile_layouts.py --model $(MODEL) $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
+
+# "Not a digit": what the detector of MODEL=<artifact folder> refuses and what it costs the digits,
+# against the same reading without it, in one run.
+bench-not-a-digit: install-dev
+	$(PY) benchmarks/not_a_digit.py --model $(MODEL) $(BENCH_ARGS)
+
+# Remake data/digitness/examples.npz: the marks MODEL=<artifact folder> (without a detector) cuts
+# from testkit's uploads of digits, numbers and non-digits (about 20 minutes on 2 cores).
+digitness-examples: install-dev
+	$(PY) -m testkit.digitness_examples --model $(MODEL) $(BENCH_ARGS)
 
 # Speed benchmark: each stage (decode, preprocess, featurize, inference, whole upload request)
 # against its baseline in one run. Without MODEL=<artifact folder> it trains the default model

@@ -1,0 +1,172 @@
+"""Make the "not a digit" detector's examples: the marks the reader cuts from synthetic uploads.
+
+``python -m testkit.digitness_examples --model DIR`` writes ``data/digitness/examples.npz``
+(``ml.digitness_data``): uploads of single digits and numbers written with MNIST's **training**
+digits (``testkit.uploads``, ``testkit.numbers``) and of non-digits (``testkit.nondigits``),
+each read by the model in DIR without a detector, every mark kept with its class. Seeds here
+are the training seeds; the benchmark (``benchmarks/not_a_digit.py``) uses others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ml.data import load_mnist
+from ml.decode import ImageRejected, load_image
+from ml.digitness import CLASSES, DIGIT
+from ml.digitness_data import EXAMPLES_PATH, Examples, concat
+from ml.predict import METADATA_NAME, load_model
+from ml.reading import read_image
+from testkit import nondigits, numbers, uploads
+
+SEED = 101
+_model = None
+_train: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _load(folder: Path):
+    sha = json.loads((Path(folder) / METADATA_NAME).read_text())["sha256"]
+    model = load_model(Path(folder), expected_sha256=sha)
+    model.digitness = None
+    return model
+
+
+def _init(folder: str) -> None:
+    global _model
+    _model = _load(Path(folder))
+
+
+def _marks(group: int, data: bytes, label: int, truth: str) -> Examples | None:
+    """The marks the reader cuts from one upload of class ``label`` that says ``truth`` (digits
+    only), as upload ``group``."""
+    try:
+        reading = read_image(load_image(data), _model, mode="auto")
+    except ImageRejected:
+        return None
+    n = len(reading.digits)
+    boxes = np.array([d.box for d in reading.digits], dtype=np.float64)
+    return Examples(
+        inputs=np.stack([d.model_input for d in reading.digits]).astype(np.float32),
+        boxes=boxes,
+        heights=np.full(n, (boxes[:, 3] - boxes[:, 1]).max()),
+        lone=np.full(n, reading.mode == "digit"),
+        labels=np.full(n, label, dtype=np.int64),
+        groups=np.full(n, group, dtype=np.int64),
+        right=np.full(n, reading.text == truth),
+    )
+
+
+def _uploads(source: str, kind: str, n: int, seed: int) -> list[tuple[bytes, int, str]]:
+    """(bytes, class, what it says) of ``n`` uploads of one ``kind`` of ``source``; digits are
+    MNIST's training digits."""
+    if source == "nondigits":
+        made = nondigits.generate(kind, n, seed=seed)
+        return [(u.data, CLASSES.index(u.category), "") for u in made]
+    if source == "mnist":
+        # MNIST's own images uploaded as they are: 28x28, white on black.
+        picks = np.random.default_rng(seed).choice(len(_train[1]), n, replace=False)
+        return [(_png(_train[0][i]), DIGIT, str(_train[1][i])) for i in picks]
+    if source == "uploads":
+        made = uploads.generate(kind, n, seed=seed, images=_train[0], labels=_train[1])
+        return [(u.data, DIGIT, str(u.label)) for u in made]
+    made = numbers.generate(kind, n, seed=seed, images=_train[0], labels=_train[1])
+    return [(u.data, DIGIT, u.text) for u in made]
+
+
+def _chunk(job: tuple[int, str, str, int, int]) -> list[Examples]:
+    first, source, kind, n, seed = job
+    found = (
+        _marks(first + k, data, label, truth)
+        for k, (data, label, truth) in enumerate(_uploads(source, kind, n, seed))
+    )
+    return [e for e in found if e is not None]
+
+
+CHUNK = 10
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def jobs(
+    per_kind: int, nondigits_per_kind: int, mnist: int = 0, seed: int = SEED
+) -> list[tuple[int, str, str, int, int]]:
+    """(first group, source, kind, count, seed) of every chunk of example uploads."""
+    plan = [
+        ("uploads", kind, per_kind) for kind in uploads.KINDS if kind not in uploads.BLANK_KINDS
+    ]
+    plan += [("numbers", kind, per_kind) for kind in numbers.KINDS]
+    plan += [("nondigits", kind, nondigits_per_kind) for kind in nondigits.KINDS]
+    plan += [("mnist", "as-is", mnist)]
+    out, first = [], 0
+    for source, kind, total in plan:
+        for k, start in enumerate(range(0, total, CHUNK)):
+            n = min(CHUNK, total - start)
+            out.append((first, source, kind, n, seed * 10_000 + k))
+            first += n
+    return out
+
+
+def make_examples(
+    model_dir: Path,
+    per_kind: int,
+    nondigits_per_kind: int,
+    mnist: int,
+    *,
+    seed: int = SEED,
+    n_jobs: int = 2,
+    skip: int = 0,
+) -> Examples:
+    """The marks of every example upload (of the chunks after the first ``skip``)."""
+    global _train
+    _train = load_mnist("train")
+    todo = jobs(per_kind, nondigits_per_kind, mnist, seed=seed)[skip:]
+    context = multiprocessing.get_context("fork")
+    parts: list[Examples] = []
+    with ProcessPoolExecutor(
+        n_jobs, mp_context=context, initializer=_init, initargs=(str(model_dir),)
+    ) as pool:
+        for k, found in enumerate(pool.map(_chunk, todo)):
+            parts += found
+            print(f"\r{k + 1}/{len(todo)} chunks read", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return concat(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m testkit.digitness_examples", description=__doc__
+    )
+    parser.add_argument("--model", type=Path, required=True, help="a model's artifact folder")
+    parser.add_argument("--out", type=Path, default=EXAMPLES_PATH)
+    parser.add_argument("--per-kind", type=int, default=160, help="digit uploads of each kind")
+    parser.add_argument("--nondigits", type=int, default=1500, help="non-digits of each kind")
+    parser.add_argument("--mnist", type=int, default=3000, help="MNIST images uploaded as they are")
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    examples = make_examples(args.model, args.per_kind, args.nondigits, args.mnist, seed=args.seed)
+    examples.save(args.out)
+    counts = {CLASSES[c]: int((examples.labels == c).sum()) for c in np.unique(examples.labels)}
+    print(
+        f"{len(examples)} marks from {len(np.unique(examples.groups))} uploads {counts} in "
+        f"{time.perf_counter() - started:.0f} s -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
