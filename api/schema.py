@@ -93,7 +93,9 @@ each. If the model cannot be used, the upload is still stored with `status` `fai
 
 **Errors.** Every error is JSON `{{"error": "<code>", "detail": "<sentence>"}}`. Upload codes:
 `empty`, `too_large`, `not_an_image`, `unsupported_format`, `too_many_pixels`, `truncated`,
-`no_digit`, `missing_field`, `too_many_files`. Others: `invalid` (with `fields`),
+`no_digit`, `several_lines`, `too_many_marks`, `not_a_digit` (a mark that is not a digit: a
+letter, a symbol, a drawing, a scribble or dots; the detail names the mark of a number),
+`missing_field`, `too_many_files`. Others: `invalid` (with `fields`),
 `missing_field`, `parse_error`, `not_authenticated`, `authentication_failed`,
 `permission_denied`, `not_found`, `method_not_allowed`, `not_acceptable`,
 `unsupported_media_type`, `throttled`.

@@ -55,6 +55,22 @@ UPLOAD_ERROR_EXAMPLES = [
         status_codes=["400"],
     ),
     OpenApiExample(
+        "Not a digit",
+        value={"error": "not_a_digit", "detail": "This doesn't look like a digit or a number."},
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
+        "A number with a letter in it",
+        value={
+            "error": "not_a_digit",
+            "detail": "This doesn't look like a digit or a number: mark 3 of 4 looks like a "
+            "letter.",
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
         "Bad file in a batch",
         value={
             "error": "unsupported_format",
@@ -117,7 +133,8 @@ class PredictionLookupMixin:
                 description=(
                     "The upload was refused and nothing was stored. Codes: empty, too_large, "
                     "not_an_image, unsupported_format, too_many_pixels, batch_too_slow, truncated, "
-                    "no_digit, several_lines, too_many_marks, missing_field, too_many_files, "
+                    "no_digit, several_lines, too_many_marks, not_a_digit, missing_field, "
+                    "too_many_files, "
                     "invalid, parse_error."
                 ),
             ),

@@ -243,6 +243,10 @@ elif DIGITS_STORAGE != "filesystem":
 
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 MNIST_DIR = Path(env_str("MNIST_DIR", str(BASE_DIR / "data" / "mnist")))
+# What the "not a digit" detector learns from (ml/digitness_data.py); empty: models have none.
+DIGITNESS_EXAMPLES = env_str(
+    "DIGITNESS_EXAMPLES", str(BASE_DIR / "data" / "digitness" / "examples.npz")
+)
 # How often a running process re-checks which model version is active.
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # numba caches the compiled forest walk here, so a new process loads it in milliseconds instead

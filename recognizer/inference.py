@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ml import crop, decode
+from ml.digitness import NOT_A_DIGIT_CODE, NOT_A_DIGIT_MESSAGE
 from ml.personal import Memory, PersonalModel
 from ml.predict import LOW_CONFIDENCE_THRESHOLD
 from ml.reading import Reading, read_image, segment
@@ -98,13 +99,9 @@ def personal_read(
     reading = model_read(image, reader, mode=mode)
     proba, refused = reader.model_alone(np.stack([d.model_input for d in reading.digits]))
     if refused.all():
+        # Every mark is closest to one the user said is not a digit: ml's own refusal.
         raise UploadRejected(NOT_A_DIGIT_CODE, NOT_A_DIGIT_MESSAGE)
     return reading, [tuple(float(p) for p in row) for row in proba]
-
-
-# The refusal of a mark like those the user said are not digits: the same as ml's own.
-NOT_A_DIGIT_CODE = "not_a_digit"
-NOT_A_DIGIT_MESSAGE = "This doesn't look like a digit or a number."
 
 
 def check_readable(image: Image.Image, *, mode: str) -> None:

@@ -21,6 +21,7 @@ from ml.train import StageProgress, train_and_save
 
 from . import artifacts, registry
 from .models import ModelVersion
+from .retraining_data import digitness_examples
 
 TreeProgress = Callable[[int, int], None]
 
@@ -29,6 +30,7 @@ TreeProgress = Callable[[int, int], None]
 STARTER_TRAIN_IMAGES = 10_000
 STARTER_TREES = 20
 STARTER_WHOLENESS_LINES = 0
+STARTER_DETECTOR_TREES = 30
 STARTER_NOTE = (
     "Starter model: a small forest trained in seconds on part of MNIST, so the site answers at "
     "once. The default model trains in the background and replaces it when it is done."
@@ -71,6 +73,8 @@ def model_version_train(
     is made alike.
     """
     version = new_version_name(version_suffix)
+    if "digitness" not in train_options:
+        train_options = {**train_options, "digitness": digitness_examples()}
     result, artifact, metrics = train_and_save(
         images,
         labels,
@@ -144,6 +148,7 @@ def model_version_train_starter(
             "kind": ModelVersion.Kind.RF,
             "n_estimators": STARTER_TREES,
             "wholeness_lines": STARTER_WHOLENESS_LINES,
+            "digitness_trees": STARTER_DETECTOR_TREES,
         },
         limit=STARTER_TRAIN_IMAGES,
         source_note=", starter",

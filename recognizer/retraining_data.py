@@ -5,12 +5,17 @@ copies of them; one reviewed upload in HELDOUT_MODULUS is kept out to score it h
 """
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Max, QuerySet
 from scipy import ndimage
 
-from .models import Digit
+from ml.digitness import CLASSES
+from ml.digitness_data import Examples, concat, load_examples
+
+from .models import Digit, Label
 
 # One reviewed upload in HELDOUT_MODULUS is kept out of training to score candidates honestly.
 HELDOUT_MODULUS = 5
@@ -71,3 +76,40 @@ def augment(images: np.ndarray, copies: int, *, seed: int = 0) -> np.ndarray:
             out[k] = np.clip(moved, 0, 255).astype(np.uint8)
             k += 1
     return out
+
+
+def not_a_digit_examples(first_group: int) -> Examples | None:
+    """The marks staff reviewed as "not a digit" (of uploads not excluded), as examples of the
+    detector's class "other", each upload its own group; None when there are none."""
+    rows = list(
+        Digit.objects.filter(true_label=Label.NOT_A_DIGIT, excluded_from_training=False)
+        .annotate(
+            line_height=Max(F("prediction__digits__y1") - F("prediction__digits__y0")),
+            marks=Count("prediction__digits"),
+        )
+        .order_by("prediction_id", "position")
+        .only("prediction_id", "x0", "y0", "x1", "y1", "model_input")
+    )
+    if not rows:
+        return None
+    uploads = {pk: first_group + k for k, pk in enumerate(sorted({d.prediction_id for d in rows}))}
+    n = len(rows)
+    return Examples(
+        inputs=np.stack([d.model_input_array for d in rows]).astype(np.float32) / 255,
+        boxes=np.array([d.box for d in rows], dtype=np.float64),
+        heights=np.array([max(d.line_height, 1) for d in rows], dtype=np.float64),
+        lone=np.array([d.marks == 1 for d in rows]),
+        labels=np.full(n, CLASSES.index("other"), dtype=np.int64),
+        groups=np.array([uploads[d.prediction_id] for d in rows], dtype=np.int64),
+        right=np.zeros(n, dtype=bool),
+    )
+
+
+def digitness_examples() -> Examples | None:
+    """What the "not a digit" detector learns from: the shipped examples (DIGITNESS_EXAMPLES;
+    None when that is empty) plus the reviewed "not a digit" marks."""
+    if not settings.DIGITNESS_EXAMPLES:
+        return None
+    shipped = load_examples(Path(settings.DIGITNESS_EXAMPLES))
+    reviewed = not_a_digit_examples(int(shipped.groups.max(initial=-1)) + 1)
+    return shipped if reviewed is None else concat([shipped, reviewed])

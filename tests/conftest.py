@@ -7,6 +7,7 @@ from PIL import Image
 
 from ml.artifact import save_artifact
 from ml.data import load_mnist
+from ml.digitness_data import fit_digitness, load_examples
 from ml.predict import load_model
 from ml.train import train_model
 from recognizer import model_versions, registry
@@ -35,6 +36,13 @@ def _isolated_storage(settings, tmp_path):
     registry.reset()
     yield
     registry.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_detector_training(settings):
+    # Learning the shipped "not a digit" examples takes half a minute; the detector's own tests
+    # train small ones.
+    settings.DIGITNESS_EXAMPLES = ""
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +75,53 @@ def tiny_artifact(tmp_path_factory, tiny_result):
         metrics={"accuracy": 0.9},
         data_source="mnist-train[:2000]",
         train_seconds=0.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def small_detector(tiny_result):
+    """A small "not a digit" detector for the tiny model, fitted on the shipped examples but a
+    fifth of their uploads: (detector, its report, the examples of the uploads it never saw)."""
+    examples = load_examples()
+    uploads = np.unique(examples.groups)
+    unseen = np.isin(examples.groups, np.random.default_rng(0).choice(uploads, len(uploads) // 5))
+    detector, report = fit_digitness(
+        examples.take(~unseen), tiny_result.model.predict_proba, n_estimators=100, folds=2
+    )
+    return detector, report, examples.take(unseen)
+
+
+@pytest.fixture(scope="session")
+def detector_artifact(tiny_result, small_detector, tmp_path_factory):
+    """The tiny model with the small detector, saved like any artifact."""
+    tiny_result.model.digitness = small_detector[0]
+    try:
+        return save_artifact(
+            tiny_result.model,
+            tmp_path_factory.mktemp("with-detector"),
+            version="tiny-detector",
+            params={"n_estimators": 10},
+            metrics={"accuracy": 0.9},
+            data_source="mnist-train[:2000] and the shipped detector examples",
+            train_seconds=0.0,
+        )
+    finally:
+        tiny_result.model.digitness = None
+
+
+@pytest.fixture(scope="session")
+def model_with_detector(detector_artifact):
+    return load_model(detector_artifact.path, expected_sha256=detector_artifact.sha256)
+
+
+@pytest.fixture
+def active_model_with_detector(db, detector_artifact):
+    return model_versions.model_version_register(
+        version="tiny-detector",
+        artifact_path=str(Path(detector_artifact.path).resolve()),
+        sha256=detector_artifact.sha256,
+        params={"n_estimators": 10},
+        metrics={"accuracy": 0.9},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -143,3 +144,17 @@ def dot_line_png(dots: int, *, radius: int = 10, pitch: int = 30, height: int = 
         x, y = 40 + 2 * radius + k * pitch, height / 2
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=0)
     return encode(im, "PNG")
+
+
+@functools.cache
+def nondigit_upload(name: str, kind: str) -> bytes:
+    """The first upload of ``testkit.nondigits`` (seeds 0, 1, ...) whose mark's name starts with
+    ``name`` ("heart", "letter K", "dot line"), as a photo or a pad export (``kind``)."""
+    from testkit import nondigits
+
+    category = {"letter": "letter", "dot": "dots"}.get(name.split()[0], "shape")
+    for seed in range(1000):
+        for upload in nondigits.generate(kind, 10, seed=seed, categories=(category,)):
+            if upload.name.startswith(name):
+                return upload.data
+    raise LookupError(f"no {name!r} among testkit's non-digits")
