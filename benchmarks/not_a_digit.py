@@ -1,0 +1,192 @@
+"""Not a digit: what the detector refuses and what it costs the digits, against the reader alone.
+
+Usage::
+
+    python benchmarks/not_a_digit.py --model DIR [--nondigits N] [--per-kind N] [--numbers N]
+                                     [--seed S] [--json FILE]
+
+One run reads every upload once with the model of DIR (an artifact with a detector, see
+``ml.digitness``) with its detector set aside: that is today's reader, the "before" column. The
+detector then judges the same reading, as ``read_image`` does: the "after" column. Rows:
+
+- ``testkit.nondigits`` uploads (photos and pad exports, seed ``--seed``, never the training
+  seed): the share refused, by any refusal and by "not a digit" alone, by category;
+- every kind of ``testkit.uploads`` (single MNIST test digits, auto mode): the share read right;
+- every kind of ``testkit.numbers``: the share of numbers read exactly;
+- MNIST's test set, each image uploaded as it is (a 28x28 PNG): read right, refused counting
+  as wrong (the digit model alone is untouched: its own accuracy cannot move);
+- time: the detector's CPU time against the reading's, over every reading.
+
+Targets (issue 26): non-digits refused >= 95% as photos and as pads; each single-digit kind loses
+at most 0.5 point; each number kind at most 1 point; MNIST within 0.05 point; time +10% at most.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import io
+import json
+import multiprocessing
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from PIL import Image
+
+from ml.data import load_mnist
+from ml.decode import ImageRejected, load_image
+from ml.predict import METADATA_NAME, load_model
+from ml.reading import read_image
+from testkit import nondigits, numbers, uploads
+
+TARGET_REFUSED = 0.95
+MAX_SINGLE_LOSS, MAX_NUMBER_LOSS, MAX_MNIST_LOSS, MAX_TIME = 0.005, 0.01, 0.0005, 0.10
+_model = None
+_detector = None
+
+
+def _load(folder: Path):
+    sha = json.loads((folder / METADATA_NAME).read_text())["sha256"]
+    return load_model(folder, expected_sha256=sha)
+
+
+def _init(folder: str) -> None:
+    global _model, _detector
+    _model = _load(Path(folder))
+    _detector, _model.digitness = _model.digitness, None
+
+
+def judge(data: bytes) -> dict:
+    """Read ``data`` without the detector, then judge the reading with it: the text before and
+    after (None when refused, with the code), and the CPU seconds of each."""
+    started = time.process_time()
+    try:
+        reading = read_image(load_image(data), _model, mode="auto")
+    except ImageRejected as exc:
+        return {"before": None, "after": None, "code": exc.code, "read": 0.0, "check": 0.0}
+    read = time.process_time() - started
+    started = time.process_time()
+    try:
+        _detector.check(
+            np.stack([d.model_input for d in reading.digits]),
+            [d.box for d in reading.digits],
+            lone=reading.mode == "digit",
+            probabilities=np.array([d.probabilities for d in reading.digits]),
+        )
+        after, code = reading.text, None
+    except ImageRejected as exc:
+        after, code = None, exc.code
+    check = time.process_time() - started
+    return {"before": reading.text, "after": after, "code": code, "read": read, "check": check}
+
+
+def _rows(args) -> list[tuple[str, str, str, str | None, bytes]]:
+    """(section, kind, name, truth, data) of every upload."""
+    rows = []
+    for kind in nondigits.KINDS:
+        for u in nondigits.generate(kind, args.nondigits, seed=args.seed):
+            rows.append(("nondigit", kind, u.category, None, u.data))
+    for kind in uploads.KINDS:
+        if kind not in uploads.BLANK_KINDS:
+            for u in uploads.generate(kind, args.per_kind, seed=args.seed):
+                rows.append(("single", kind, kind, str(u.label), u.data))
+    for kind in numbers.KINDS:
+        for u in numbers.generate(kind, args.numbers, seed=args.seed):
+            rows.append(("number", kind, kind, u.text, u.data))
+    x, y = load_mnist("test", limit=args.mnist)
+    for image, label in zip(x, y, strict=True):
+        rows.append(("mnist", "mnist", "mnist", str(label), _mnist_png(image)))
+    return rows
+
+
+def _mnist_png(x: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(x).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="an artifact with a detector")
+    parser.add_argument("--nondigits", type=int, default=300, help="non-digits of each kind")
+    parser.add_argument("--per-kind", type=int, default=200, help="single digits of each kind")
+    parser.add_argument("--numbers", type=int, default=150, help="numbers of each kind")
+    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test images")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if _load(args.model).digitness is None:
+        parser.error(f"the model in {args.model} has no 'not a digit' detector")
+    rows = _rows(args)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        2, mp_context=context, initializer=_init, initargs=(str(args.model),)
+    ) as pool:
+        results = list(pool.map(judge, [r[4] for r in rows], chunksize=8))
+    ok = True
+    report: dict = {"seed": args.seed, "load_average": [round(v, 2) for v in os.getloadavg()]}
+
+    print(f"Non-digits (seed {args.seed}): share refused, before -> after (not a digit alone)")
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for (section, kind, name, _, _), result in zip(rows, results, strict=True):
+        if section == "nondigit":
+            groups[(kind, name)].append(result)
+            groups[(kind, "all")].append(result)
+    for (kind, name), found in sorted(groups.items()):
+        before = np.mean([r["before"] is None for r in found])
+        after = np.mean([r["after"] is None for r in found])
+        own = np.mean([r["code"] == "not_a_digit" for r in found])
+        mark = ""
+        if name == "all":
+            mark = "ok" if after >= TARGET_REFUSED else "MISSED"
+            ok &= after >= TARGET_REFUSED
+        print(
+            f"  {kind:6} {name:9} n={len(found):4}  {before:6.1%} -> {after:6.1%} "
+            f"({own:6.1%}) {mark}"
+        )
+        report[f"nondigit/{kind}/{name}"] = {"before": before, "after": after, "not_a_digit": own}
+
+    sections = (("single", MAX_SINGLE_LOSS), ("number", MAX_NUMBER_LOSS), ("mnist", MAX_MNIST_LOSS))
+    for section, limit in sections:
+        print(f"\n{section.capitalize()} uploads, read right: before -> after (loss)")
+        by_kind: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+        for (sec, kind, _, truth, _), result in zip(rows, results, strict=True):
+            if sec == section:
+                by_kind[kind].append((truth, result))
+        for kind, found in by_kind.items():
+            before = np.mean([r["before"] == t for t, r in found])
+            after = np.mean([r["after"] == t for t, r in found])
+            good = before - after <= limit + 1e-9
+            ok &= good
+            print(
+                f"  {kind:28} n={len(found):4}  {before:6.1%} -> {after:6.1%} "
+                f"({after - before:+.1%}) {'ok' if good else 'MISSED'}"
+            )
+            report[f"{section}/{kind}"] = {"before": before, "after": after}
+
+    read = sum(r["read"] for r in results)
+    check = sum(r["check"] for r in results)
+    growth = check / max(read, 1e-9)
+    good = growth <= MAX_TIME
+    ok &= good
+    print(
+        f"Time: reading {read:.1f} s CPU, detector {check:.2f} s: +{growth:.1%} "
+        f"{'ok' if good else 'MISSED'}"
+    )
+    report["time"] = {"read_s": read, "detector_s": check, "growth": growth}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print("\nAll targets met." if ok else "\nSome targets missed.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
