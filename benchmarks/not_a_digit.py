@@ -51,6 +51,7 @@ TARGET_REFUSED = 0.95
 MAX_SINGLE_LOSS, MAX_NUMBER_LOSS, MAX_MNIST_LOSS, MAX_TIME = 0.005, 0.01, 0.0005, 0.10
 _model = None
 _detector = None
+_mnist_test: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _load(folder: Path):
@@ -59,7 +60,8 @@ def _load(folder: Path):
 
 
 def _init(folder: str) -> None:
-    global _model, _detector
+    global _model, _detector, _mnist_test
+    _mnist_test = load_mnist("test")
     _model = _load(Path(folder))
     _detector, _model.digitness = _model.digitness, None
 
@@ -79,7 +81,6 @@ def judge(data: bytes) -> dict:
             np.stack([d.model_input for d in reading.digits]),
             [d.box for d in reading.digits],
             lone=reading.mode == "digit",
-            probabilities=np.array([d.probabilities for d in reading.digits]),
         )
         after, code = reading.text, None
     except ImageRejected as exc:
@@ -88,29 +89,46 @@ def judge(data: bytes) -> dict:
     return {"before": reading.text, "after": after, "code": code, "read": read, "check": check}
 
 
-def _rows(args) -> list[tuple[str, str, str, str | None, bytes]]:
-    """(section, kind, name, truth, data) of every upload."""
-    rows = []
-    for kind in nondigits.KINDS:
-        for u in nondigits.generate(kind, args.nondigits, seed=args.seed):
-            rows.append(("nondigit", kind, u.category, None, u.data))
-    for kind in uploads.KINDS:
-        if kind not in uploads.BLANK_KINDS:
-            for u in uploads.generate(kind, args.per_kind, seed=args.seed):
-                rows.append(("single", kind, kind, str(u.label), u.data))
-    for kind in numbers.KINDS:
-        for u in numbers.generate(kind, args.numbers, seed=args.seed):
-            rows.append(("number", kind, kind, u.text, u.data))
-    x, y = load_mnist("test", limit=args.mnist)
-    for image, label in zip(x, y, strict=True):
-        rows.append(("mnist", "mnist", "mnist", str(label), _mnist_png(image)))
-    return rows
+CHUNK = 10
 
 
 def _mnist_png(x: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(x).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _chunks(args) -> list[tuple[str, str, int, int]]:
+    """(section, kind, count, seed) of every chunk of uploads, each chunk its own seed."""
+    plan = [("nondigit", kind, args.nondigits) for kind in nondigits.KINDS]
+    plan += [("single", kind, args.per_kind) for kind in uploads.KINDS]
+    plan = [p for p in plan if p[1] not in uploads.BLANK_KINDS]
+    plan += [("number", kind, args.numbers) for kind in numbers.KINDS]
+    plan += [("mnist", "mnist", args.mnist)]
+    return [
+        (section, kind, min(CHUNK, total - start), args.seed * 10_000 + k)
+        for section, kind, total in plan
+        for k, start in enumerate(range(0, total, CHUNK))
+    ]
+
+
+def _uploads(section: str, kind: str, n: int, seed: int) -> list[tuple[str, str | None, bytes]]:
+    """(name, truth, data) of one chunk: made in the worker, which is where the time goes."""
+    if section == "nondigit":
+        return [(u.category, None, u.data) for u in nondigits.generate(kind, n, seed=seed)]
+    if section == "single":
+        return [(kind, str(u.label), u.data) for u in uploads.generate(kind, n, seed=seed)]
+    if section == "number":
+        return [(kind, u.text, u.data) for u in numbers.generate(kind, n, seed=seed)]
+    # MNIST's test images, each uploaded as it is (28x28, white on black).
+    x, y = _mnist_test
+    picks = np.random.default_rng(seed).choice(len(y), n, replace=False)
+    return [("mnist", str(y[i]), _mnist_png(x[i])) for i in picks]
+
+
+def _judge_chunk(chunk: tuple[str, str, int, int]) -> list[tuple[str, str, str, str | None, dict]]:
+    section, kind = chunk[:2]
+    return [(section, kind, name, truth, judge(data)) for name, truth, data in _uploads(*chunk)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,18 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if _load(args.model).digitness is None:
         parser.error(f"the model in {args.model} has no 'not a digit' detector")
-    rows = _rows(args)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        2, mp_context=context, initializer=_init, initargs=(str(args.model),)
-    ) as pool:
-        results = list(pool.map(judge, [r[4] for r in rows], chunksize=8))
+    init = (str(args.model),)
+    with ProcessPoolExecutor(2, mp_context=context, initializer=_init, initargs=init) as pool:
+        judged = [row for chunk in pool.map(_judge_chunk, _chunks(args)) for row in chunk]
+    rows = [row[:4] for row in judged]
+    results = [row[4] for row in judged]
     ok = True
     report: dict = {"seed": args.seed, "load_average": [round(v, 2) for v in os.getloadavg()]}
 
     print(f"Non-digits (seed {args.seed}): share refused, before -> after (not a digit alone)")
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for (section, kind, name, _, _), result in zip(rows, results, strict=True):
+    for (section, kind, name, _), result in zip(rows, results, strict=True):
         if section == "nondigit":
             groups[(kind, name)].append(result)
             groups[(kind, "all")].append(result)
@@ -158,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     for section, limit in sections:
         print(f"\n{section.capitalize()} uploads, read right: before -> after (loss)")
         by_kind: dict[str, list[tuple[str, dict]]] = defaultdict(list)
-        for (sec, kind, _, truth, _), result in zip(rows, results, strict=True):
+        for (sec, kind, _, truth), result in zip(rows, results, strict=True):
             if sec == section:
                 by_kind[kind].append((truth, result))
         for kind, found in by_kind.items():

@@ -85,27 +85,22 @@ def digitness_features(
     boxes: np.ndarray | list,
     height: float | np.ndarray,
     lone: bool | np.ndarray,
-    probabilities: np.ndarray,
     *,
     features: np.ndarray | None = None,
 ) -> np.ndarray:
     """The detector's input: ``featurize`` of the (n, 28, 28) model inputs (or ``features``),
     ``shape_features``, each mark's box (n, 4) (x0, y0, x1, y1) as log(width / height) and its
-    width and height in ``height``s (the tallest mark of its reading), ``lone`` (read as one
-    digit, not as a mark of a number), and the digit model's ``probabilities`` (n, 10) with
-    their three largest and their entropy (a heart reads as a 3, but not as surely as a 3)."""
+    width and height in ``height``s (the tallest mark of its reading), and ``lone`` (read as one
+    digit, not as a mark of a number). Not the digit model's probabilities: on the training
+    digits it has seen they are surer than on new ones, and the thresholds would not hold."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h = np.maximum(boxes[:, 3] - boxes[:, 1], 1)
     w = np.maximum(boxes[:, 2] - boxes[:, 0], 1)
     height = np.maximum(np.asarray(height, dtype=np.float64), 1.0)
     lone = np.broadcast_to(np.asarray(lone, dtype=np.float64), h.shape)
-    box = np.stack([np.log(w / h), w / height, h / height, lone], axis=1)
-    p = np.asarray(probabilities, dtype=np.float64).reshape(-1, 10)
-    top = -np.sort(-p, axis=1)[:, :3]
-    entropy = -(p * np.log(np.maximum(p, 1e-12))).sum(axis=1, keepdims=True)
+    box = np.stack([np.log(w / h), w / height, h / height, lone], axis=1).astype(np.float32)
     base = featurize(inputs) if features is None else features
-    extra = np.hstack([box, p, top, entropy]).astype(np.float32)
-    return np.hstack([base, shape_features(inputs), extra])
+    return np.hstack([base, shape_features(inputs), box])
 
 
 def train_detector(
@@ -168,15 +163,13 @@ class Digitness:
         inputs: np.ndarray,
         boxes: np.ndarray | list,
         lone: bool,
-        probabilities: np.ndarray,
     ) -> np.ndarray:
         """Refuse the marks of one reading (``ImageRejected`` "not_a_digit", naming the mark
         least like a digit and what it looks like) unless they look like digits. ``inputs``
-        (n, 28, 28), ``boxes`` (n, 4), ``probabilities`` (n, 10) the digit model's. Returns the
-        marks' class probabilities."""
+        (n, 28, 28), ``boxes`` (n, 4). Returns the marks' class probabilities."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         height = float((boxes[:, 3] - boxes[:, 1]).max())
-        proba = self.proba(digitness_features(inputs, boxes, height, lone, probabilities))
+        proba = self.proba(digitness_features(inputs, boxes, height, lone))
         if self.refused(proba[:, DIGIT], lone):
             raise not_a_digit(proba, int(np.argmin(proba[:, DIGIT])))
         return proba

@@ -27,7 +27,6 @@ LONE_REFUSED, NUMBER_REFUSED, PIECE_REFUSED = 0.0015, 0.005, 0.002
 FOLDS = 3
 
 Progress = Callable[[int, int], None]
-PredictProba = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,9 @@ class Examples:
     def take(self, keep: np.ndarray) -> Examples:
         return Examples(*(getattr(self, name)[keep] for name in _FIELDS))
 
-    def features(self, predict_proba: PredictProba) -> np.ndarray:
-        """The detector's input for these marks, read by the digit model ``predict_proba``."""
-        probabilities = predict_proba(self.inputs)
-        return digitness_features(self.inputs, self.boxes, self.heights, self.lone, probabilities)
+    def features(self) -> np.ndarray:
+        """The detector's input for these marks."""
+        return digitness_features(self.inputs, self.boxes, self.heights, self.lone)
 
     def save(self, path: Path) -> Path:
         path = Path(path)
@@ -106,7 +104,6 @@ def _threshold(values: np.ndarray, share: float) -> float:
 
 def fit_digitness(
     examples: Examples,
-    predict_proba: PredictProba,
     *,
     random_state: int = 0,
     n_jobs: int = 2,
@@ -114,16 +111,15 @@ def fit_digitness(
     folds: int = FOLDS,
     progress: Progress | None = None,
 ) -> tuple[Digitness, dict]:
-    """Fit the detector on ``examples``, read by the digit model ``predict_proba``. The
-    thresholds come from out-of-fold scores (``folds`` folds by upload): they refuse at most
-    ``LONE_REFUSED`` of the digits read alone and ``NUMBER_REFUSED`` of the numbers, among those
-    the reader reads right. Returns the detector and what the thresholds refuse of each class,
-    out of fold."""
+    """Fit the detector on ``examples``. The thresholds come from out-of-fold scores (``folds``
+    folds by upload): they refuse at most ``LONE_REFUSED`` of the digits read alone and
+    ``NUMBER_REFUSED`` of the numbers, among those the reader reads right. Returns the detector
+    and what the thresholds refuse of each class, out of fold."""
     every = examples
     steps = folds + 2
     if progress is not None:
         progress(0, steps)
-    features = every.features(predict_proba)
+    features = every.features()
     fit = {"random_state": random_state, "n_jobs": n_jobs}
     if n_estimators:
         fit["n_estimators"] = n_estimators

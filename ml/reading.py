@@ -170,7 +170,6 @@ def read_image(
             np.stack([d.model_input for d in reading.digits]),
             [d.box for d in reading.digits],
             lone=reading.mode == "digit",
-            probabilities=np.array([d.probabilities for d in reading.digits]),
         )
     return reading
 

@@ -353,7 +353,6 @@ def train_and_save(
 
         result.model.digitness, metrics["digitness"] = fit_digitness(
             digitness,
-            result.model.predict_proba,
             random_state=params.get("random_state", 0),
             n_estimators=digitness_trees,
             progress=detector_progress,

@@ -226,7 +226,8 @@ def flower(rng: Rng) -> tuple[str, Sketch]:
 def fish(rng: Rng) -> tuple[str, Sketch]:
     n, fat, tail = rng.uniform(0.9, 1.3), rng.uniform(0.25, 0.4), rng.uniform(0.2, 0.35)
     x = np.linspace(0, n, 40)
-    y = fat * np.sin(np.pi * x / n) ** 0.8
+    # Clipped: sin(pi) rounds to a hair below zero for some n, and its 0.8th power is NaN.
+    y = fat * np.clip(np.sin(np.pi * x / n), 0, None) ** 0.8
     fin = pts(n - 0.08, 0.02, n + tail, -tail, n + tail, tail, n - 0.08, 0)
     strokes = [np.stack([x, -y], axis=1), np.stack([x, y], axis=1), fin]
     if rng.random() < 0.5:

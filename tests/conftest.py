@@ -85,9 +85,7 @@ def small_detector(tiny_result):
     examples = load_examples()
     uploads = np.unique(examples.groups)
     unseen = np.isin(examples.groups, np.random.default_rng(0).choice(uploads, len(uploads) // 5))
-    detector, report = fit_digitness(
-        examples.take(~unseen), tiny_result.model.predict_proba, n_estimators=100, folds=2
-    )
+    detector, report = fit_digitness(examples.take(~unseen), n_estimators=100, folds=2)
     return detector, report, examples.take(unseen)
 
 

@@ -43,7 +43,7 @@ def test_shape_features_count_the_pieces_holes_and_ends_of_the_ink():
 def test_the_detector_learns_digits_from_marks_that_are_not(small_detector, tiny_result):
     detector, report, unseen = small_detector
     assert 0 < detector.piece <= detector.lone < 1 and 0 < detector.mean < 1
-    proba = detector.proba(unseen.features(tiny_result.model.predict_proba))
+    proba = detector.proba(unseen.features())
     uploads, index = np.unique(unseen.groups, return_inverse=True)
     low = np.ones(len(uploads))
     np.minimum.at(low, index, proba[:, DIGIT])
@@ -99,7 +99,7 @@ def test_the_detector_travels_in_the_model_file(model_with_detector, small_detec
         detector.piece,
     )
     _, _, unseen = small_detector
-    rows = unseen.take(np.arange(50)).features(model_with_detector.predict_proba)
+    rows = unseen.take(np.arange(50)).features()
     np.testing.assert_array_equal(loaded.proba(rows), detector.proba(rows))
 
 
