@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from ml.digitness import CLASSES
-from recognizer import predictions, review
-from recognizer.models import Digit, Prediction
+from ml.digitness_data import load_examples
+from recognizer import predictions, registry, review
+from recognizer.models import Digit, ModelVersion, Prediction
 from recognizer.retraining_data import not_a_digit_examples
 from tests.api.conftest import named_file, token_client
 from tests.ml.helpers import nondigit_upload
@@ -111,3 +112,28 @@ def test_reviewed_not_a_digit_marks_teach_the_detector(user, staff_user, active_
     assert examples.lone.tolist() == [True]
     assert examples.boxes[0].tolist() == list(digit.box)
     np.testing.assert_array_equal(examples.inputs[0] * 255, digit.model_input_array)
+
+
+@pytest.mark.django_db
+def test_a_retrained_model_has_a_detector_that_learned_the_reviewed_marks(
+    user, staff_user, active_model, digit_png, settings, tmp_path
+):
+    examples = load_examples()
+    uploads = np.unique(examples.groups)
+    few = np.isin(examples.groups, np.random.default_rng(1).choice(uploads, 600, replace=False))
+    settings.DIGITNESS_EXAMPLES = str(examples.take(few).save(tmp_path / "examples.npz"))
+    upload = predictions.prediction_create(
+        user=user, image_file=io.BytesIO(digit_png), original_filename="mine.png"
+    )
+    review.prediction_review(prediction=upload, label=10, reviewer=staff_user)
+
+    call_command(
+        "retrain", "--force", "--n-estimators", "1", "--mnist-limit", "300", stdout=io.StringIO()
+    )
+
+    version = ModelVersion.objects.active()
+    assert version != active_model
+    assert version.params["digitness_examples"] == few.sum() + 1
+    assert set(version.metrics["digitness"]) >= {"lone", "mean", "piece", "refused_other"}
+    _, model = registry.get_active_model()
+    assert model.digitness is not None
