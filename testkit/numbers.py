@@ -90,6 +90,9 @@ def _slanted_ink(cov: np.ndarray, angle: float) -> np.ndarray:
         cov = np.clip(np.asarray(im), 0, 1).astype(np.float32)
     ys = np.flatnonzero(cov.max(axis=1) > 0.05)
     xs = np.flatnonzero(cov.max(axis=0) > 0.05)
+    if not len(ys):
+        # A glyph thinned away at a tiny size: the number is written without it.
+        return cov
     return cov[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
 
 
