@@ -23,7 +23,7 @@ from ml.forest_arrays import FlatForest
 EXAMPLES_PATH = Path(__file__).resolve().parent.parent / "data" / "digitness" / "examples.npz"
 # Shares of the digits read right the thresholds may refuse (out of fold): read alone, and of
 # numbers (of which any one mark alone may refuse PIECE_REFUSED).
-LONE_REFUSED, NUMBER_REFUSED, PIECE_REFUSED = 0.0005, 0.002, 0.001
+LONE_REFUSED, NUMBER_REFUSED, PIECE_REFUSED = 0.0002, 0.002, 0.001
 FOLDS = 3
 
 Progress = Callable[[int, int], None]
