@@ -3,12 +3,13 @@
 The digit model answers 0-9 for anything: a heart reads as 3 at 95%. So a forest is trained to
 tell digits from marks no one would read as one. Its classes are "digit" and the kinds of
 non-digit (``CLASSES``): letters, symbols, shapes, scribbles and dots, so that a refusal can say
-what the mark looks like. It learns from examples, not rules: MNIST's training digits, and the
-crops the reader itself cut from uploads of digits, numbers and non-digits (``ml.digitness_data``
+what the mark looks like. It learns from examples, not rules: the crops the reader itself cut
+from uploads of MNIST's training digits, of numbers and of non-digits (``ml.digitness_data``
 holds them; ``testkit.digitness_examples`` makes them).
 
-A reading is refused when one of its marks is less likely a digit than a threshold chosen on
-held-out uploads, one for a lone digit and one for the marks of a number (``Digitness``).
+A lone digit is refused when it is less likely a digit than one threshold; a number when its
+marks are on average less likely than a second, or any one of them than a third. The thresholds
+are chosen on out-of-fold uploads (``ml.digitness_data.fit_digitness``).
 """
 
 from __future__ import annotations
