@@ -42,7 +42,7 @@ from ml.crop import to_mnist
 from ml.data import load_mnist
 from ml.decode import ImageRejected, load_image
 from ml.evaluate import evaluate
-from ml.predict import KINDS, Model, artifact_file, load_model
+from ml.predict import KINDS, Model, artifact_file, load_folder
 from ml.train import train_and_save
 from testkit.uploads import BLANK_KINDS, DRAWING_KINDS, ODD_KINDS, PHOTO_KINDS, generate
 from testkit.uploads import KINDS as UPLOAD_KINDS
@@ -65,12 +65,6 @@ def project_input(data: bytes) -> np.ndarray | None:
         return to_mnist(load_image(data))
     except ImageRejected:
         return None
-
-
-def _load_dir(path: Path) -> Model:
-    meta = json.loads((path / "metadata.json").read_text())
-    # The benchmark trusts the directory it is pointed at: its own metadata supplies the hash.
-    return load_model(path, expected_sha256=meta["sha256"])
 
 
 def _median_ms(call, items: np.ndarray) -> float:
@@ -101,7 +95,7 @@ def _model_of_kind(kind: str, models_dir: Path, X, y, Xt, yt) -> tuple[Model, di
             test=(Xt, yt),
         )
     started = time.perf_counter()
-    model = _load_dir(out)
+    model = load_folder(out)
     load_seconds = time.perf_counter() - started
     meta = model.metadata
     facts = {
@@ -158,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in kinds:
         models[kind], kind_facts[kind] = _model_of_kind(kind, models_dir, X, y, Xt, yt)
     if args.model is not None:
-        models["previous"] = _load_dir(args.model)
+        models["previous"] = load_folder(args.model)
     naive = None
     if args.naive:
         started = time.perf_counter()

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import io
 import json
 import multiprocessing
 import time
@@ -43,9 +42,10 @@ from PIL import Image
 
 from ml.data import load_mnist
 from ml.decode import ImageRejected, load_image
-from ml.predict import METADATA_NAME, load_model
+from ml.predict import load_folder
 from ml.reading import read_image
 from testkit import nondigits, numbers, uploads
+from testkit.render import png_bytes
 
 TARGET_REFUSED = 0.95
 MAX_SINGLE_LOSS, MAX_NUMBER_LOSS, MAX_MNIST_LOSS, MAX_TIME = 0.005, 0.01, 0.0005, 0.10
@@ -54,15 +54,10 @@ _detector = None
 _mnist_test: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _load(folder: Path):
-    sha = json.loads((folder / METADATA_NAME).read_text())["sha256"]
-    return load_model(folder, expected_sha256=sha)
-
-
 def _init(folder: str) -> None:
     global _model, _detector, _mnist_test
     _mnist_test = load_mnist("test")
-    _model = _load(Path(folder))
+    _model = load_folder(Path(folder))
     _detector, _model.digitness = _model.digitness, None
 
 
@@ -92,12 +87,6 @@ def judge(data: bytes) -> dict:
 CHUNK = 10
 
 
-def _mnist_png(x: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(x).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _chunks(args) -> list[tuple[str, str, int, int]]:
     """(section, kind, count, seed) of every chunk of uploads, each chunk its own seed."""
     plan = [("nondigit", kind, args.nondigits) for kind in nondigits.KINDS]
@@ -123,7 +112,7 @@ def _uploads(section: str, kind: str, n: int, seed: int) -> list[tuple[str, str 
     # MNIST's test images, each uploaded as it is (28x28, white on black).
     x, y = _mnist_test
     picks = np.random.default_rng(seed).choice(len(y), n, replace=False)
-    return [("mnist", str(y[i]), _mnist_png(x[i])) for i in picks]
+    return [("mnist", str(y[i]), png_bytes(Image.fromarray(x[i]))) for i in picks]
 
 
 def _judge_chunk(chunk: tuple[str, str, int, int]) -> list[tuple[str, str, str, str | None, dict]]:
@@ -141,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    if _load(args.model).digitness is None:
+    if load_folder(args.model).digitness is None:
         parser.error(f"the model in {args.model} has no 'not a digit' detector")
     context = multiprocessing.get_context("fork")
     init = (str(args.model),)

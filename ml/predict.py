@@ -324,6 +324,13 @@ def artifact_file(folder: Path) -> Path:
     )
 
 
+def load_folder(folder: Path) -> Model:
+    """``load_model`` of an artifact folder checked against the hash its own metadata records:
+    for tools pointed at a folder they trust (benchmarks); the site checks the registry's."""
+    meta = json.loads((Path(folder) / METADATA_NAME).read_text())
+    return load_model(Path(folder), expected_sha256=meta["sha256"])
+
+
 def load_model(path: Path, *, expected_sha256: str) -> Model:
     """Load the serving artifact written by ``ml.artifact.save_artifact``.
 

@@ -10,8 +10,6 @@ are the training seeds; the benchmark (``benchmarks/not_a_digit.py``) uses other
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import multiprocessing
 import sys
 import time
@@ -25,25 +23,20 @@ from ml.data import load_mnist
 from ml.decode import ImageRejected, load_image
 from ml.digitness import CLASSES, DIGIT
 from ml.digitness_data import EXAMPLES_PATH, Examples, concat
-from ml.predict import METADATA_NAME, load_model
+from ml.predict import load_folder
 from ml.reading import read_image
 from testkit import nondigits, numbers, uploads
+from testkit.render import png_bytes
 
 SEED = 101
 _model = None
 _train: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _load(folder: Path):
-    sha = json.loads((Path(folder) / METADATA_NAME).read_text())["sha256"]
-    model = load_model(Path(folder), expected_sha256=sha)
-    model.digitness = None
-    return model
-
-
 def _init(folder: str) -> None:
     global _model
-    _model = _load(Path(folder))
+    _model = load_folder(Path(folder))
+    _model.digitness = None
 
 
 def _marks(group: int, data: bytes, label: int, truth: str) -> Examples | None:
@@ -75,7 +68,7 @@ def _uploads(source: str, kind: str, n: int, seed: int) -> list[tuple[bytes, int
     if source == "mnist":
         # MNIST's own images uploaded as they are: 28x28, white on black.
         picks = np.random.default_rng(seed).choice(len(_train[1]), n, replace=False)
-        return [(_png(_train[0][i]), DIGIT, str(_train[1][i])) for i in picks]
+        return [(png_bytes(Image.fromarray(_train[0][i])), DIGIT, str(_train[1][i])) for i in picks]
     if source == "uploads":
         made = uploads.generate(kind, n, seed=seed, images=_train[0], labels=_train[1])
         return [(u.data, DIGIT, str(u.label)) for u in made]
@@ -93,12 +86,6 @@ def _chunk(job: tuple[int, str, str, int, int]) -> list[Examples]:
 
 
 CHUNK = 10
-
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def jobs(
