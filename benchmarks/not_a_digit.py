@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/not_a_digit.py --model DIR [--nondigits N] [--per-kind N] [--numbers N]
-                                     [--seed S] [--json FILE]
+                                     [--seed S] [--json FILE] [--uploads FILE]
 
 One run reads every upload once with the model of DIR (an artifact with a detector, see
 ``ml.digitness``) with its detector set aside: that is today's reader, the "before" column. The
@@ -16,6 +16,9 @@ detector then judges the same reading, as ``read_image`` does: the "after" colum
 - MNIST's test set, each image uploaded as it is (a 28x28 PNG): read right, refused counting
   as wrong (the digit model alone is untouched: its own accuracy cannot move);
 - time: the detector's CPU time against the reading's, over every reading.
+
+``--uploads FILE`` writes one JSON line per upload with the reading's lowest and mean
+probability of "digit", so that other thresholds can be weighed on the same uploads.
 
 Targets (issue 26): non-digits refused >= 95% as photos and as pads; each single-digit kind loses
 at most 0.5 point; each number kind at most 1 point; MNIST within 0.05 point; time +10% at most.
@@ -42,6 +45,7 @@ from PIL import Image
 
 from ml.data import load_mnist
 from ml.decode import ImageRejected, load_image
+from ml.digitness import DIGIT, digitness_features
 from ml.predict import load_folder
 from ml.reading import read_image
 from testkit import nondigits, numbers, uploads
@@ -70,18 +74,28 @@ def judge(data: bytes) -> dict:
     except ImageRejected as exc:
         return {"before": None, "after": None, "code": exc.code, "read": 0.0, "check": 0.0}
     read = time.process_time() - started
+    inputs = np.stack([d.model_input for d in reading.digits])
+    boxes = np.array([d.box for d in reading.digits], dtype=np.float64)
+    lone = reading.mode == "digit"
     started = time.process_time()
     try:
-        _detector.check(
-            np.stack([d.model_input for d in reading.digits]),
-            [d.box for d in reading.digits],
-            lone=reading.mode == "digit",
-        )
+        _detector.check(inputs, boxes, lone=lone)
         after, code = reading.text, None
     except ImageRejected as exc:
         after, code = None, exc.code
     check = time.process_time() - started
-    return {"before": reading.text, "after": after, "code": code, "read": read, "check": check}
+    height = float((boxes[:, 3] - boxes[:, 1]).max())
+    digit = _detector.proba(digitness_features(inputs, boxes, height, lone))[:, DIGIT]
+    return {
+        "before": reading.text,
+        "after": after,
+        "code": code,
+        "read": read,
+        "check": check,
+        "lone": lone,
+        "low": float(digit.min()),
+        "mean": float(digit.mean()),
+    }
 
 
 CHUNK = 10
@@ -129,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test images")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--uploads", type=Path, default=None, help="one JSON line per upload")
     args = parser.parse_args(argv)
     if load_folder(args.model).digitness is None:
         parser.error(f"the model in {args.model} has no 'not a digit' detector")
@@ -138,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         judged = [row for chunk in pool.map(_judge_chunk, _chunks(args)) for row in chunk]
     rows = [row[:4] for row in judged]
     results = [row[4] for row in judged]
+    if args.uploads:
+        keys = ("section", "kind", "name", "truth")
+        with args.uploads.open("w") as fh:
+            for row, result in zip(rows, results, strict=True):
+                fh.write(json.dumps(dict(zip(keys, row, strict=True)) | result) + "\n")
     ok = True
     report: dict = {"seed": args.seed, "load_average": [round(v, 2) for v in os.getloadavg()]}
 
