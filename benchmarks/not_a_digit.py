@@ -45,7 +45,7 @@ from PIL import Image
 
 from ml.data import load_mnist
 from ml.decode import ImageRejected, load_image
-from ml.digitness import DIGIT, digitness_features
+from ml.digitness import DIGIT, NOT_A_DIGIT_CODE
 from ml.predict import load_folder
 from ml.reading import read_image
 from testkit import nondigits, numbers, uploads
@@ -74,18 +74,14 @@ def judge(data: bytes) -> dict:
     except ImageRejected as exc:
         return {"before": None, "after": None, "code": exc.code, "read": 0.0, "check": 0.0}
     read = time.process_time() - started
-    inputs = np.stack([d.model_input for d in reading.digits])
-    boxes = np.array([d.box for d in reading.digits], dtype=np.float64)
     lone = reading.mode == "digit"
     started = time.process_time()
-    try:
-        _detector.check(inputs, boxes, lone=lone)
-        after, code = reading.text, None
-    except ImageRejected as exc:
-        after, code = None, exc.code
+    # What Digitness.check does, keeping the probabilities it would drop with a refusal.
+    inputs = np.stack([d.model_input for d in reading.digits])
+    digit = _detector.marks_proba(inputs, [d.box for d in reading.digits], lone)[:, DIGIT]
+    refused = _detector.refused(digit, lone)
     check = time.process_time() - started
-    height = float((boxes[:, 3] - boxes[:, 1]).max())
-    digit = _detector.proba(digitness_features(inputs, boxes, height, lone))[:, DIGIT]
+    after, code = (None, NOT_A_DIGIT_CODE) if refused else (reading.text, None)
     return {
         "before": reading.text,
         "after": after,

@@ -150,6 +150,12 @@ class Digitness:
         out[:, columns] = self.forest.predict_proba(features)
         return out
 
+    def marks_proba(self, inputs: np.ndarray, boxes: np.ndarray | list, lone: bool) -> np.ndarray:
+        """``proba`` of the marks of one reading: ``inputs`` (n, 28, 28), ``boxes`` (n, 4)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        height = float((boxes[:, 3] - boxes[:, 1]).max())
+        return self.proba(digitness_features(inputs, boxes, height, lone))
+
     def refused(self, digit_proba: np.ndarray, lone: bool) -> bool:
         """Whether a reading whose marks are digits with these probabilities is refused."""
         return bool(self.refuses(digit_proba.min(), digit_proba.mean(), lone))
@@ -168,9 +174,7 @@ class Digitness:
         """Refuse the marks of one reading (``ImageRejected`` "not_a_digit", naming the mark
         least like a digit and what it looks like) unless they look like digits. ``inputs``
         (n, 28, 28), ``boxes`` (n, 4). Returns the marks' class probabilities."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        height = float((boxes[:, 3] - boxes[:, 1]).max())
-        proba = self.proba(digitness_features(inputs, boxes, height, lone))
+        proba = self.marks_proba(inputs, boxes, lone)
         if self.refused(proba[:, DIGIT], lone):
             raise not_a_digit(proba, int(np.argmin(proba[:, DIGIT])))
         return proba
