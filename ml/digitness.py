@@ -3,9 +3,12 @@
 The digit model answers 0-9 for anything: a heart reads as 3 at 95%. So a forest is trained to
 tell digits from marks no one would read as one. Its classes are "digit" and the kinds of
 non-digit (``CLASSES``): letters, symbols, shapes, scribbles and dots, so that a refusal can say
-what the mark looks like. It learns from examples, not rules: the crops the reader itself cut
-from uploads of MNIST's training digits, of numbers and of non-digits (``ml.digitness_data``
-holds them; ``testkit.digitness_examples`` makes them).
+what the mark looks like. Beside it an RBF SVM learns digit against non-digit on the same
+features, and a mark's probability of "digit" is the product of the two: the forest's leaves
+are coarse where digits and non-digits meet, and the SVM's margin is smooth there. Both learn
+from examples, not rules: the crops the reader itself cut from uploads of MNIST's training
+digits, of numbers and of non-digits (``ml.digitness_data`` holds them;
+``testkit.digitness_examples`` makes them).
 
 A lone digit is refused when it is less likely a digit than one threshold; a number when its
 marks are on average less likely than a second, or any one of them than a third. The thresholds
@@ -14,16 +17,19 @@ are chosen on out-of-fold uploads (``ml.digitness_data.fit_digitness``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.svm import SVC
 
 from ml.decode import ImageRejected
 from ml.features import featurize
 from ml.forest_arrays import FlatForest
+from ml.svm_arrays import FlatSVM
 
 # "other": what people said is not a digit (reviewed uploads), of no kind of its own.
 CLASSES = ("digit", "letter", "symbol", "shape", "scribble", "dots", "other")
@@ -40,6 +46,15 @@ _LOOKS_LIKE = {
 }
 N_ESTIMATORS = 100
 MAX_LEAF_NODES = 6000
+# The SVM's settings, chosen out of fold on the shipped examples. The shape and box features are
+# standardized at half the weight of the HOG's 520, which are already on one scale.
+SVM_C, SVM_GAMMA, SVM_EXTRA_WEIGHT = 10.0, 0.6, 0.5
+# libsvm's kernel cache in MB: at the default 200 it recomputes kernel rows and fits ~3x slower.
+SVM_CACHE_MB = 1000
+# The SVM learns from at most this many marks, drawn at random: its fit grows with the square of
+# the rows. The shipped examples (45,802 marks) fit whole; capped at 24k they refused less.
+SVM_MAX_ROWS = 48_000
+_HOG = 520
 _INK = 0.3
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -125,16 +140,85 @@ def train_detector(
     return forest.fit(features, labels)
 
 
+class DigitSVM:
+    """The SVM beside the forest: a binary `FlatSVM` (classes 0 "digit", 1 "not a digit") on
+    ``(features - center) * scale``. Its probability of "digit" is sigmoid(2 x margin)."""
+
+    def __init__(self, svm: FlatSVM, center: np.ndarray, scale: np.ndarray) -> None:
+        self.svm = svm
+        self.center = np.asarray(center, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        if [int(c) for c in svm.classes] != [0, 1] or float(svm.beta) != 1.0:
+            raise ValueError("the detector's SVM must be binary, digit first, with beta 1")
+        if self.center.shape != (svm.n_features,) or self.scale.shape != (svm.n_features,):
+            raise ValueError("the detector's SVM scaling does not match its features")
+
+    def digit_proba(self, features: np.ndarray) -> np.ndarray:
+        """(n,) probability that each row of ``digitness_features`` is a digit."""
+        return self.svm.predict_proba((features - self.center) * self.scale)[:, 0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self.svm.arrays() | {"center": self.center, "scale": self.scale}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str | None) -> DigitSVM:
+        """The SVM from ``arrays``, checked against their recorded ``sha256``."""
+        rest = {k: v for k, v in arrays.items() if k not in ("center", "scale")}
+        made = cls(FlatSVM(**rest), arrays["center"], arrays["scale"])
+        if made.sha256() != sha256:
+            raise ValueError("the detector SVM's arrays do not match the sha256 in their metadata")
+        return made
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256(self.svm.sha256().encode())
+        for array in (self.center, self.scale):
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
+
+def train_svm(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    max_rows: int = SVM_MAX_ROWS,
+    random_state: int = 0,
+) -> DigitSVM:
+    """Fit the SVM on ``digitness_features`` rows (at most ``max_rows`` of them, drawn at
+    random): digit (class 0) against every other class."""
+    if len(labels) > max_rows:
+        rows = np.sort(np.random.default_rng(random_state).choice(len(labels), max_rows, False))
+        features, labels = features[rows], labels[rows]
+    center = np.zeros(features.shape[1])
+    scale = np.ones(features.shape[1])
+    extra = features[:, _HOG:].astype(np.float64)
+    center[_HOG:] = extra.mean(axis=0)
+    scale[_HOG:] = SVM_EXTRA_WEIGHT / (extra.std(axis=0) + 1e-6)
+    svc = SVC(C=SVM_C, gamma=SVM_GAMMA, class_weight="balanced", cache_size=SVM_CACHE_MB)
+    svc.fit(((features - center) * scale).astype(np.float32), (labels != DIGIT).astype(np.int64))
+    flat = FlatSVM(
+        support_vectors=svc.support_vectors_,
+        n_support=svc.n_support_,
+        dual_coef=svc.dual_coef_,
+        intercept=svc.intercept_,
+        gamma=svc._gamma,
+        beta=1.0,
+        classes=svc.classes_,
+    )
+    return DigitSVM(flat, center, scale)
+
+
 @dataclass(frozen=True)
 class Digitness:
-    """The detector as served: ``forest`` (a `FlatForest` over ``CLASSES`` indices) and the
-    probabilities of "digit" below which a reading is refused: ``lone``, of a digit read alone;
-    ``mean``, the average over a number's marks; ``piece``, any one mark of a number."""
+    """The detector as served: ``forest`` (a `FlatForest` over ``CLASSES`` indices), ``svm``
+    (a `DigitSVM`, or None for the forest alone) and the probabilities of "digit" below which a
+    reading is refused: ``lone``, of a digit read alone; ``mean``, the average over a number's
+    marks; ``piece``, any one mark of a number."""
 
     forest: FlatForest
     lone: float
     mean: float
     piece: float
+    svm: DigitSVM | None = None
 
     def __post_init__(self) -> None:
         classes = [int(c) for c in np.asarray(self.forest.classes)]
@@ -148,6 +232,8 @@ class Digitness:
         out = np.zeros((len(features), len(CLASSES)), dtype=np.float64)
         columns = np.asarray(self.forest.classes, dtype=np.int64)
         out[:, columns] = self.forest.predict_proba(features)
+        if self.svm is not None:
+            return combine(out, self.svm.digit_proba(features))
         return out
 
     def marks_proba(self, inputs: np.ndarray, boxes: np.ndarray | list, lone: bool) -> np.ndarray:
@@ -178,6 +264,19 @@ class Digitness:
         if self.refused(proba[:, DIGIT], lone):
             raise not_a_digit(proba, int(np.argmin(proba[:, DIGIT])))
         return proba
+
+
+def combine(proba: np.ndarray, svm_digit: np.ndarray) -> np.ndarray:
+    """The forest's class probabilities with "digit" multiplied by the SVM's, the kinds of
+    non-digit keeping their proportions."""
+    out = np.array(proba, dtype=np.float64)
+    digit = out[:, DIGIT] * svm_digit
+    rest = 1 - out[:, DIGIT]
+    share = np.divide(1 - digit, rest, out=np.zeros_like(rest), where=rest > 0)
+    out[:, 1:] *= share[:, None]
+    out[:, CLASSES.index("other")] += np.where(rest > 0, 0.0, 1 - digit)
+    out[:, DIGIT] = digit
+    return out
 
 
 def not_a_digit(proba: np.ndarray | None = None, index: int = 0) -> ImageRejected:

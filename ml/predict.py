@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ml.digitness import Digitness
+from ml.digitness import Digitness, DigitSVM
 from ml.features import FEATURES_VERSION, featurize
 from ml.forest_arrays import FlatForest
 from ml.svm_arrays import FlatSVM
@@ -231,6 +231,9 @@ class Model:
                 "mean": self.digitness.mean,
                 "piece": self.digitness.piece,
             }
+            if self.digitness.svm is not None:
+                arrays |= {f"dsvm_{k}": v for k, v in self.digitness.svm.arrays().items()}
+                meta["digitness"]["svm_sha256"] = self.digitness.svm.sha256()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
             np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(meta))})
@@ -273,6 +276,9 @@ def _read_npz(path: Path) -> dict[str, Any]:
                 lone=float(detector["lone"]),
                 mean=float(detector["mean"]),
                 piece=float(detector["piece"]),
+                svm=DigitSVM.from_arrays(_prefixed(bundle, "dsvm_"), sha256=detector["svm_sha256"])
+                if "svm_sha256" in detector
+                else None,
             )
     return parts
 

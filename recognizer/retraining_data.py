@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max, QuerySet
 from scipy import ndimage
 
 from ml.digitness import CLASSES
-from ml.digitness_data import Examples, concat, load_examples
+from ml.digitness_data import Examples, concat, folds_by_upload, load_examples
 
 from .models import Digit, Label
 
@@ -94,14 +94,16 @@ def not_a_digit_examples(first_group: int) -> Examples | None:
         return None
     uploads = {pk: first_group + k for k, pk in enumerate(sorted({d.prediction_id for d in rows}))}
     n = len(rows)
+    groups = np.array([uploads[d.prediction_id] for d in rows], dtype=np.int64)
     return Examples(
         inputs=np.stack([d.model_input_array for d in rows]).astype(np.float32) / 255,
         boxes=np.array([d.box for d in rows], dtype=np.float64),
         heights=np.array([max(d.line_height, 1) for d in rows], dtype=np.float64),
         lone=np.array([d.marks == 1 for d in rows]),
         labels=np.full(n, CLASSES.index("other"), dtype=np.int64),
-        groups=np.array([uploads[d.prediction_id] for d in rows], dtype=np.int64),
+        groups=groups,
         right=np.zeros(n, dtype=bool),
+        folds=folds_by_upload(groups),
     )
 
 

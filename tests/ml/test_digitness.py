@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.special import expit
+from sklearn.svm import SVC
 
 from ml.decode import ImageRejected, load_image
 from ml.digitness import (
@@ -10,9 +12,14 @@ from ml.digitness import (
     DIGIT,
     NOT_A_DIGIT_CODE,
     NOT_A_DIGIT_MESSAGE,
+    SVM_C,
+    SVM_GAMMA,
     Digitness,
+    DigitSVM,
+    combine,
     not_a_digit,
     shape_features,
+    train_svm,
 )
 from ml.reading import read_image
 from testkit import uploads
@@ -62,6 +69,46 @@ def test_the_detector_learns_digits_from_marks_that_are_not(small_detector, tiny
     assert set(report) >= {"lone", "mean", "piece", "refused_letter", "refused_digit"}
 
 
+def test_the_svm_is_served_as_scikit_learn_scores_it(small_detector):
+    _, _, unseen = small_detector
+    some = np.random.default_rng(0).choice(len(unseen), 400, replace=False)
+    features = unseen.take(some).features()
+    labels = unseen.labels[some]
+    served = train_svm(features, labels)
+    scaled = (features - served.center) * served.scale
+    svc = SVC(C=SVM_C, gamma=SVM_GAMMA, class_weight="balanced")
+    svc.fit(scaled.astype(np.float32), (labels != DIGIT).astype(int))
+    # Class 1 is "not a digit": a positive margin, so the digit's probability is below a half.
+    expected = expit(-2 * svc.decision_function(scaled))
+    np.testing.assert_allclose(served.digit_proba(features), expected, atol=1e-9)
+    assert (served.digit_proba(features)[labels == DIGIT] > 0.5).mean() > 0.9
+    # The HOG is used as it is; only the 13 shape and box features are standardized.
+    assert (served.center[:520] == 0).all() and (served.scale[:520] == 1).all()
+    assert (served.scale[520:] != 1).all()
+
+
+def test_the_svm_multiplies_the_forests_digit_and_keeps_the_kinds_proportions():
+    forest = np.zeros((3, len(CLASSES)))
+    forest[0, [DIGIT, 1, 3]] = 0.6, 0.3, 0.1
+    forest[1, DIGIT] = 1.0
+    forest[2, [DIGIT, 4]] = 0.2, 0.8
+    out = combine(forest, np.array([0.5, 0.25, 1.0]))
+    np.testing.assert_allclose(out.sum(axis=1), 1)
+    np.testing.assert_allclose(out[:, DIGIT], [0.3, 0.25, 0.2])
+    assert out[0, 1] / out[0, 3] == pytest.approx(3)
+    assert out[1, CLASSES.index("other")] == pytest.approx(0.75)
+    np.testing.assert_allclose(out[2], forest[2])
+
+
+def test_a_changed_svm_array_is_refused(small_detector):
+    svm = small_detector[0].svm
+    arrays = svm.arrays()
+    assert DigitSVM.from_arrays(arrays, sha256=svm.sha256()).sha256() == svm.sha256()
+    arrays["scale"] = arrays["scale"] * 1.01
+    with pytest.raises(ValueError, match="sha256"):
+        DigitSVM.from_arrays(arrays, sha256=svm.sha256())
+
+
 def test_mnist_digits_uploaded_as_they_are_are_read(model_with_detector, mnist_test_slice):
     x, y = mnist_test_slice
     right = sum(
@@ -93,6 +140,7 @@ def test_a_detector_with_classes_that_are_not_its_own_is_refused(small_detector)
 def test_the_detector_travels_in_the_model_file(model_with_detector, small_detector):
     detector = small_detector[0]
     loaded = model_with_detector.digitness
+    assert loaded.svm is not None and loaded.svm.sha256() == detector.svm.sha256()
     assert (loaded.lone, loaded.mean, loaded.piece) == (
         detector.lone,
         detector.mean,
