@@ -52,8 +52,8 @@ SVM_C, SVM_GAMMA, SVM_EXTRA_WEIGHT = 10.0, 0.6, 0.5
 # libsvm's kernel cache in MB: at the default 200 it recomputes kernel rows and fits ~3x slower.
 SVM_CACHE_MB = 1000
 # The SVM learns from at most this many marks, drawn at random: its fit grows with the square of
-# the rows. The shipped examples (45,802 marks) fit whole; capped at 24k they refused less.
-SVM_MAX_ROWS = 48_000
+# the rows, and the default model must be active within 5 minutes of `make run`.
+SVM_MAX_ROWS = 16_000
 _HOG = 520
 _INK = 0.3
 _EIGHT = np.ones((3, 3), dtype=bool)
