@@ -152,10 +152,26 @@ class DigitSVM:
             raise ValueError("the detector's SVM must be binary, digit first, with beta 1")
         if self.center.shape != (svm.n_features,) or self.scale.shape != (svm.n_features,):
             raise ValueError("the detector's SVM scaling does not match its features")
+        # Served in float32, unlike the digit model's SVM: a smooth probability, not a vote, so
+        # the precision costs nothing, and it halves the detector's share of a reading's time.
+        sv = svm.support_vectors.astype(np.float32)
+        self._svt = np.ascontiguousarray(sv.T)
+        self._sv_sq = np.einsum("ij,ij->i", sv, sv)
+        self._weights = svm._pair_weights[0].astype(np.float32)
+        self._intercept = float(svm.intercept[0])
+        self._gamma = np.float32(svm.gamma)
+
+    def margin(self, features: np.ndarray) -> np.ndarray:
+        """(n,) scikit-learn's ``decision_function``: positive for "not a digit"."""
+        x = ((features - self.center) * self.scale).astype(np.float32)
+        sq_dist = self._sv_sq[None, :] - 2 * (x @ self._svt)
+        sq_dist += np.einsum("ij,ij->i", x, x)[:, None]
+        np.maximum(sq_dist, 0, out=sq_dist)
+        return np.exp(-self._gamma * sq_dist) @ self._weights + self._intercept
 
     def digit_proba(self, features: np.ndarray) -> np.ndarray:
         """(n,) probability that each row of ``digitness_features`` is a digit."""
-        return self.svm.predict_proba((features - self.center) * self.scale)[:, 0]
+        return 1 / (1 + np.exp(2 * self.margin(features).astype(np.float64)))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return self.svm.arrays() | {"center": self.center, "scale": self.scale}

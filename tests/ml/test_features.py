@@ -41,3 +41,20 @@ def test_deskew_straightens_a_slanted_bar() -> None:
 
 def test_empty_batch() -> None:
     assert featurize(np.zeros((0, 28, 28), dtype=np.float32)).shape == (0, 520)
+
+
+def test_a_repeated_batch_gets_its_own_copy_and_new_pixels_new_features(
+    mnist_test_small: tuple[np.ndarray, np.ndarray],
+) -> None:
+    images, _ = mnist_test_small
+    x = images[:3].astype(np.float32) / 255
+    first = featurize(x)
+    expected = first.copy()
+    first[:] = 0
+    np.testing.assert_array_equal(featurize(x.copy()), expected)
+    changed = x.copy()
+    changed[1, 10:14, 10:14] = 1 - changed[1, 10:14, 10:14]
+    rows = featurize(changed)
+    np.testing.assert_array_equal(rows[[0, 2]], expected[[0, 2]])
+    assert not np.array_equal(rows[1], expected[1])
+    np.testing.assert_array_equal(featurize(x), expected)
