@@ -49,7 +49,7 @@ MAX_LEAF_NODES = 6000
 # The SVM's settings, chosen out of fold on the shipped examples. The shape and box features are
 # standardized at half the weight of the HOG's 520, which are already on one scale.
 SVM_C, SVM_GAMMA, SVM_EXTRA_WEIGHT = 10.0, 0.6, 0.5
-# libsvm's kernel cache in MB: at the default 200 it recomputes kernel rows and fits ~3x slower.
+# libsvm's kernel cache in MB: at the default 200 it recomputes kernel rows over and over.
 SVM_CACHE_MB = 1000
 # The SVM learns from at most this many marks, drawn at random: its fit grows with the square of
 # the rows, and the default model must be active within 5 minutes of `make run`.
@@ -157,7 +157,8 @@ class DigitSVM:
         sv = svm.support_vectors.astype(np.float32)
         self._svt = np.ascontiguousarray(sv.T)
         self._sv_sq = np.einsum("ij,ij->i", sv, sv)
-        self._weights = svm._pair_weights[0].astype(np.float32)
+        # Two classes: the one pair's weights are libsvm's one row of dual coefficients.
+        self._weights = svm.dual_coef[0].astype(np.float32)
         self._intercept = float(svm.intercept[0])
         self._gamma = np.float32(svm.gamma)
 
