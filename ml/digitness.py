@@ -54,6 +54,8 @@ SVM_CACHE_MB = 1000
 # The SVM learns from at most this many marks, drawn at random: its fit grows with the square of
 # the rows, and the default model must be active within 5 minutes of `make run`.
 SVM_MAX_ROWS = 16_000
+# A smooth probability, not a vote between classes: float32 is as good and half the time.
+SERVE_DTYPE = np.float32
 _HOG = 520
 _INK = 0.3
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -152,27 +154,10 @@ class DigitSVM:
             raise ValueError("the detector's SVM must be binary, digit first, with beta 1")
         if self.center.shape != (svm.n_features,) or self.scale.shape != (svm.n_features,):
             raise ValueError("the detector's SVM scaling does not match its features")
-        # Served in float32, unlike the digit model's SVM: a smooth probability, not a vote, so
-        # the precision costs nothing, and it halves the detector's share of a reading's time.
-        sv = svm.support_vectors.astype(np.float32)
-        self._svt = np.ascontiguousarray(sv.T)
-        self._sv_sq = np.einsum("ij,ij->i", sv, sv)
-        # Two classes: the one pair's weights are libsvm's one row of dual coefficients.
-        self._weights = svm.dual_coef[0].astype(np.float32)
-        self._intercept = float(svm.intercept[0])
-        self._gamma = np.float32(svm.gamma)
-
-    def margin(self, features: np.ndarray) -> np.ndarray:
-        """(n,) scikit-learn's ``decision_function``: positive for "not a digit"."""
-        x = ((features - self.center) * self.scale).astype(np.float32)
-        sq_dist = self._sv_sq[None, :] - 2 * (x @ self._svt)
-        sq_dist += np.einsum("ij,ij->i", x, x)[:, None]
-        np.maximum(sq_dist, 0, out=sq_dist)
-        return np.exp(-self._gamma * sq_dist) @ self._weights + self._intercept
 
     def digit_proba(self, features: np.ndarray) -> np.ndarray:
         """(n,) probability that each row of ``digitness_features`` is a digit."""
-        return 1 / (1 + np.exp(2 * self.margin(features).astype(np.float64)))
+        return self.svm.predict_proba((features - self.center) * self.scale)[:, 0]
 
     def arrays(self) -> dict[str, np.ndarray]:
         return self.svm.arrays() | {"center": self.center, "scale": self.scale}
@@ -181,7 +166,7 @@ class DigitSVM:
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str | None) -> DigitSVM:
         """The SVM from ``arrays``, checked against their recorded ``sha256``."""
         rest = {k: v for k, v in arrays.items() if k not in ("center", "scale")}
-        made = cls(FlatSVM(**rest), arrays["center"], arrays["scale"])
+        made = cls(FlatSVM(**rest, serve_dtype=SERVE_DTYPE), arrays["center"], arrays["scale"])
         if made.sha256() != sha256:
             raise ValueError("the detector SVM's arrays do not match the sha256 in their metadata")
         return made
@@ -220,6 +205,7 @@ def train_svm(
         gamma=svc._gamma,
         beta=1.0,
         classes=svc.classes_,
+        serve_dtype=SERVE_DTYPE,
     )
     return DigitSVM(flat, center, scale)
 

@@ -51,6 +51,7 @@ class FlatSVM:
         gamma: np.ndarray | float,
         beta: np.ndarray | float,
         classes: np.ndarray,
+        serve_dtype: type = np.float64,
     ) -> None:
         self.support_vectors = np.ascontiguousarray(support_vectors, dtype=np.float32)
         self.n_support = np.asarray(n_support, dtype=np.int32)
@@ -60,14 +61,17 @@ class FlatSVM:
         self.beta = np.asarray(beta, dtype=np.float64).reshape(())
         self.classes = np.asarray(classes, dtype=np.int64)
         _validate(self)
-        # float64 copies for serving: libsvm computes the kernel in double precision, and a
-        # float32 product would move decision values near 0 across the vote boundary. Held as
+        # float64 copies for serving by default: libsvm computes the kernel in double precision,
+        # and a float32 product would move decision values near 0 across the vote boundary. A
+        # binary SVM read as a smooth probability can take float32, at half the time. Held as
         # (F, S): a product with a few images is faster than with the (S, F) view.
-        sv64 = self.support_vectors.astype(np.float64)
-        self._sv_sq = np.einsum("ij,ij->i", sv64, sv64)
-        self._sv64t = np.ascontiguousarray(sv64.T)
-        del sv64
+        self._dtype = np.dtype(serve_dtype)
+        sv = self.support_vectors.astype(self._dtype)
+        self._sv_sq = np.einsum("ij,ij->i", sv, sv)
+        self._svt = np.ascontiguousarray(sv.T)
+        del sv
         self._pair_weights, pair_i, pair_j = _pair_weights(self.n_support, self.dual_coef)
+        self._pair_weights = self._pair_weights.astype(self._dtype)
         # (P, C) one-hot rows: the first and the second class of each pair.
         self._first = np.eye(self.n_classes)[pair_i]
         self._second = np.eye(self.n_classes)[pair_j]
@@ -109,7 +113,7 @@ class FlatSVM:
 
         For two classes, (n, 2) logits ``(-d, d)`` of scikit-learn's (n,) decision ``d``.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X, dtype=self._dtype)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected (n, {self.n_features}) features, got shape {X.shape}")
         out = np.empty((X.shape[0], self.n_classes), dtype=np.float64)
@@ -118,16 +122,16 @@ class FlatSVM:
         return out
 
     def _pairwise(self, X: np.ndarray) -> np.ndarray:
-        """libsvm's (n, P) pair values for float64 X (n, F).
+        """libsvm's (n, P) pair values for X (n, F) in the serving precision.
 
         One image is a (S, F) matrix-vector product, about 0.6 ms for 4k support vectors with
         one BLAS thread. Serve with OPENBLAS_NUM_THREADS=1 (gunicorn.conf.py does): on a busy
         machine a second BLAS thread made it 15-20 ms, waiting for a core.
         """
-        sq_dist = self._sv_sq[None, :] - 2 * (X @ self._sv64t)
+        sq_dist = self._sv_sq[None, :] - 2 * (X @ self._svt)
         sq_dist += np.einsum("ij,ij->i", X, X)[:, None]
         np.maximum(sq_dist, 0, out=sq_dist)
-        kernel = np.exp(-self.gamma * sq_dist)
+        kernel = np.exp(-self.gamma.astype(self._dtype) * sq_dist)
         return kernel @ self._pair_weights.T + self.intercept
 
     def _ovr(self, pairwise: np.ndarray) -> np.ndarray:
@@ -155,9 +159,16 @@ class FlatSVM:
         return {name: np.ascontiguousarray(getattr(self, name)) for name in ARRAY_NAMES}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str | None) -> FlatSVM:
-        """A classifier from `arrays`, checked against their recorded ``sha256``."""
-        svm = cls(**{name: arrays[name] for name in ARRAY_NAMES})
+    def from_arrays(
+        cls,
+        arrays: dict[str, np.ndarray],
+        *,
+        sha256: str | None,
+        serve_dtype: type = np.float64,
+    ) -> FlatSVM:
+        """A classifier from `arrays` served in ``serve_dtype``, checked against their recorded
+        ``sha256``."""
+        svm = cls(**{name: arrays[name] for name in ARRAY_NAMES}, serve_dtype=serve_dtype)
         if svm.sha256() != sha256:
             raise ValueError("the SVM's arrays do not match the sha256 in their metadata")
         return svm
