@@ -22,6 +22,8 @@ import numpy as np
 from ml.digitness import (
     CLASSES,
     DIGIT,
+    LONE_SVM_C,
+    LONE_SVM_GAMMA,
     Digitness,
     digitness_features,
     train_detector,
@@ -160,7 +162,14 @@ def fit_digitness(
     kept = number_low >= piece
     spent = float((~kept).mean()) if len(kept) else 0.0
     mean = _threshold(number_mean[kept], max(0.0, NUMBER_REFUSED - spent))
-    detector = Digitness(forest=fitted.forest, svm=fitted.svm, lone=lone, mean=mean, piece=piece)
+    detector = Digitness(
+        forest=fitted.forest,
+        svm=fitted.svm,
+        lone_svm=fitted.lone_svm,
+        lone=lone,
+        mean=mean,
+        piece=piece,
+    )
     report: dict = {"lone": round(lone, 4), "mean": round(mean, 4), "piece": round(piece, 4)}
     uploads, index = np.unique(every.groups, return_inverse=True)
     low, average = _by_upload(scores, every.groups)
@@ -181,9 +190,20 @@ def fit_digitness(
 def _fit(features: np.ndarray, labels: np.ndarray, fit: dict, svm: bool) -> Digitness:
     """The detector's parts fitted on these rows, with thresholds still to choose."""
     forest = FlatForest.from_sklearn(train_detector(features, labels, **fit))
+    lone = features[:, -1] > 0.5
+    lone_svm = None
+    if svm and len(np.unique(labels[lone] == DIGIT)) == 2:
+        lone_svm = train_svm(
+            features[lone],
+            labels[lone],
+            random_state=fit["random_state"],
+            C=LONE_SVM_C,
+            gamma=LONE_SVM_GAMMA,
+        )
     return Digitness(
         forest=forest,
         svm=train_svm(features, labels, random_state=fit["random_state"]) if svm else None,
+        lone_svm=lone_svm,
         lone=0.0,
         mean=0.0,
         piece=0.0,

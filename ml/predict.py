@@ -234,6 +234,9 @@ class Model:
             if self.digitness.svm is not None:
                 arrays |= {f"dsvm_{k}": v for k, v in self.digitness.svm.arrays().items()}
                 meta["digitness"]["svm_sha256"] = self.digitness.svm.sha256()
+            if self.digitness.lone_svm is not None:
+                arrays |= {f"dlsvm_{k}": v for k, v in self.digitness.lone_svm.arrays().items()}
+                meta["digitness"]["lone_svm_sha256"] = self.digitness.lone_svm.sha256()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
             np.savez(fh, **arrays, **{_META_KEY: np.array(json.dumps(meta))})
@@ -278,6 +281,11 @@ def _read_npz(path: Path) -> dict[str, Any]:
                 piece=float(detector["piece"]),
                 svm=DigitSVM.from_arrays(_prefixed(bundle, "dsvm_"), sha256=detector["svm_sha256"])
                 if "svm_sha256" in detector
+                else None,
+                lone_svm=DigitSVM.from_arrays(
+                    _prefixed(bundle, "dlsvm_"), sha256=detector["lone_svm_sha256"]
+                )
+                if "lone_svm_sha256" in detector
                 else None,
             )
     return parts

@@ -103,6 +103,30 @@ def test_the_svm_multiplies_the_forests_digit_and_keeps_the_kinds_proportions():
     np.testing.assert_allclose(out[2], forest[2])
 
 
+def test_marks_read_alone_have_an_svm_of_their_own(small_detector):
+    detector, _, unseen = small_detector
+    assert detector.lone_svm is not None and detector.svm is not None
+    assert detector.lone_svm.sha256() != detector.svm.sha256()
+    pick = np.random.default_rng(1).choice(len(unseen), 300, replace=False)
+    rows = unseen.take(pick).features()
+    lone = unseen.lone[pick]
+    assert lone.any() and not lone.all()
+    forest = detector.forest.predict_proba(rows)[:, DIGIT]
+    digit = detector.proba(rows)[:, DIGIT]
+    np.testing.assert_allclose(
+        digit[lone], forest[lone] * detector.lone_svm.digit_proba(rows[lone]), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        digit[~lone], forest[~lone] * detector.svm.digit_proba(rows[~lone]), rtol=1e-9
+    )
+    # Learned from lone marks only: the "read alone" feature is the same for all, and weighs 0.
+    assert detector.lone_svm.scale[-1] == 0 and detector.svm.scale[-1] > 0
+    without = Digitness(detector.forest, detector.lone, detector.mean, detector.piece, detector.svm)
+    np.testing.assert_allclose(
+        without.proba(rows)[:, DIGIT], forest * detector.svm.digit_proba(rows), rtol=1e-9
+    )
+
+
 def test_a_changed_svm_array_is_refused(small_detector):
     svm = small_detector[0].svm
     arrays = svm.arrays()
@@ -144,14 +168,17 @@ def test_the_detector_travels_in_the_model_file(model_with_detector, small_detec
     detector = small_detector[0]
     loaded = model_with_detector.digitness
     assert loaded.svm is not None and loaded.svm.sha256() == detector.svm.sha256()
+    assert loaded.lone_svm is not None
+    assert loaded.lone_svm.sha256() == detector.lone_svm.sha256()
     assert (loaded.lone, loaded.mean, loaded.piece) == (
         detector.lone,
         detector.mean,
         detector.piece,
     )
     _, _, unseen = small_detector
-    rows = unseen.take(np.arange(50)).features()
-    np.testing.assert_array_equal(loaded.proba(rows), detector.proba(rows))
+    rows = unseen.take(np.random.default_rng(2).choice(len(unseen), 80, replace=False))
+    assert rows.lone.any() and not rows.lone.all()
+    np.testing.assert_array_equal(loaded.proba(rows.features()), detector.proba(rows.features()))
 
 
 @pytest.mark.parametrize(
