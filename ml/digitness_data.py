@@ -14,6 +14,7 @@ reads right is refused.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,25 +192,38 @@ def fit_digitness(
 
 def _fit(features: np.ndarray, labels: np.ndarray, fit: dict, svm: bool) -> Digitness:
     """The detector's parts fitted on these rows, with thresholds still to choose."""
-    forest = FlatForest.from_sklearn(train_detector(features, labels, **fit))
-    lone = features[:, -1] > 0.5
-    lone_svm = None
-    if svm and len(np.unique(labels[lone] == DIGIT)) == 2:
-        lone_svm = train_svm(
-            features[lone],
-            labels[lone],
-            random_state=fit["random_state"],
-            C=LONE_SVM_C,
-            gamma=LONE_SVM_GAMMA,
+    if not svm:
+        return Digitness(
+            forest=FlatForest.from_sklearn(train_detector(features, labels, **fit)),
+            lone=0.0,
+            mean=0.0,
+            piece=0.0,
         )
-    return Digitness(
-        forest=forest,
-        svm=train_svm(features, labels, random_state=fit["random_state"]) if svm else None,
-        lone_svm=lone_svm,
-        lone=0.0,
-        mean=0.0,
-        piece=0.0,
-    )
+    seed = fit["random_state"]
+    lone = features[:, -1] > 0.5
+    # The trees and libsvm let go of the GIL: the forest, one tree at a time, and both SVMs fit
+    # side by side, each as it would alone (a forest's trees do not depend on its n_jobs).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        forest = pool.submit(train_detector, features, labels, **(fit | {"n_jobs": 1}))
+        shared = pool.submit(train_svm, features, labels, random_state=seed)
+        alone = None
+        if len(np.unique(labels[lone] == DIGIT)) == 2:
+            alone = pool.submit(
+                train_svm,
+                features[lone],
+                labels[lone],
+                random_state=seed,
+                C=LONE_SVM_C,
+                gamma=LONE_SVM_GAMMA,
+            )
+        return Digitness(
+            forest=FlatForest.from_sklearn(forest.result()),
+            svm=shared.result(),
+            lone_svm=alone.result() if alone is not None else None,
+            lone=0.0,
+            mean=0.0,
+            piece=0.0,
+        )
 
 
 def folds_by_upload(groups: np.ndarray, folds: int = FOLDS) -> np.ndarray:

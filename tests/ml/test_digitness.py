@@ -10,6 +10,8 @@ from ml.decode import ImageRejected, load_image
 from ml.digitness import (
     CLASSES,
     DIGIT,
+    LONE_SVM_C,
+    LONE_SVM_GAMMA,
     NOT_A_DIGIT_CODE,
     NOT_A_DIGIT_MESSAGE,
     SVM_C,
@@ -19,8 +21,11 @@ from ml.digitness import (
     combine,
     not_a_digit,
     shape_features,
+    train_detector,
     train_svm,
 )
+from ml.digitness_data import _fit
+from ml.forest_arrays import FlatForest
 from ml.reading import read_image
 from testkit import uploads
 
@@ -125,6 +130,20 @@ def test_marks_read_alone_have_an_svm_of_their_own(small_detector):
     np.testing.assert_allclose(
         without.proba(rows)[:, DIGIT], forest * detector.svm.digit_proba(rows), rtol=1e-9
     )
+
+
+def test_the_forest_and_both_svms_fit_side_by_side_as_each_would_alone(small_detector):
+    _, _, unseen = small_detector
+    some = unseen.take(np.random.default_rng(3).choice(len(unseen), 1500, replace=False))
+    features, labels = some.features(), some.labels
+    fit = {"random_state": 0, "n_jobs": 2, "n_estimators": 10}
+    together = _fit(features, labels, fit, svm=True)
+    forest = FlatForest.from_sklearn(train_detector(features, labels, **fit))
+    lone = some.lone
+    alone = train_svm(features[lone], labels[lone], C=LONE_SVM_C, gamma=LONE_SVM_GAMMA)
+    assert together.forest.sha256() == forest.sha256()
+    assert together.svm.sha256() == train_svm(features, labels).sha256()
+    assert together.lone_svm.sha256() == alone.sha256()
 
 
 def test_a_changed_svm_array_is_refused(small_detector):
