@@ -8,10 +8,9 @@ features, and a mark's probability of "digit" is the product of the two: the for
 are coarse where digits and non-digits meet, and the SVM's margin is smooth there. A mark read
 alone has an SVM of its own, learned from lone marks only: a lone digit must hold up against
 every non-digit by itself, with no neighbours to vouch for it, and an SVM shared with the marks
-of numbers draws its line for those. Both learn
-from examples, not rules: the crops the reader itself cut from uploads of MNIST's training
-digits, of numbers and of non-digits (``ml.digitness_data`` holds them;
-``testkit.digitness_examples`` makes them).
+of numbers draws its line for those. All of them learn from examples, not rules: the crops the
+reader itself cut from uploads of MNIST's training digits, of numbers and of non-digits
+(``ml.digitness_data`` holds them; ``testkit.digitness_examples`` makes them).
 
 A lone digit is refused when it is less likely a digit than one threshold; a number when its
 marks are on average less likely than a second, or any one of them than a third. The thresholds
@@ -204,7 +203,7 @@ def train_svm(
     extra = features[:, _HOG:].astype(np.float64)
     center[_HOG:] = extra.mean(axis=0)
     spread = extra.std(axis=0)
-    # A feature the same for every row (the lone marks' own height) must weigh nothing.
+    # A feature the same on every row ("read alone", among lone marks) must weigh nothing.
     scale[_HOG:] = np.where(spread > 1e-9, SVM_EXTRA_WEIGHT / (spread + 1e-6), 0.0)
     svc = SVC(C=C, gamma=gamma, class_weight="balanced", cache_size=SVM_CACHE_MB)
     svc.fit(((features - center) * scale).astype(np.float32), (labels != DIGIT).astype(np.int64))
