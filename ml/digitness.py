@@ -127,6 +127,12 @@ def digitness_features(
     return np.hstack([base, shape_features(inputs), box])
 
 
+def read_alone(features: np.ndarray) -> np.ndarray:
+    """(n,) bool: which rows of ``digitness_features`` are of marks read alone (the last
+    feature)."""
+    return features[:, -1] > 0.5
+
+
 def train_detector(
     features: np.ndarray,
     labels: np.ndarray,
@@ -255,10 +261,8 @@ class Digitness:
         """(n,) the SVMs' probability of "digit": ``lone_svm``'s for the rows of marks read
         alone (the last feature), ``svm``'s for the others; 1 where there is no SVM."""
         out = np.ones(len(features))
-        lone = features[:, -1] > 0.5
-        if self.lone_svm is None:
-            lone[:] = False
-        elif lone.any():
+        lone = read_alone(features) if self.lone_svm is not None else np.zeros(len(out), bool)
+        if lone.any():
             out[lone] = self.lone_svm.digit_proba(features[lone])
         if self.svm is not None and not lone.all():
             out[~lone] = self.svm.digit_proba(features[~lone])

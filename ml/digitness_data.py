@@ -27,6 +27,7 @@ from ml.digitness import (
     LONE_SVM_GAMMA,
     Digitness,
     digitness_features,
+    read_alone,
     train_detector,
     train_svm,
 )
@@ -200,7 +201,7 @@ def _fit(features: np.ndarray, labels: np.ndarray, fit: dict, svm: bool) -> Digi
             piece=0.0,
         )
     seed = fit["random_state"]
-    lone = features[:, -1] > 0.5
+    lone = read_alone(features)
     # The trees and libsvm let go of the GIL: the forest, one tree at a time, and both SVMs fit
     # side by side, each as it would alone (a forest's trees do not depend on its n_jobs).
     with ThreadPoolExecutor(max_workers=3) as pool:

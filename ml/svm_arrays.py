@@ -159,16 +159,9 @@ class FlatSVM:
         return {name: np.ascontiguousarray(getattr(self, name)) for name in ARRAY_NAMES}
 
     @classmethod
-    def from_arrays(
-        cls,
-        arrays: dict[str, np.ndarray],
-        *,
-        sha256: str | None,
-        serve_dtype: type = np.float64,
-    ) -> FlatSVM:
-        """A classifier from `arrays` served in ``serve_dtype``, checked against their recorded
-        ``sha256``."""
-        svm = cls(**{name: arrays[name] for name in ARRAY_NAMES}, serve_dtype=serve_dtype)
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str | None) -> FlatSVM:
+        """A classifier from `arrays`, checked against their recorded ``sha256``."""
+        svm = cls(**{name: arrays[name] for name in ARRAY_NAMES})
         if svm.sha256() != sha256:
             raise ValueError("the SVM's arrays do not match the sha256 in their metadata")
         return svm
