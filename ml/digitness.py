@@ -60,6 +60,9 @@ SVM_MAX_ROWS = 16_000
 # score better out of fold on the examples, whose MNIST writers are in every fold, but refuse
 # new writers' odd digits (MNIST's test set): see docs/benchmarks.md, "Not a digit".
 LONE_SVM_C, LONE_SVM_GAMMA = 3.0, 0.6
+# A lone mark's probability of "digit" is the forest's to this power times its SVM's: the forest
+# tells lone digits from non-digits better than the lone SVM (docs/benchmarks.md, "Not a digit").
+LONE_FOREST_POWER = 1.25
 # A smooth probability, not a vote between classes: float32 is as good and half the time.
 SERVE_DTYPE = np.float32
 _HOG = 520
@@ -230,9 +233,10 @@ def train_svm(
 class Digitness:
     """The detector as served: ``forest`` (a `FlatForest` over ``CLASSES`` indices), ``svm``
     (a `DigitSVM`, or None for the forest alone), ``lone_svm`` (the `DigitSVM` of marks read
-    alone, or None to use ``svm`` for them too) and the probabilities of "digit" below which a
+    alone, or None to use ``svm`` for them too), the probabilities of "digit" below which a
     reading is refused: ``lone``, of a digit read alone; ``mean``, the average over a number's
-    marks; ``piece``, any one mark of a number."""
+    marks; ``piece``, any one mark of a number; and ``lone_forest_power``, the power of the
+    forest's probability in its product with the lone SVM's (1 in models made before it)."""
 
     forest: FlatForest
     lone: float
@@ -240,6 +244,7 @@ class Digitness:
     piece: float
     svm: DigitSVM | None = None
     lone_svm: DigitSVM | None = None
+    lone_forest_power: float = 1.0
 
     def __post_init__(self) -> None:
         classes = [int(c) for c in np.asarray(self.forest.classes)]
@@ -247,6 +252,8 @@ class Digitness:
             raise ValueError(f"the detector's classes {classes} are not {CLASSES}")
         if not all(0 <= t <= 1 for t in (self.lone, self.mean, self.piece)):
             raise ValueError("the detector's thresholds are not probabilities")
+        if not self.lone_forest_power > 0:
+            raise ValueError("the detector's forest power must be positive")
 
     def proba(self, features: np.ndarray) -> np.ndarray:
         """(n, len(CLASSES)) probabilities of each class, zero for classes never seen."""
@@ -255,7 +262,8 @@ class Digitness:
         out[:, columns] = self.forest.predict_proba(features)
         if self.svm is None and self.lone_svm is None:
             return out
-        return combine(out, self.svm_digit(features))
+        power = np.where(read_alone(features), self.lone_forest_power, 1.0)
+        return combine(out, self.svm_digit(features), power)
 
     def svm_digit(self, features: np.ndarray) -> np.ndarray:
         """(n,) the SVMs' probability of "digit": ``lone_svm``'s for the rows of marks read
@@ -298,11 +306,13 @@ class Digitness:
         return proba
 
 
-def combine(proba: np.ndarray, svm_digit: np.ndarray) -> np.ndarray:
-    """The forest's class probabilities with "digit" multiplied by the SVM's, the kinds of
-    non-digit keeping their proportions."""
+def combine(
+    proba: np.ndarray, svm_digit: np.ndarray, forest_power: float | np.ndarray = 1.0
+) -> np.ndarray:
+    """The forest's class probabilities with "digit" (to ``forest_power``, one or one per row)
+    multiplied by the SVM's, the kinds of non-digit keeping their proportions."""
     out = np.array(proba, dtype=np.float64)
-    digit = out[:, DIGIT] * svm_digit
+    digit = out[:, DIGIT] ** forest_power * svm_digit
     rest = 1 - out[:, DIGIT]
     share = np.divide(1 - digit, rest, out=np.zeros_like(rest), where=rest > 0)
     out[:, 1:] *= share[:, None]

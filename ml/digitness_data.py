@@ -23,6 +23,7 @@ import numpy as np
 from ml.digitness import (
     CLASSES,
     DIGIT,
+    LONE_FOREST_POWER,
     LONE_SVM_C,
     LONE_SVM_GAMMA,
     Digitness,
@@ -170,6 +171,7 @@ def fit_digitness(
         forest=fitted.forest,
         svm=fitted.svm,
         lone_svm=fitted.lone_svm,
+        lone_forest_power=fitted.lone_forest_power,
         lone=lone,
         mean=mean,
         piece=piece,
@@ -221,6 +223,7 @@ def _fit(features: np.ndarray, labels: np.ndarray, fit: dict, svm: bool) -> Digi
             forest=FlatForest.from_sklearn(forest.result()),
             svm=shared.result(),
             lone_svm=alone.result() if alone is not None else None,
+            lone_forest_power=LONE_FOREST_POWER,
             lone=0.0,
             mean=0.0,
             piece=0.0,

@@ -230,6 +230,7 @@ class Model:
                 "lone": self.digitness.lone,
                 "mean": self.digitness.mean,
                 "piece": self.digitness.piece,
+                "lone_forest_power": self.digitness.lone_forest_power,
             }
             if self.digitness.svm is not None:
                 arrays |= {f"dsvm_{k}": v for k, v in self.digitness.svm.arrays().items()}
@@ -279,6 +280,7 @@ def _read_npz(path: Path) -> dict[str, Any]:
                 lone=float(detector["lone"]),
                 mean=float(detector["mean"]),
                 piece=float(detector["piece"]),
+                lone_forest_power=float(detector.get("lone_forest_power", 1.0)),
                 svm=DigitSVM.from_arrays(_prefixed(bundle, "dsvm_"), sha256=detector["svm_sha256"])
                 if "svm_sha256" in detector
                 else None,

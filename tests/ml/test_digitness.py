@@ -1,5 +1,8 @@
 """The "not a digit" detector: its features, its training, its file, and refusals by read_image."""
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,6 +13,7 @@ from ml.decode import ImageRejected, load_image
 from ml.digitness import (
     CLASSES,
     DIGIT,
+    LONE_FOREST_POWER,
     LONE_SVM_C,
     LONE_SVM_GAMMA,
     NOT_A_DIGIT_CODE,
@@ -26,6 +30,7 @@ from ml.digitness import (
 )
 from ml.digitness_data import _fit
 from ml.forest_arrays import FlatForest
+from ml.predict import _META_KEY, _read_npz
 from ml.reading import read_image
 from testkit import uploads
 
@@ -106,6 +111,26 @@ def test_the_svm_multiplies_the_forests_digit_and_keeps_the_kinds_proportions():
     assert out[0, 1] / out[0, 3] == pytest.approx(3)
     assert out[1, CLASSES.index("other")] == pytest.approx(0.75)
     np.testing.assert_allclose(out[2], forest[2])
+    sharper = combine(forest, np.array([0.5, 0.25, 1.0]), forest_power=2.0)
+    np.testing.assert_allclose(sharper[:, DIGIT], [0.18, 0.25, 0.04])
+    np.testing.assert_allclose(sharper.sum(axis=1), 1)
+
+
+def test_a_lone_marks_forest_counts_to_its_power_and_a_numbers_marks_do_not(small_detector):
+    detector, _, unseen = small_detector
+    assert detector.lone_forest_power == LONE_FOREST_POWER != 1
+    rows = unseen.take(np.random.default_rng(4).choice(len(unseen), 200, replace=False))
+    features, lone = rows.features(), rows.lone
+    assert lone.any() and not lone.all()
+    forest = detector.forest.predict_proba(features)[:, DIGIT]
+    plain = replace(detector, lone_forest_power=1.0).proba(features)[:, DIGIT]
+    digit = detector.proba(features)[:, DIGIT]
+    np.testing.assert_allclose(digit[~lone], plain[~lone], rtol=1e-12)
+    np.testing.assert_allclose(
+        digit[lone] * forest[lone], plain[lone] * forest[lone] ** LONE_FOREST_POWER, rtol=1e-9
+    )
+    with pytest.raises(ValueError, match="power"):
+        replace(detector, lone_forest_power=0.0)
 
 
 def test_marks_read_alone_have_an_svm_of_their_own(small_detector):
@@ -119,16 +144,19 @@ def test_marks_read_alone_have_an_svm_of_their_own(small_detector):
     forest = detector.forest.predict_proba(rows)[:, DIGIT]
     digit = detector.proba(rows)[:, DIGIT]
     np.testing.assert_allclose(
-        digit[lone], forest[lone] * detector.lone_svm.digit_proba(rows[lone]), rtol=1e-9
+        digit[lone],
+        forest[lone] ** detector.lone_forest_power * detector.lone_svm.digit_proba(rows[lone]),
+        rtol=1e-9,
     )
     np.testing.assert_allclose(
         digit[~lone], forest[~lone] * detector.svm.digit_proba(rows[~lone]), rtol=1e-9
     )
     # Learned from lone marks only: the "read alone" feature is the same for all, and weighs 0.
     assert detector.lone_svm.scale[-1] == 0 and detector.svm.scale[-1] > 0
-    without = Digitness(detector.forest, detector.lone, detector.mean, detector.piece, detector.svm)
+    without = replace(detector, lone_svm=None)
+    power = np.where(lone, detector.lone_forest_power, 1.0)
     np.testing.assert_allclose(
-        without.proba(rows)[:, DIGIT], forest * detector.svm.digit_proba(rows), rtol=1e-9
+        without.proba(rows)[:, DIGIT], forest**power * detector.svm.digit_proba(rows), rtol=1e-9
     )
 
 
@@ -189,10 +217,11 @@ def test_the_detector_travels_in_the_model_file(model_with_detector, small_detec
     assert loaded.svm is not None and loaded.svm.sha256() == detector.svm.sha256()
     assert loaded.lone_svm is not None
     assert loaded.lone_svm.sha256() == detector.lone_svm.sha256()
-    assert (loaded.lone, loaded.mean, loaded.piece) == (
+    assert (loaded.lone, loaded.mean, loaded.piece, loaded.lone_forest_power) == (
         detector.lone,
         detector.mean,
         detector.piece,
+        detector.lone_forest_power,
     )
     _, _, unseen = small_detector
     rows = unseen.take(np.random.default_rng(2).choice(len(unseen), 80, replace=False))
@@ -237,3 +266,18 @@ def test_a_model_without_a_detector_refuses_nothing(tiny_result):
     assert read_image(load_image(heart), tiny_result.model, mode="auto").text
     with pytest.raises(ImageRejected):
         read_image(blank, tiny_result.model, mode="auto")
+
+
+def test_a_model_file_from_before_the_lone_forest_power_reads_with_power_one(
+    model_with_detector, tmp_path
+):
+    path = model_with_detector.save_npz(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as bundle:
+        arrays = {k: bundle[k] for k in bundle.files}
+    meta = json.loads(str(arrays[_META_KEY]))
+    del meta["digitness"]["lone_forest_power"]
+    arrays[_META_KEY] = np.array(json.dumps(meta))
+    with (tmp_path / "old.npz").open("wb") as fh:
+        np.savez(fh, **arrays)
+    assert _read_npz(tmp_path / "old.npz")["digitness"].lone_forest_power == 1.0
+    assert _read_npz(path)["digitness"].lone_forest_power == LONE_FOREST_POWER
