@@ -8,9 +8,11 @@ features, and a mark's probability of "digit" is the product of the two: the for
 are coarse where digits and non-digits meet, and the SVM's margin is smooth there. A mark read
 alone has an SVM of its own, learned from lone marks only: a lone digit must hold up against
 every non-digit by itself, with no neighbours to vouch for it, and an SVM shared with the marks
-of numbers draws its line for those. All of them learn from examples, not rules: the crops the
-reader itself cut from uploads of MNIST's training digits, of numbers and of non-digits
-(``ml.digitness_data`` holds them; ``testkit.digitness_examples`` makes them).
+of numbers draws its line for those. Its forest's probability counts to a power
+(``LONE_FOREST_POWER``): for lone marks the forest is the better judge of the two. All of them
+learn from examples, not rules: the crops the reader itself cut from uploads of MNIST's training
+digits, of numbers and of non-digits (``ml.digitness_data`` holds them;
+``testkit.digitness_examples`` makes them).
 
 A lone digit is refused when it is less likely a digit than one threshold; a number when its
 marks are on average less likely than a second, or any one of them than a third. The thresholds
