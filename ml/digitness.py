@@ -264,14 +264,16 @@ class Digitness:
         out[:, columns] = self.forest.predict_proba(features)
         if self.svm is None and self.lone_svm is None:
             return out
-        power = np.where(read_alone(features), self.lone_forest_power, 1.0)
-        return combine(out, self.svm_digit(features), power)
+        lone = read_alone(features)
+        power = np.where(lone, self.lone_forest_power, 1.0)
+        return combine(out, self._svm_digit(features, lone), power)
 
-    def svm_digit(self, features: np.ndarray) -> np.ndarray:
-        """(n,) the SVMs' probability of "digit": ``lone_svm``'s for the rows of marks read
-        alone (the last feature), ``svm``'s for the others; 1 where there is no SVM."""
+    def _svm_digit(self, features: np.ndarray, lone: np.ndarray) -> np.ndarray:
+        """(n,) the SVMs' probability of "digit": ``lone_svm``'s for the ``lone`` rows (marks
+        read alone), ``svm``'s for the others; 1 where there is no SVM."""
         out = np.ones(len(features))
-        lone = read_alone(features) if self.lone_svm is not None else np.zeros(len(out), bool)
+        if self.lone_svm is None:
+            lone = np.zeros(len(out), bool)
         if lone.any():
             out[lone] = self.lone_svm.digit_proba(features[lone])
         if self.svm is not None and not lone.all():

@@ -219,15 +219,15 @@ def _fit(features: np.ndarray, labels: np.ndarray, fit: dict, svm: bool) -> Digi
                 C=LONE_SVM_C,
                 gamma=LONE_SVM_GAMMA,
             )
-        return Digitness(
-            forest=FlatForest.from_sklearn(forest.result()),
-            svm=shared.result(),
-            lone_svm=alone.result() if alone is not None else None,
-            lone_forest_power=LONE_FOREST_POWER,
-            lone=0.0,
-            mean=0.0,
-            piece=0.0,
-        )
+    return Digitness(
+        forest=FlatForest.from_sklearn(forest.result()),
+        svm=shared.result(),
+        lone_svm=alone.result() if alone is not None else None,
+        lone_forest_power=LONE_FOREST_POWER,
+        lone=0.0,
+        mean=0.0,
+        piece=0.0,
+    )
 
 
 def folds_by_upload(groups: np.ndarray, folds: int = FOLDS) -> np.ndarray:
