@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist); 0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
@@ -72,16 +74,16 @@ serve: install
 # The whole suite on SQLite and the filesystem, then again on a real PostgreSQL (installed and
 # started when missing) with the two gunicorn servers sharing it. The second pass leaves out what
 # touches no database (tests/ml, tests/benchmarks) and the browser flows (tests/e2e), whose
-# views and queries the rest of the suite runs on PostgreSQL already; that keeps CI near 10
-# minutes. Chromium is installed when missing. PYTEST_ARGS narrows both passes; `make
-# test-sqlite` runs the first.
+# views and queries the rest of the suite runs on PostgreSQL already. Each pass runs in
+# TEST_WORKERS processes. Chromium is installed when missing. PYTEST_ARGS narrows both passes;
+# `make test-sqlite` runs the first.
 test: install-dev
 	bash scripts/ensure-chromium.sh
-	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
-	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not two_servers" $(PYTEST_ARGS)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest -n $(TEST_WORKERS) $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
 
 test-sqlite: install-dev
-	$(PY) -m pytest -m "not two_servers" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not two_servers" $(PYTEST_ARGS)
 
 # The container image and compose stack (README, "Deploy with containers"), built and used with
 # podman; installs podman, podman-compose and mmdebstrap when missing (scripts/container-test.sh).
