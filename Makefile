@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Test processes (pytest-xdist); 0 runs the suite in this one process.
 TEST_WORKERS ?= 2
+PYTEST = $(PY) -m pytest -n $(TEST_WORKERS)
 
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
@@ -79,11 +80,11 @@ serve: install
 # `make test-sqlite` runs the first.
 test: install-dev
 	bash scripts/ensure-chromium.sh
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not two_servers" $(PYTEST_ARGS)
-	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PY) -m pytest -n $(TEST_WORKERS) $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
+	$(PYTEST) -m "not two_servers" $(PYTEST_ARGS)
+	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PYTEST) $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
 
 test-sqlite: install-dev
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not two_servers" $(PYTEST_ARGS)
+	$(PYTEST) -m "not two_servers" $(PYTEST_ARGS)
 
 # The container image and compose stack (README, "Deploy with containers"), built and used with
 # podman; installs podman, podman-compose and mmdebstrap when missing (scripts/container-test.sh).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -167,15 +167,7 @@ def fit_digitness(
     kept = number_low >= piece
     spent = float((~kept).mean()) if len(kept) else 0.0
     mean = _threshold(number_mean[kept], max(0.0, NUMBER_REFUSED - spent))
-    detector = Digitness(
-        forest=fitted.forest,
-        svm=fitted.svm,
-        lone_svm=fitted.lone_svm,
-        lone_forest_power=fitted.lone_forest_power,
-        lone=lone,
-        mean=mean,
-        piece=piece,
-    )
+    detector = replace(fitted, lone=lone, mean=mean, piece=piece)
     report: dict = {"lone": round(lone, 4), "mean": round(mean, 4), "piece": round(piece, 4)}
     uploads, index = np.unique(every.groups, return_inverse=True)
     low, average = _by_upload(scores, every.groups)
