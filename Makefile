@@ -8,6 +8,7 @@ PORT ?= 8000
 # Test processes (pytest-xdist); 0 runs the suite in this one process.
 TEST_WORKERS ?= 2
 PYTEST = $(PY) -m pytest -n $(TEST_WORKERS)
+SQLITE_PASS = $(PYTEST) -m "not two_servers" $(PYTEST_ARGS)
 
 # Local runs and tests use the development settings; production sets these for real.
 export DJANGO_DEBUG ?= true
@@ -80,11 +81,11 @@ serve: install
 # `make test-sqlite` runs the first.
 test: install-dev
 	bash scripts/ensure-chromium.sh
-	$(PYTEST) -m "not two_servers" $(PYTEST_ARGS)
+	$(SQLITE_PASS)
 	DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(PYTEST) $(or $(PYTEST_ARGS),--ignore=tests/ml --ignore=tests/benchmarks --ignore=tests/e2e)
 
 test-sqlite: install-dev
-	$(PYTEST) -m "not two_servers" $(PYTEST_ARGS)
+	$(SQLITE_PASS)
 
 # The container image and compose stack (README, "Deploy with containers"), built and used with
 # podman; installs podman, podman-compose and mmdebstrap when missing (scripts/container-test.sh).
